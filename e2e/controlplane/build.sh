@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Builds the local control plane (etcd + kube-apiserver + kubectl in one binary) and helm from
+# the Go module proxy, once per machine: the result is cached under ~/.cache/kubescribe/, keyed
+# by version, and reused when present. Prints the path of the cache folder.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+K8S_VERSION=$(sed -n 's/^\tk8s.io\/kubernetes v//p' "$here/go.mod")
+HELM_VERSION=$(sed -n 's/^\thelm.sh\/helm\/v3 v//p' "$here/helm/go.mod")
+cache=${KUBESCRIBE_CACHE:-$HOME/.cache/kubescribe}
+out="$cache/kscp-$K8S_VERSION"
+mkdir -p "$cache"
+if ! command -v go >/dev/null; then
+  echo "build.sh: Go is needed to build the local control plane (go 1.25+)" >&2; exit 1
+fi
+log() { echo "[controlplane] $*" >&2; }
+build() { # dir, output, ldflags, package
+  local start=$SECONDS tmp="$2.tmp.$$"
+  ( cd "$1" && CGO_ENABLED=0 go build -trimpath -ldflags "$3" -o "$tmp" "$4" )
+  mv "$tmp" "$2"
+  log "built $2 in $((SECONDS - start))s"
+}
+if [ ! -x "$out/kscp" ]; then
+  mkdir -p "$out"
+  minor=$(echo "$K8S_VERSION" | cut -d. -f2)
+  v=k8s.io/component-base/version
+  build "$here" "$out/kscp" "-s -w -X $v.gitVersion=v$K8S_VERSION -X $v.gitMajor=1 -X $v.gitMinor=$minor -X $v.gitTreeState=clean" .
+fi
+ln -sf kscp "$out/kubectl"
+hout="$cache/helm-$HELM_VERSION"
+if [ ! -x "$hout/helm" ]; then
+  mkdir -p "$hout"
+  build "$here/helm" "$hout/helm" "-s -w -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION" helm.sh/helm/v3/cmd/helm
+fi
+echo "$out"

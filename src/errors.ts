@@ -1,0 +1,32 @@
+// The one error catalogue: stable codes (documented in docs/errors.md, checked by a test) and
+// whether an error is terminal (retrying cannot help) or retryable (backoff and try again).
+
+export const ErrorCodes = {
+  KUBESCRIBE_ERR_SETTINGS_INVALID: { terminal: true, summary: 'The settings file or environment is invalid.' },
+  KUBESCRIBE_ERR_ADMISSION_MALFORMED: { terminal: true, summary: 'An AdmissionReview body could not be decoded.' },
+  KUBESCRIBE_ERR_ADMISSION_TOO_LARGE: { terminal: true, summary: 'An AdmissionReview body is larger than the size cap.' },
+  KUBESCRIBE_ERR_GIT_AUTH: { terminal: false, summary: 'The Git remote refused the credentials.' },
+  KUBESCRIBE_ERR_GIT_UNREACHABLE: { terminal: false, summary: 'The Git remote could not be reached.' },
+  KUBESCRIBE_ERR_GIT_PUSH_REJECTED: { terminal: false, summary: 'The Git remote rejected a push.' },
+  KUBESCRIBE_ERR_GIT_PATH_UNSAFE: { terminal: true, summary: 'An object name would map to a path outside its folder.' },
+  KUBESCRIBE_ERR_KUBE_API: { terminal: false, summary: 'The Kubernetes API answered with an error or went away.' },
+  KUBESCRIBE_ERR_QUEUE_CLOSED: { terminal: true, summary: 'A change was offered to a queue that is shutting down.' },
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export class KubescribeError extends Error {
+  readonly code: ErrorCode;
+  readonly terminal: boolean;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'KubescribeError';
+    this.code = code;
+    this.terminal = ErrorCodes[code].terminal;
+  }
+}
+
+export function isTerminal(err: unknown): boolean {
+  return err instanceof KubescribeError && err.terminal;
+}

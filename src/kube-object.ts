@@ -1,0 +1,35 @@
+// The shapes shared by every stage of the flow: a Kubernetes object as JSON, and the identity of
+// a resource type and of an object within it.
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: {
+    name?: string;
+    generateName?: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    [key: string]: JsonValue | undefined;
+  };
+  [key: string]: JsonValue | undefined | KubeObject['metadata'];
+}
+
+/** A resource type as the API names it: group ('' for core), version, plural resource. */
+export interface ResourceType {
+  group: string;
+  version: string;
+  resource: string;
+  kind?: string;
+  namespaced?: boolean;
+}
+
+/** `apps/v1` or `v1` for the core group. */
+export function groupVersion(t: Pick<ResourceType, 'group' | 'version'>): string {
+  return t.group === '' ? t.version : `${t.group}/${t.version}`;
+}
