@@ -4,8 +4,8 @@
 # by version, and reused when present. Prints the path of the cache folder.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-K8S_VERSION=$(sed -n 's/^\tk8s.io\/kubernetes v//p' "$here/go.mod")
-HELM_VERSION=$(sed -n 's/^\thelm.sh\/helm\/v3 v//p' "$here/helm/go.mod")
+K8S_VERSION=$(sed -n "s/^[[:space:]]*k8s.io\/kubernetes v//p" "$here/go.mod")
+HELM_VERSION=$(sed -n "s/^[[:space:]]*\(require \)\{0,1\}helm.sh\/helm\/v3 v//p" "$here/helm/go.mod")
 cache=${KUBESCRIBE_CACHE:-$HOME/.cache/kubescribe}
 out="$cache/kscp-$K8S_VERSION"
 mkdir -p "$cache"

@@ -1,0 +1,17 @@
+// The environment contract of the local stack (DESIGN.md): what `npm run dev:up` writes to
+// .dev/env.json and what e2e specs, benchmarks and the demo read. Paths are absolute.
+import { readFileSync } from 'node:fs';
+
+export interface StackEnv {
+  kubeconfigs: { admin: string; alice: string; bob: string; carol: string; kubescribe: string };
+  git: { url: string; username: string; password: string; branch: string; root: string };
+  kubescribe?: { metricsUrl: string; pid: number; webhookUrl: string; settings: string; dataDir: string; log: string };
+  apiserver: { server: string; caFile: string; pid: number };
+  bin: { kubectl: string; helm: string; kscp: string };
+  logs: string;
+  stackDir: string;
+}
+
+export function loadEnv(file: string): StackEnv {
+  return JSON.parse(readFileSync(file, 'utf8')) as StackEnv;
+}

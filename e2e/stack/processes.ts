@@ -1,0 +1,91 @@
+// Background processes of the local stack: started detached with their output in a log file,
+// tracked by pid and by a marker in their command line, so that `down` stops exactly what `up`
+// started and a crashed run's leftovers are recognised (and not confused with a reused pid).
+import { spawn } from 'node:child_process';
+import { openSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+
+export interface ProcessRecord { pid: number; marker: string; log: string }
+
+export function startDetached(cmd: string, args: string[], opts: { log: string; marker: string; env?: NodeJS.ProcessEnv; cwd?: string }): ProcessRecord {
+  const fd = openSync(opts.log, 'a');
+  const child = spawn(cmd, args, {
+    detached: true,
+    stdio: ['ignore', fd, fd],
+    cwd: opts.cwd,
+    env: { ...process.env, ...opts.env, KUBESCRIBE_STACK_MARKER: opts.marker },
+  });
+  child.unref();
+  if (child.pid === undefined) throw new Error(`could not start ${cmd}`);
+  return { pid: child.pid, marker: opts.marker, log: opts.log };
+}
+
+/** True when the pid runs and is ours (its environment carries our marker). */
+export function isRunning(rec: ProcessRecord | undefined): boolean {
+  if (!rec) return false;
+  try {
+    process.kill(rec.pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const environ = readFileSync(`/proc/${rec.pid}/environ`, 'latin1');
+    if (!environ.split('\0').includes(`KUBESCRIBE_STACK_MARKER=${rec.marker}`)) return false;
+    const stat = readFileSync(`/proc/${rec.pid}/stat`, 'latin1');
+    return !/^\d+ \(.*\) Z /.test(stat); // a zombie is not running
+  } catch {
+    return false;
+  }
+}
+
+export async function stopProcess(rec: ProcessRecord | undefined, timeoutMs = 15_000): Promise<void> {
+  if (!rec || !isRunning(rec)) return;
+  const signal = (sig: NodeJS.Signals): void => {
+    try { process.kill(-rec.pid, sig); } catch { try { process.kill(rec.pid, sig); } catch { /* gone */ } }
+  };
+  signal('SIGTERM');
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!isRunning(rec)) return;
+    await sleep(100);
+  }
+  signal('SIGKILL');
+  while (isRunning(rec)) await sleep(50);
+}
+
+export function killNow(rec: ProcessRecord | undefined): void {
+  if (!rec || !isRunning(rec)) return;
+  try { process.kill(rec.pid, 'SIGKILL'); } catch { /* gone */ }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `check` until it returns true; throws with `what` and the last error after the timeout. */
+export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, intervalMs = 200): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      if (await check()) return;
+    } catch (err) {
+      last = err;
+    }
+    await sleep(intervalMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}

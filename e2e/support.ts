@@ -1,0 +1,97 @@
+// Helpers for e2e specs: run kubectl as one of the stack's users, read the audit repo with the
+// git CLI, and poll (never sleep) until a condition holds.
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { inject } from 'vitest';
+import type { StackEnv } from './stack/env.ts';
+
+const exec = promisify(execFile);
+
+export function stackEnv(): StackEnv {
+  return inject('stackEnv');
+}
+
+export type User = 'admin' | 'alice' | 'bob' | 'carol';
+
+export async function kubectl(user: User, args: string[], stdin?: string): Promise<string> {
+  const env = stackEnv();
+  const p = exec(env.bin.kubectl, ['--kubeconfig', env.kubeconfigs[user], ...args], { maxBuffer: 64 << 20 });
+  if (stdin !== undefined) p.child.stdin?.end(stdin);
+  return (await p).stdout;
+}
+
+export async function git(cwd: string, args: string[]): Promise<string> {
+  return (await exec('git', args, { cwd, maxBuffer: 256 << 20 })).stdout;
+}
+
+export function authedUrl(env: StackEnv = stackEnv()): string {
+  return env.git.url.replace('http://', `http://${env.git.username}:${env.git.password}@`);
+}
+
+/** A fresh clone of the audit repo (the caller removes it with `close`). */
+export async function cloneAudit(): Promise<{ dir: string; refresh: () => Promise<void>; close: () => Promise<void> }> {
+  const env = stackEnv();
+  const dir = await mkdtemp(join(tmpdir(), 'audit-'));
+  await exec('git', ['clone', '-q', authedUrl(env), dir]);
+  return {
+    dir,
+    refresh: async () => {
+      await git(dir, ['fetch', '-q', 'origin']);
+      await git(dir, ['reset', '-q', '--hard', `origin/${env.git.branch}`]).catch(() => undefined);
+    },
+    close: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+export interface CommitInfo { sha: string; author: string; email: string; subject: string; body: string; files: string[] }
+
+/** Commits of the remote branch touching `path` (or all), oldest first. */
+export async function remoteLog(path?: string): Promise<CommitInfo[]> {
+  const repo = join(stackEnv().git.root, 'audit.git');
+  const sep = '\u001e';
+  let out: string;
+  try {
+    out = await git(repo, ['log', '--reverse', '--name-only', `--format=${sep}%H%x00%an%x00%ae%x00%s%x00%b%x00`, stackEnv().git.branch, ...(path ? ['--', path] : [])]);
+  } catch {
+    return []; // no commits yet
+  }
+  return out.split(sep).filter((c) => c.trim() !== '').map((c) => {
+    const [sha = '', author = '', email = '', subject = '', body = '', files = ''] = c.split('\0');
+    return { sha, author, email, subject, body, files: files.split('\n').filter((f) => f.trim() !== '') };
+  });
+}
+
+export async function remoteFile(path: string): Promise<string | undefined> {
+  const repo = join(stackEnv().git.root, 'audit.git');
+  try {
+    return await git(repo, ['show', `${stackEnv().git.branch}:${path}`]);
+  } catch {
+    return undefined;
+  }
+}
+
+export async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000, intervalMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+let counter = 0;
+/** A namespace of its own for each spec, so specs can run in parallel on the shared stack. */
+export async function freshNamespace(prefix: string): Promise<string> {
+  const ns = `${prefix}-${process.pid}-${++counter}-${Date.now().toString(36)}`;
+  await kubectl('admin', ['create', 'namespace', ns]);
+  return ns;
+}

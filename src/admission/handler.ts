@@ -1,0 +1,44 @@
+// The admission handler: it only records. For a create, update or delete of a recorded resource
+// it sanitizes the object, builds the correlation key exactly as the watch will, and stores the
+// author. Dry-run requests and subresources are ignored. Never blocks: the route answers allowed.
+import { correlationKey, type Author, type CorrelationKeyParts } from '../correlation/index.ts';
+import type { KubeObject } from '../kube-object.ts';
+import type { AdmissionRequest } from './review.ts';
+
+export interface RecordSink {
+  record(key: string, author: Author): void;
+}
+
+export type Fingerprint = (obj: KubeObject) => string;
+
+export type HandleOutcome = 'recorded' | 'dry-run' | 'ignored';
+
+export interface AdmissionHandler {
+  handle(req: AdmissionRequest): HandleOutcome;
+}
+
+export function createAdmissionHandler(deps: { sink: RecordSink; fingerprint: Fingerprint; onRecord?: (parts: CorrelationKeyParts, author: Author) => void }): AdmissionHandler {
+  return {
+    handle(req) {
+      if (req.dryRun) return 'dry-run';
+      if (req.subResource || req.operation === 'CONNECT') return 'ignored';
+      const current = req.operation === 'DELETE' ? req.oldObject : req.object;
+      if (!current) return 'ignored';
+      const meta = current.metadata ?? {};
+      const parts: CorrelationKeyParts = {
+        operation: req.operation,
+        group: req.resource.group,
+        resource: req.resource.resource,
+        namespace: req.namespace || meta.namespace || '',
+        name: meta.name || req.name,
+        uid: meta.uid ?? '',
+        oldResourceVersion: req.operation === 'CREATE' ? '' : (req.oldObject?.metadata?.resourceVersion ?? ''),
+        contentHash: deps.fingerprint(current),
+      };
+      const author: Author = { username: req.userInfo.username, uid: req.userInfo.uid, groups: req.userInfo.groups };
+      deps.sink.record(correlationKey(parts), author);
+      deps.onRecord?.(parts, author);
+      return 'recorded';
+    },
+  };
+}

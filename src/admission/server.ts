@@ -1,0 +1,38 @@
+// Builds the webhook's fastify app over TLS (factory, started separately, so tests can inject).
+// The serving certificate is read from files and reloaded when they change (cert rotation).
+import { readFileSync, unwatchFile, watchFile } from 'node:fs';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { admissionRoutes, type AdmissionRoutesOptions } from './routes.ts';
+
+export interface WebhookServerOptions extends AdmissionRoutesOptions {
+  tls?: { certFile: string; keyFile: string };
+  maxBodyBytes: number;
+  logger: Logger;
+}
+
+export async function buildWebhookServer(opts: WebhookServerOptions): Promise<FastifyInstance> {
+  const https = opts.tls ? { cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile) } : null;
+  const app = Fastify({
+    ...(https ? { https } : {}),
+    loggerInstance: opts.logger.child({ component: 'webhook' }),
+    disableRequestLogging: true,
+    bodyLimit: opts.maxBodyBytes,
+    return503OnClosing: true,
+  }) as unknown as FastifyInstance;
+  await app.register(admissionRoutes, { handler: opts.handler, path: opts.path, observe: opts.observe });
+  if (opts.tls) {
+    const { certFile, keyFile } = opts.tls;
+    const reload = (): void => {
+      try {
+        (app.server as unknown as import('node:tls').Server).setSecureContext({ cert: readFileSync(certFile), key: readFileSync(keyFile) });
+        app.log.info({ certFile }, 'reloaded webhook serving certificate');
+      } catch (err) {
+        app.log.error({ err, certFile }, 'could not reload webhook serving certificate; keeping the old one');
+      }
+    };
+    watchFile(certFile, { interval: 2000 }, reload);
+    app.addHook('onClose', async () => unwatchFile(certFile, reload));
+  }
+  return app;
+}

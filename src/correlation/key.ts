@@ -1,0 +1,25 @@
+// The correlation key, computed identically by the webhook (from an AdmissionReview) and by the
+// watch (from a change event): object identity (group, resource, namespace, name, uid) +
+// operation + hash of the sanitized content + the resourceVersion the change starts from. With
+// the old resourceVersion in the key, an entry can only match the one watch event that leaves
+// exactly that version, so equal content written in turn by different users never mixes up.
+export type Operation = 'CREATE' | 'UPDATE' | 'DELETE';
+
+export interface CorrelationKeyParts {
+  operation: Operation;
+  group: string;
+  resource: string;
+  namespace: string;
+  name: string;
+  /** metadata.uid: set before validating admission, so a re-created object never matches an old entry. */
+  uid: string;
+  /** '' for CREATE; the resourceVersion of oldObject (webhook) / of the last seen state (watch). */
+  oldResourceVersion: string;
+  contentHash: string;
+}
+
+const SEP = '\u001f';
+
+export function correlationKey(p: CorrelationKeyParts): string {
+  return [p.operation, p.group, p.resource, p.namespace, p.name, p.uid, p.oldResourceVersion, p.contentHash].join(SEP);
+}

@@ -1,0 +1,73 @@
+// Reads the settings file (YAML), applies defaults, validates once and freezes the result.
+// Secrets (Git credentials, the Secret hash key) are read from files or the environment and kept
+// out of the Settings object so that logging settings never prints them.
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { KubescribeError } from '../errors.ts';
+import { SettingsSchema, type Settings } from './schema.ts';
+
+export interface Secrets {
+  gitCredentials: () => { username: string; password: string } | undefined;
+  secretHashKey: Buffer;
+}
+
+export function parseSettings(raw: unknown): Readonly<Settings> {
+  const result = SettingsSchema.safeParse(raw ?? {});
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new KubescribeError('KUBESCRIBE_ERR_SETTINGS_INVALID', `invalid settings: ${problems}`);
+  }
+  return deepFreeze(result.data);
+}
+
+export function loadSettingsFile(file: string): Readonly<Settings> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new KubescribeError('KUBESCRIBE_ERR_SETTINGS_INVALID', `cannot read settings file ${file}: ${(err as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = parse(text);
+  } catch (err) {
+    throw new KubescribeError('KUBESCRIBE_ERR_SETTINGS_INVALID', `settings file ${file} is not valid YAML: ${(err as Error).message}`);
+  }
+  return parseSettings(raw);
+}
+
+function readSecretFile(file: string, what: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new KubescribeError('KUBESCRIBE_ERR_SETTINGS_INVALID', `cannot read ${what} from ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+}
+
+export function loadSecrets(settings: Settings, env: NodeJS.ProcessEnv = process.env): Secrets {
+  const keyText = settings.sanitize.secretHashKeyFile
+    ? readSecretFile(settings.sanitize.secretHashKeyFile, 'the Secret hash key')
+    : env.KUBESCRIBE_SECRET_HASH_KEY;
+  if (!keyText || keyText.length < 16) {
+    throw new KubescribeError('KUBESCRIBE_ERR_SETTINGS_INVALID',
+      'a Secret hash key of at least 16 characters is required (sanitize.secretHashKeyFile or KUBESCRIBE_SECRET_HASH_KEY): Secret values are recorded only as keyed hashes');
+  }
+  const git = settings.git;
+  // Read at every use, so that a rotated credentials file takes effect without a restart.
+  const gitCredentials = (): { username: string; password: string } | undefined => {
+    const username = git.usernameFile ? readSecretFile(git.usernameFile, 'the Git username') : env.KUBESCRIBE_GIT_USERNAME;
+    const password = git.passwordFile ? readSecretFile(git.passwordFile, 'the Git password') : env.KUBESCRIBE_GIT_PASSWORD;
+    if (username === undefined && password === undefined) return undefined;
+    return { username: username ?? '', password: password ?? '' };
+  };
+  gitCredentials();
+  return { gitCredentials, secretHashKey: Buffer.from(keyText, 'utf8') };
+}
+
+function deepFreeze<T>(value: T): Readonly<T> {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,74 @@
+// The settings of one kubescribe process, grouped by concern, with their documented defaults.
+// The zod schema is the one source: the TypeScript type is derived from it, and docs/configuration.md
+// describes the same fields. Validated once at start-up (load-settings.ts), then frozen.
+import { z } from 'zod';
+
+const duration = z.number().int().positive();
+
+export const SettingsSchema = z.object({
+  /** Where the kubescribe process keeps its local Git clones and state. */
+  dataDir: z.string().min(1).default('/var/lib/kubescribe'),
+  /** The namespace kubescribe runs in; never recorded. */
+  ownNamespace: z.string().default('kubescribe'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  kubernetes: z.object({
+    /** A kubeconfig file; empty means in-cluster, then $KUBECONFIG, then ~/.kube/config. */
+    kubeconfig: z.string().optional(),
+  }).prefault({}),
+  git: z.object({
+    url: z.string().url(),
+    branch: z.string().min(1).default('main'),
+    /** Folder inside the repo; empty = the repo's root. */
+    baseFolder: z.string().default(''),
+    /** Username and password (or token) come from these files or from KUBESCRIBE_GIT_USERNAME / KUBESCRIBE_GIT_PASSWORD. */
+    usernameFile: z.string().optional(),
+    passwordFile: z.string().optional(),
+    pushIntervalMs: duration.default(1000),
+    pushMaxCommits: z.number().int().min(1).default(200),
+    /** `{user}` is replaced by the username with characters unfit for an email replaced by `-`. */
+    authorEmailTemplate: z.string().default('{user}@users.kubescribe.dev'),
+    committer: z.object({ name: z.string().default('kubescribe'), email: z.string().default('kubescribe@kubescribe.dev') }).prefault({}),
+  }),
+  watch: z.object({
+    /** `configmaps`, `deployments.apps`, or `group/version/resource` (`apps/v1/deployments`, `v1/configmaps`). */
+    resources: z.array(z.string().min(1)).min(1).default(['configmaps', 'secrets', 'services', 'deployments.apps']),
+    namespaces: z.object({
+      /** Globs; empty = every namespace. */
+      include: z.array(z.string()).default([]),
+      exclude: z.array(z.string()).default(['kube-*']),
+    }).prefault({}),
+    /** Initial backoff after a watch error; doubles up to maxBackoffMs. */
+    backoffMs: duration.default(500),
+    maxBackoffMs: duration.default(30_000),
+  }).prefault({}),
+  webhook: z.object({
+    host: z.string().default('0.0.0.0'),
+    port: z.number().int().min(0).max(65535).default(9443),
+    tlsCertFile: z.string(),
+    tlsKeyFile: z.string(),
+    /** Bodies larger than this get a 413: an AdmissionReview carries object and oldObject. */
+    maxBodyBytes: z.number().int().positive().default(8 * 1024 * 1024),
+  }),
+  server: z.object({
+    /** /metrics, /healthz, /readyz over plain HTTP. */
+    host: z.string().default('0.0.0.0'),
+    port: z.number().int().min(0).max(65535).default(8080),
+  }).prefault({}),
+  correlation: z.object({
+    ttlMs: duration.default(5 * 60_000),
+    maxEntries: z.number().int().positive().default(100_000),
+  }).prefault({}),
+  queue: z.object({
+    /** Changes waiting for the Git writer; beyond this the watch stops reading (back-pressure). */
+    maxPending: z.number().int().positive().default(10_000),
+  }).prefault({}),
+  sanitize: z.object({
+    /** Extra dotted paths to drop, e.g. `spec.replicas` or `metadata.annotations["example.com/x"]`. */
+    excludeFields: z.array(z.union([z.string(), z.object({ path: z.string(), kinds: z.array(z.string()).optional() })])).default([]),
+    /** The HMAC key for Secret values, from this file or KUBESCRIBE_SECRET_HASH_KEY. */
+    secretHashKeyFile: z.string().optional(),
+  }).prefault({}),
+});
+
+export type Settings = z.infer<typeof SettingsSchema>;
+export type SettingsInput = z.input<typeof SettingsSchema>;
