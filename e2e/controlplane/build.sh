@@ -15,7 +15,7 @@ fi
 log() { echo "[controlplane] $*" >&2; }
 build() { # dir, output, ldflags, package
   local start=$SECONDS tmp="$2.tmp.$$"
-  ( cd "$1" && CGO_ENABLED=0 go build -trimpath -ldflags "$3" -o "$tmp" "$4" )
+  ( cd "$1" && CGO_ENABLED=0 go build -buildvcs=false -trimpath -ldflags "$3" -o "$tmp" "$4" )
   mv "$tmp" "$2"
   log "built $2 in $((SECONDS - start))s"
 }

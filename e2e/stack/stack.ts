@@ -55,13 +55,14 @@ export async function up(opts: UpOptions): Promise<StackEnv> {
   const layout = { dir, ports: { api: state.ports.api, etcdClient: state.ports.etcdClient, etcdPeer: state.ports.etcdPeer } };
   const cp = await prepareControlPlane(layout, binDir);
 
-  if (!isRunning(state.processes.controlplane)) {
+  let apiserver = state.processes.controlplane;
+  if (!apiserver || !isRunning(apiserver)) {
     log(`starting kube-apiserver + etcd on ${cp.server}`);
-    state.processes.controlplane = startControlPlane(layout, cp, state.marker);
+    apiserver = state.processes.controlplane = startControlPlane(layout, cp, state.marker);
     await writeState(dir, state);
   }
   const started = Date.now();
-  await waitReady(cp, state.processes.controlplane);
+  await waitReady(cp, apiserver);
   log(`apiserver ready after ${Date.now() - started} ms`);
   await bootstrapCluster(cp);
 
@@ -82,7 +83,7 @@ export async function up(opts: UpOptions): Promise<StackEnv> {
   const env: StackEnv = {
     kubeconfigs: cp.kubeconfigs as StackEnv['kubeconfigs'],
     git: { url: `${gitUrl}/audit.git`, username: state.git.username, password: state.git.password, branch: 'main', root: gitRoot },
-    apiserver: { server: cp.server, caFile: cp.caFile, pid: state.processes.controlplane.pid },
+    apiserver: { server: cp.server, caFile: cp.caFile, pid: apiserver.pid },
     bin: { kubectl: join(binDir, 'kubectl'), kscp: join(binDir, 'kscp'), helm: helmPath(binDir) },
     logs: dir,
     stackDir: dir,
@@ -130,15 +131,16 @@ async function upKubescribe(dir: string, state: StackState, cp: ControlPlaneInfo
   const main = join(repoRoot, 'dist', 'main.js');
   if (!existsSync(main)) throw new Error(`kubescribe is not built (${main} is missing): run \`npm run build\` first`);
   const logFile = join(dir, 'kubescribe.log');
-  if (!isRunning(state.processes.kubescribe)) {
+  let proc = state.processes.kubescribe;
+  if (!proc || !isRunning(proc)) {
     log(`starting kubescribe (webhook https://127.0.0.1:${state.ports.webhook}, metrics http://127.0.0.1:${state.ports.metrics})`);
-    state.processes.kubescribe = startDetached(process.execPath, ['--enable-source-maps', main, 'run', '--settings', settingsFile], { log: logFile, marker: state.marker, cwd: repoRoot });
+    proc = state.processes.kubescribe = startDetached(process.execPath, ['--enable-source-maps', main, 'run', '--settings', settingsFile], { log: logFile, marker: state.marker, cwd: repoRoot });
     await writeState(dir, state);
   }
   const metricsUrl = `http://127.0.0.1:${state.ports.metrics}/metrics`;
-  const proc = state.processes.kubescribe;
+  const running = proc;
   await waitFor(`kubescribe /readyz (log: ${logFile})`, async () => {
-    if (!isRunning(proc)) throw new Error(`kubescribe exited; see ${logFile}`);
+    if (!isRunning(running)) throw new Error(`kubescribe exited; see ${logFile}`);
     return (await fetch(`http://127.0.0.1:${state.ports.metrics}/readyz`)).status === 200;
   }, 60_000, 100);
   await registerWebhook(cp, state.ports.webhook);

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what kubescribe's tests, demo and benchmarks need on a Debian machine, and only what is
+# missing: Debian packages (git with git-http-backend, openssl), the npm packages (npm ci when
+# package-lock.json changed), and the local control plane + helm (built once per machine from the
+# Go module proxy, cached in ~/.cache/kubescribe). Safe to run again: it skips what is present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+node_minor=$(node -p 'process.versions.node.split(".")[1]')
+if [ "$node_major" -lt 20 ] || { [ "$node_major" -eq 20 ] && [ "$node_minor" -lt 19 ]; }; then
+  echo "install-deps: Node.js >= 20.19 is required (found $(node --version))" >&2; exit 1
+fi
+
+missing=()
+[ -x /usr/lib/git-core/git-http-backend ] || missing+=(git)
+command -v openssl >/dev/null || missing+=(openssl)
+[ -e /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: please install the Debian packages: ${missing[*]} (apt-get install ${missing[*]})" >&2; exit 1
+  fi
+  echo "install-deps: apt-get install ${missing[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+stamp=node_modules/.kubescribe-lock-hash
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "install-deps: npm ci" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" > "$stamp"
+fi
+
+if ! command -v go >/dev/null; then
+  echo "install-deps: Go (>= 1.25) is needed once per machine to build the local control plane" >&2; exit 1
+fi
+bash e2e/controlplane/build.sh >/dev/null

@@ -1,0 +1,4 @@
+export { decodeAdmissionReview, allowedResponse, type AdmissionRequest } from './review.ts';
+export { createAdmissionHandler, type AdmissionHandler, type HandleOutcome, type RecordSink } from './handler.ts';
+export { admissionRoutes } from './routes.ts';
+export { buildWebhookServer } from './server.ts';

@@ -1,0 +1,42 @@
+// One change, one commit, written directly as objects: blobs for the changed files, the folders
+// on their paths, the commit, then the tip in the journal. No work tree, no index. Synchronous
+// on purpose: all of it is hashing and one journal write (see object-store.ts).
+import { hashObject } from './blob-oid.ts';
+import { formatIdent, encodeCommit } from './object-format.ts';
+import { assertSafeRepoPath } from './paths.ts';
+import type { Repo } from './repo.ts';
+import type { BlobChange } from './tree-index.ts';
+import type { CommitInput } from './types.ts';
+
+/** Returns the new commit, or the current tip when the changes leave the tree as it is. */
+export function commitChanges(repo: Repo, input: CommitInput, now = Date.now()): string {
+  const blobs = new Map<string, Buffer>();
+  const changes: BlobChange[] = [];
+  for (const c of input.changes) {
+    assertSafeRepoPath(c.path);
+    if (c.content === null) {
+      changes.push({ path: c.path, oid: null });
+    } else {
+      const body = Buffer.from(c.content, 'utf8');
+      const oid = hashObject('blob', body);
+      blobs.set(oid, body);
+      changes.push({ path: c.path, oid });
+    }
+  }
+  const effective = repo.tree.apply(changes);
+  if (effective.length === 0 && repo.tip !== undefined) return repo.tip;
+  for (const c of effective) if (c.oid !== null) repo.store.write('blob', blobs.get(c.oid)!, c.oid);
+  const tree = repo.tree.write(repo.store);
+  const seconds = Math.floor(now / 1000);
+  const oid = repo.store.write('commit', encodeCommit({
+    tree,
+    parents: repo.tip ? [repo.tip] : [],
+    author: formatIdent(input.author, input.author.timestamp ?? seconds),
+    committer: formatIdent(repo.committer, seconds),
+    message: input.message,
+  }));
+  repo.store.setTip(oid);
+  repo.tip = oid;
+  repo.unpushed.push(oid);
+  return oid;
+}

@@ -1,0 +1,67 @@
+// Maps what isomorphic-git and the network throw to the error catalogue, by code and never by
+// message. Messages name the remote URL (credentials stripped) and never a password.
+import { KubescribeError } from '../errors.ts';
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH',
+  'EPIPE', 'ECONNABORTED', 'ESOCKETTIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** The URL without user info, for messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.toString().replace(/\/$/, url.endsWith('/') ? '/' : '');
+  } catch {
+    return url.replace(/\/\/[^/@]*@/, '//');
+  }
+}
+
+interface ErrorLike { code?: unknown; message?: unknown; data?: { statusCode?: unknown; statusMessage?: unknown; reason?: unknown }; cause?: unknown }
+
+function networkCode(err: unknown, depth = 0): string | undefined {
+  if (!err || typeof err !== 'object' || depth > 4) return undefined;
+  const e = err as ErrorLike & { errors?: unknown[] };
+  if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return e.code;
+  for (const inner of e.errors ?? []) {
+    const c = networkCode(inner, depth + 1);
+    if (c) return c;
+  }
+  return networkCode(e.cause, depth + 1);
+}
+
+/** A KubescribeError for a failed fetch or push against url. */
+export function toGitError(err: unknown, url: string, action: 'fetch' | 'push' = 'push'): KubescribeError {
+  if (err instanceof KubescribeError) return err;
+  const where = redactUrl(url);
+  const e = (err ?? {}) as ErrorLike;
+  if (e.code === 'HttpError') {
+    const status = Number(e.data?.statusCode);
+    const text = typeof e.data?.statusMessage === 'string' ? ` ${e.data.statusMessage}` : '';
+    if (status === 401 || status === 403) {
+      return new KubescribeError('KUBESCRIBE_ERR_GIT_AUTH', `Git remote ${where} refused the credentials (HTTP ${status}${text}) during ${action}`, { cause: err });
+    }
+    if (status === 404) {
+      return new KubescribeError('KUBESCRIBE_ERR_GIT_UNREACHABLE', `Git remote ${where} has no such repository (HTTP 404) during ${action}`, { cause: err });
+    }
+    return new KubescribeError('KUBESCRIBE_ERR_GIT_UNREACHABLE', `Git remote ${where} answered HTTP ${status}${text} during ${action}`, { cause: err });
+  }
+  const net = networkCode(err);
+  if (net) return new KubescribeError('KUBESCRIBE_ERR_GIT_UNREACHABLE', `Git remote ${where} could not be reached (${net}) during ${action}`, { cause: err });
+  if (e.code === 'SmartHttpError') {
+    return new KubescribeError('KUBESCRIBE_ERR_GIT_UNREACHABLE', `${where} did not answer as a Git smart HTTP server during ${action}`, { cause: err });
+  }
+  const msg = typeof e.message === 'string' ? e.message : String(err);
+  if (action === 'push') return new KubescribeError('KUBESCRIBE_ERR_GIT_PUSH_REJECTED', `push to ${where} failed: ${msg}`, { cause: err });
+  return new KubescribeError('KUBESCRIBE_ERR_GIT_UNREACHABLE', `fetch from ${where} failed: ${msg}`, { cause: err });
+}
+
+/** True when a push failed only because the remote branch moved: fetch, replay, retry. */
+export function isNonFastForward(err: unknown): boolean {
+  const e = (err ?? {}) as ErrorLike & { data?: { prettyDetails?: unknown } };
+  if (e.code === 'PushRejectedError') return e.data?.reason === 'not-fast-forward';
+  if (e.code === 'GitPushError') return /fetch first|non-fast-forward|stale info|failed to update ref|cannot lock ref/i.test(String(e.data?.prettyDetails ?? ''));
+  return false;
+}

@@ -1,0 +1,161 @@
+// The writer's object database. New objects live in memory and in an append-only journal
+// (one write a commit, so a commit survives a process crash the moment commit() returns);
+// flush() turns them into one packfile, moves the branch ref and empties the journal. Reads
+// fall through to isomorphic-git for everything already on disk (clones, fetches, our packs).
+// On open, a journal left by a crash is replayed up to its last complete commit.
+import * as fs from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import git from 'isomorphic-git';
+import { hashObject, type ObjectType } from './blob-oid.ts';
+import { EMPTY_TREE } from './object-format.ts';
+import { writePack, type PackObject } from './write-pack.ts';
+
+const JOURNAL = 'kubescribe.journal';
+const KIND: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
+const TYPES: Record<number, ObjectType> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
+const TIP = 9;
+
+export interface StoredObject { type: ObjectType; body: Uint8Array }
+
+function record(kind: number, payload: Uint8Array): Buffer[] {
+  const head = Buffer.allocUnsafe(5);
+  head.writeUInt8(kind, 0);
+  head.writeUInt32BE(payload.byteLength, 1);
+  return [head, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)];
+}
+
+export class ObjectStore {
+  /** isomorphic-git's cache (pack indexes): shared by every isomorphic-git call on this repo. */
+  cache: object = {};
+  private readonly pending = new Map<string, PackObject>();
+  private staged: Buffer[] = [];
+  private pendingBytes = 0;
+  private tipOnDisk: string | undefined;
+  private tip: string | undefined;
+  private fd: number | undefined;
+
+  private constructor(readonly dir: string, readonly branch: string) {}
+
+  /** Opens the store of a bare repository, replaying a journal a crash left behind. */
+  static async open(dir: string, branch: string): Promise<ObjectStore> {
+    const store = new ObjectStore(dir, branch);
+    await mkdir(join(dir, 'objects', 'pack'), { recursive: true });
+    store.tipOnDisk = await store.readRef(`refs/heads/${branch}`);
+    store.tip = store.tipOnDisk;
+    const journal = join(dir, JOURNAL);
+    const data = await readFile(journal).catch(() => undefined);
+    store.fd = fs.openSync(journal, 'a');
+    if (data && data.length > 0) {
+      store.recover(data);
+      await store.flush();
+    }
+    return store;
+  }
+
+  private recover(data: Buffer): void {
+    let at = 0;
+    let group: PackObject[] = [];
+    while (at + 5 <= data.length) {
+      const kind = data.readUInt8(at);
+      const len = data.readUInt32BE(at + 1);
+      if (at + 5 + len > data.length) break; // torn write: the crash happened here
+      const payload = data.subarray(at + 5, at + 5 + len);
+      at += 5 + len;
+      if (kind === TIP) {
+        for (const o of group) this.pending.set(o.oid, o);
+        group = [];
+        this.tip = payload.toString('hex');
+      } else if (TYPES[kind]) {
+        const type = TYPES[kind];
+        const body = Buffer.from(payload);
+        group.push({ oid: hashObject(type, body), type, body });
+      } else {
+        break; // unknown record: stop at the last sure point
+      }
+    }
+    // `group` (objects after the last tip marker) belongs to a commit that never completed.
+  }
+
+  async readRef(ref: string): Promise<string | undefined> {
+    try {
+      return await git.resolveRef({ fs, gitdir: this.dir, ref });
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Adds an object (kept in memory, journaled with the next setTip) and returns its id. */
+  write(type: ObjectType, body: Uint8Array, knownOid?: string): string {
+    const oid = knownOid ?? hashObject(type, body);
+    if (!this.pending.has(oid)) {
+      this.pending.set(oid, { oid, type, body });
+      this.pendingBytes += body.byteLength;
+      this.staged.push(...record(KIND[type], body));
+    }
+    return oid;
+  }
+
+  /** Makes oid the branch tip: the objects written since the last call and the tip reach the journal in one write. */
+  setTip(oid: string | undefined): void {
+    if (oid !== undefined) this.staged.push(...record(TIP, Buffer.from(oid, 'hex')));
+    if (this.staged.length > 0 && this.fd !== undefined) fs.writeSync(this.fd, Buffer.concat(this.staged));
+    this.staged = [];
+    this.tip = oid;
+  }
+
+  getTip(): string | undefined {
+    return this.tip;
+  }
+
+  /** Objects and bytes waiting for the next pack. */
+  get unflushed(): { objects: number; bytes: number } {
+    return { objects: this.pending.size, bytes: this.pendingBytes };
+  }
+
+  async tryRead(oid: string): Promise<StoredObject | undefined> {
+    const p = this.pending.get(oid);
+    if (p) return p;
+    if (oid === EMPTY_TREE) return { type: 'tree', body: new Uint8Array(0) };
+    try {
+      const r = await git.readObject({ fs, gitdir: this.dir, oid, format: 'content', cache: this.cache });
+      return { type: r.type as ObjectType, body: r.object as Uint8Array };
+    } catch (err) {
+      if ((err as { code?: string }).code === 'NotFoundError') return undefined;
+      throw err;
+    }
+  }
+
+  async read(oid: string, expected?: ObjectType): Promise<StoredObject> {
+    const o = await this.tryRead(oid);
+    if (!o) throw new Error(`git object ${oid} is missing from ${this.dir}`);
+    if (expected && o.type !== expected) throw new Error(`git object ${oid} is a ${o.type}, expected a ${expected}`);
+    return o;
+  }
+
+  /** Writes pending objects as one pack, then moves the branch ref, then empties the journal. */
+  async flush(): Promise<void> {
+    if (this.staged.length > 0) this.setTip(this.tip);
+    if (this.pending.size > 0) {
+      await writePack(join(this.dir, 'objects', 'pack'), [...this.pending.values()]);
+      this.pending.clear();
+      this.pendingBytes = 0;
+    }
+    if (this.tip !== this.tipOnDisk) {
+      if (this.tip) await git.writeRef({ fs, gitdir: this.dir, ref: `refs/heads/${this.branch}`, value: this.tip, force: true });
+      this.tipOnDisk = this.tip;
+    }
+    if (this.fd !== undefined) fs.ftruncateSync(this.fd, 0);
+  }
+
+  /** Forgets cached pack indexes (after packs were removed). */
+  resetCache(): void {
+    this.cache = {};
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    if (this.fd !== undefined) fs.closeSync(this.fd);
+    this.fd = undefined;
+  }
+}

@@ -1,0 +1,77 @@
+// Opening a writer's repository: a bare local clone in a persistent folder. A new folder is
+// initialised and fetched shallow; an existing one is reused: the journal of a crash is
+// replayed (object-store.ts), the remote fetched, and local commits it lacks are found again by
+// walking back to the last known remote tip, so nothing is committed twice and nothing is lost.
+import * as fs from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import git from 'isomorphic-git';
+import type { Logger } from 'pino';
+import { fetchBranch } from './fetch-branch.ts';
+import { redactUrl } from './git-error.ts';
+import { ObjectStore } from './object-store.ts';
+import { assertSafeBranch } from './paths.ts';
+import { syncWithRemote } from './replay.ts';
+import { commitsSince, readCommit, type Repo } from './repo.ts';
+import { TreeIndex } from './tree-index.ts';
+import type { Credentials } from './types.ts';
+
+export interface OpenRepoOptions {
+  dir: string;
+  url: string;
+  branch: string;
+  credentials: () => Credentials | undefined;
+  committer: { name: string; email: string };
+  logger: Logger;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
+}
+
+export async function openRepo(opts: OpenRepoOptions): Promise<Repo> {
+  assertSafeBranch(opts.branch);
+  const dir = opts.dir;
+  const fresh = !(await exists(join(dir, 'HEAD')));
+  if (fresh) {
+    await mkdir(dir, { recursive: true });
+    await git.init({ fs, gitdir: dir, bare: true, defaultBranch: opts.branch });
+  }
+  // For people who inspect the folder with the git CLI; the URL carries no credentials.
+  await git.setConfig({ fs, gitdir: dir, path: 'remote.origin.url', value: redactUrl(opts.url) });
+  await git.setConfig({ fs, gitdir: dir, path: 'remote.origin.fetch', value: `+refs/heads/${opts.branch}:refs/remotes/origin/${opts.branch}` });
+
+  const store = await ObjectStore.open(dir, opts.branch);
+  const previousRemote = await store.readRef(`refs/remotes/origin/${opts.branch}`);
+  const localTip = store.getTip();
+  const repo: Repo = {
+    dir,
+    url: opts.url,
+    branch: opts.branch,
+    store,
+    tree: await TreeIndex.load(store, undefined),
+    tip: localTip,
+    remoteTip: previousRemote,
+    unpushed: await commitsSince(store, localTip, previousRemote),
+    committer: opts.committer,
+    credentials: opts.credentials,
+    logger: opts.logger,
+  };
+
+  try {
+    const remoteTip = await fetchBranch(repo);
+    if (localTip === undefined) {
+      repo.tip = remoteTip;
+      store.setTip(remoteTip);
+    } else {
+      await syncWithRemote(repo, remoteTip, previousRemote);
+    }
+  } catch (err) {
+    // With nothing local we cannot know what the branch holds: let the caller retry open().
+    if (localTip === undefined) throw err;
+    repo.logger.warn({ event: 'git.fetch-failed', err }, 'could not fetch at start-up; working on the local branch');
+  }
+  repo.tree = await TreeIndex.load(store, repo.tip ? (await readCommit(store, repo.tip))?.tree : undefined);
+  await store.flush();
+  return repo;
+}

@@ -1,0 +1,98 @@
+// The front of a Git writer: takes queue items in order and turns each into one commit. A change
+// becomes one commit authored by its user (or `unknown`); a reconcile compares the cluster's objects
+// with the branch tip by blob id (no blob is read) and commits the difference, authored by kubescribe.
+import type { Logger } from 'pino';
+import type { Change, QueueItem, Reconcile } from '../change.ts';
+import type { KubeObject } from '../kube-object.ts';
+import { authorEmail, changeMessage, reconcileMessage } from './commit-message.ts';
+import { blobOid } from './blob-oid.ts';
+import { objectPath } from './paths.ts';
+import type { FileChange } from './types.ts';
+
+export interface CommitTarget {
+  commit(input: { changes: FileChange[]; author: { name: string; email: string; timestamp?: number }; message: string }): Promise<string>;
+  files(): ReadonlyMap<string, string>;
+}
+
+export interface RecorderOptions {
+  writer: CommitTarget;
+  baseFolder: string;
+  authorEmailTemplate: string;
+  toYaml: (obj: KubeObject) => string;
+  logger: Logger;
+  onCommit?: (kind: 'change' | 'reconcile', item: QueueItem) => void;
+}
+
+export const UNKNOWN_USER = 'unknown';
+export const KUBESCRIBE_USER = 'kubescribe';
+
+export class Recorder {
+  constructor(private readonly o: RecorderOptions) {}
+
+  async record(item: QueueItem): Promise<void> {
+    if (item.kind === 'change') await this.recordChange(item);
+    else await this.reconcile(item);
+  }
+
+  private pathOf(t: { group: string; resource: string }, namespace: string, name: string): string {
+    return objectPath({ baseFolder: this.o.baseFolder, namespace: namespace || undefined, group: t.group, resource: t.resource, name });
+  }
+
+  private async recordChange(c: Change): Promise<void> {
+    const path = this.pathOf(c.type, c.namespace, c.name);
+    const user = c.author?.username ?? UNKNOWN_USER;
+    const content = c.operation === 'DELETE' ? null : this.o.toYaml(c.object);
+    if (content !== null && this.o.writer.files().get(path) === blobOid(content)) return; // already recorded (e.g. after a restart)
+    if (content === null && !this.o.writer.files().has(path)) return;
+    const sha = await this.o.writer.commit({
+      changes: [{ path, content }],
+      author: { name: user, email: authorEmail(this.o.authorEmailTemplate, user), timestamp: Math.floor(c.observedAt.getTime() / 1000) },
+      message: changeMessage({
+        operation: c.operation, group: c.type.group, version: c.type.version, resource: c.type.resource,
+        namespace: c.namespace, name: c.name, user, groups: c.author?.groups ?? [], resourceVersion: c.resourceVersion,
+      }),
+    });
+    this.o.logger.info({ sha, operation: c.operation, resource: c.type.resource, namespace: c.namespace, name: c.name, user }, 'committed change');
+    this.o.onCommit?.('change', c);
+  }
+
+  private async reconcile(r: Reconcile): Promise<void> {
+    const files = this.o.writer.files();
+    const groupDir = r.type.group === '' ? 'core' : r.type.group;
+    const base = this.o.baseFolder === '' ? '' : `${this.o.baseFolder.replace(/\/$/, '')}/`;
+    const changes: FileChange[] = [];
+    const created: string[] = [];
+    const updated: string[] = [];
+    const deleted: string[] = [];
+    const wanted = new Set<string>();
+    for (const obj of r.objects) {
+      const ns = obj.metadata?.namespace ?? '';
+      const name = obj.metadata?.name ?? '';
+      const path = this.pathOf(r.type, ns, name);
+      wanted.add(path);
+      const content = this.o.toYaml(obj);
+      const have = files.get(path);
+      if (have === blobOid(content)) continue;
+      changes.push({ path, content });
+      (have === undefined ? created : updated).push(ns ? `${ns}/${name}` : name);
+    }
+    for (const path of files.keys()) {
+      if (!path.startsWith(base) || wanted.has(path)) continue;
+      const parts = path.slice(base.length).split('/');
+      if (parts.length !== 4 || parts[1] !== groupDir || parts[2] !== r.type.resource || !parts[3]?.endsWith('.yaml')) continue;
+      const ns = parts[0] === '_cluster' ? '' : (parts[0] ?? '');
+      if (!r.recorded(ns)) continue;
+      changes.push({ path, content: null });
+      const name = parts[3].slice(0, -'.yaml'.length);
+      deleted.push(ns ? `${ns}/${name}` : name);
+    }
+    if (changes.length === 0) return;
+    const sha = await this.o.writer.commit({
+      changes,
+      author: { name: KUBESCRIBE_USER, email: authorEmail(this.o.authorEmailTemplate, KUBESCRIBE_USER) },
+      message: reconcileMessage({ group: r.type.group, version: r.type.version, resource: r.type.resource, reason: r.reason, created, updated, deleted, user: KUBESCRIBE_USER }),
+    });
+    this.o.logger.info({ sha, resource: r.type.resource, created: created.length, updated: updated.length, deleted: deleted.length }, 'committed reconcile');
+    this.o.onCommit?.('reconcile', r);
+  }
+}

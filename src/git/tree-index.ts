@@ -1,0 +1,168 @@
+// The branch tip's tree, held in memory as nested folders. A commit changes a few files: only
+// the folders on those paths are marked dirty and re-serialized (a 10,000-file repository still
+// writes ~5 small trees a commit), sorted entry names and entry headers are cached per folder,
+// and the flat path → blob-id map (files()) is kept in step for resync comparisons.
+import { KubescribeError } from '../errors.ts';
+import { compareTreeNames, decodeTree, EMPTY_TREE, FILE_MODE, TREE_MODE } from './object-format.ts';
+import type { ObjectStore } from './object-store.ts';
+
+/** A file set to a blob, or deleted (oid null). */
+export interface BlobChange { path: string; oid: string | null }
+
+interface Item { mode: string; oid: string; dir?: Folder; head?: Buffer }
+interface Folder { entries: Map<string, Item>; oid: string | undefined; sorted: string[] | undefined }
+
+const BLOB_MODES = new Set(['100644', '100755', '120000']);
+
+function emptyFolder(): Folder {
+  return { entries: new Map(), oid: undefined, sorted: undefined };
+}
+
+export class TreeIndex {
+  readonly files = new Map<string, string>();
+
+  private constructor(private root: Folder) {}
+
+  /** Loads the whole tree (undefined = an empty branch). */
+  static async load(store: ObjectStore, treeOid: string | undefined): Promise<TreeIndex> {
+    const index = new TreeIndex(emptyFolder());
+    if (treeOid && treeOid !== EMPTY_TREE) index.root = await index.loadFolder(store, treeOid, '');
+    else index.root.oid = EMPTY_TREE;
+    return index;
+  }
+
+  private async loadFolder(store: ObjectStore, oid: string, prefix: string): Promise<Folder> {
+    const { body } = await store.read(oid, 'tree');
+    const folder: Folder = { entries: new Map(), oid, sorted: [] };
+    const subs: Promise<void>[] = [];
+    for (const e of decodeTree(body)) {
+      const item: Item = { mode: e.mode, oid: e.oid };
+      folder.entries.set(e.name, item);
+      folder.sorted!.push(e.name);
+      const path = prefix + e.name;
+      if (e.mode === TREE_MODE) {
+        subs.push(this.loadFolder(store, e.oid, `${path}/`).then((d) => { item.dir = d; }));
+      } else if (BLOB_MODES.has(e.mode)) {
+        this.files.set(path, e.oid);
+      }
+    }
+    await Promise.all(subs);
+    return folder;
+  }
+
+  /**
+   * Applies changes (last one wins per path) and returns those that change something. Throws
+   * KUBESCRIBE_ERR_GIT_PATH_UNSAFE, before touching anything, if a path needs a folder where a
+   * file is or the other way round.
+   */
+  apply(changes: readonly BlobChange[]): BlobChange[] {
+    const last = new Map<string, string | null>();
+    for (const c of changes) last.set(c.path, c.oid);
+    const effective: BlobChange[] = [];
+    for (const [path, oid] of last) {
+      if (oid === null ? this.files.has(path) : this.files.get(path) !== oid) effective.push({ path, oid });
+    }
+    for (const c of effective) if (c.oid !== null) this.checkShape(c.path);
+    for (const c of effective) {
+      if (c.oid === null) this.remove(c.path);
+      else this.set(c.path, c.oid);
+    }
+    return effective;
+  }
+
+  private checkShape(path: string): void {
+    const segs = path.split('/');
+    let folder: Folder | undefined = this.root;
+    for (let i = 0; i < segs.length && folder; i++) {
+      const item = folder.entries.get(segs[i]!);
+      const isLast = i === segs.length - 1;
+      if (!item) return;
+      if (isLast ? item.mode === TREE_MODE : item.mode !== TREE_MODE) {
+        throw new KubescribeError('KUBESCRIBE_ERR_GIT_PATH_UNSAFE', `path ${JSON.stringify(path)} conflicts with an existing ${isLast ? 'folder' : 'file'} at ${segs.slice(0, i + 1).join('/')}`);
+      }
+      folder = item.dir;
+    }
+  }
+
+  private set(path: string, oid: string): void {
+    const segs = path.split('/');
+    let folder = this.root;
+    folder.oid = undefined;
+    for (let i = 0; i < segs.length - 1; i++) {
+      const name = segs[i]!;
+      let item = folder.entries.get(name);
+      if (!item) {
+        item = { mode: TREE_MODE, oid: '', dir: emptyFolder() };
+        folder.entries.set(name, item);
+        folder.sorted = undefined;
+      }
+      folder = item.dir!;
+      folder.oid = undefined;
+    }
+    const name = segs[segs.length - 1]!;
+    const item = folder.entries.get(name);
+    if (item) {
+      item.oid = oid;
+      if (item.mode !== FILE_MODE) { item.mode = FILE_MODE; item.head = undefined; }
+    } else {
+      folder.entries.set(name, { mode: FILE_MODE, oid });
+      folder.sorted = undefined;
+    }
+    this.files.set(path, oid);
+  }
+
+  private remove(path: string): void {
+    const segs = path.split('/');
+    const chain: Folder[] = [this.root];
+    for (let i = 0; i < segs.length - 1; i++) {
+      const next = chain[i]!.entries.get(segs[i]!)?.dir;
+      if (!next) return;
+      chain.push(next);
+    }
+    for (const f of chain) f.oid = undefined;
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const f = chain[i]!;
+      f.entries.delete(segs[i]!);
+      f.sorted = undefined;
+      if (f.entries.size > 0 || i === 0) break; // git keeps no empty folders
+    }
+    this.files.delete(path);
+  }
+
+  /** Writes every dirty folder (children first) and returns the root tree id. */
+  write(store: ObjectStore): string {
+    return this.writeFolder(store, this.root);
+  }
+
+  private writeFolder(store: ObjectStore, folder: Folder): string {
+    if (folder.oid !== undefined) return folder.oid;
+    if (!folder.sorted) {
+      const names = [...folder.entries.keys()];
+      const isTree = (n: string): boolean => folder.entries.get(n)!.mode === TREE_MODE;
+      names.sort((a, b) => compareTreeNames(a, isTree(a), b, isTree(b)));
+      folder.sorted = names;
+    }
+    let size = 0;
+    const items: Item[] = [];
+    for (const name of folder.sorted) {
+      const item = folder.entries.get(name)!;
+      if (item.dir) item.oid = this.writeFolder(store, item.dir);
+      item.head ??= Buffer.from(`${item.mode} ${name}\0`, 'utf8');
+      size += item.head.length + 20;
+      items.push(item);
+    }
+    const body = Buffer.allocUnsafe(size);
+    let at = 0;
+    for (const item of items) {
+      at += item.head!.copy(body, at);
+      at += body.write(item.oid, at, 'hex');
+    }
+    folder.oid = store.write('tree', body);
+    return folder.oid;
+  }
+
+  /** Root tree id if nothing is dirty. */
+  get rootOid(): string | undefined {
+    return this.root.oid;
+  }
+}

@@ -1,0 +1,42 @@
+// The git writer's public types: what the queue hands in (CommitInput), what status callbacks
+// receive (PushResult) and how a writer is configured (GitWriterOptions, defaults in writer.ts).
+import type { Logger } from 'pino';
+import type { KubescribeError } from '../errors.ts';
+
+/** One file of a commit; content null deletes the file. */
+export interface FileChange { path: string; content: string | null }
+
+export interface CommitInput {
+  changes: FileChange[];
+  author: { name: string; email: string; /** unix seconds; default now */ timestamp?: number };
+  /** Full message: subject, body, trailers. */
+  message: string;
+}
+
+export interface PushResult {
+  ok: boolean;
+  /** The branch tip that was pushed (or is waiting to be). */
+  sha?: string;
+  pushedCommits: number;
+  durationMs: number;
+  error?: KubescribeError;
+  at: Date;
+}
+
+export interface Credentials { username: string; password: string }
+
+export interface GitWriterOptions {
+  /** Persistent folder for the bare local clone. */
+  dir: string;
+  /** Remote URL, without credentials. */
+  url: string;
+  branch: string;
+  /** Read at every network operation, so rotated credentials are picked up; undefined = anonymous. */
+  credentials: () => Credentials | undefined;
+  committer: { name: string; email: string };
+  /** Push this long after the first unpushed commit; default 1000. */
+  pushIntervalMs?: number;
+  /** Push as soon as this many commits are unpushed; default 200. */
+  pushMaxCommits?: number;
+  logger: Logger;
+}

@@ -1,0 +1,43 @@
+// Process entry of `kubescribe run`: load settings, build the app, start, stop on SIGTERM/SIGINT.
+import pino from 'pino';
+import { buildApp } from './app.ts';
+import { KubescribeError } from './errors.ts';
+import { loadSecrets, loadSettingsFile } from './settings/index.ts';
+
+export async function run(argv: string[]): Promise<void> {
+  const i = argv.indexOf('--settings');
+  const file = i >= 0 ? argv[i + 1] : process.env.KUBESCRIBE_SETTINGS;
+  if (!file) {
+    process.stderr.write('usage: kubescribe run --settings <file>   (or KUBESCRIBE_SETTINGS=<file>)\n');
+    process.exitCode = 2;
+    return;
+  }
+  let logger = pino({ name: 'kubescribe' });
+  try {
+    const settings = loadSettingsFile(file);
+    logger = pino({ name: 'kubescribe', level: settings.logLevel, redact: { paths: ['password', '*.password', 'authorization', '*.authorization'], censor: '[redacted]' } });
+    const secrets = loadSecrets(settings);
+    const app = await buildApp(settings, secrets, logger);
+    await app.start();
+    logger.info({ webhook: `${settings.webhook.host}:${settings.webhook.port}`, server: `${settings.server.host}:${settings.server.port}`, repo: settings.git.url.replace(/\/\/[^@/]*@/, '//'), branch: settings.git.branch }, 'kubescribe started');
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'stopping');
+      app.stop().then(() => process.exit(0), (err: unknown) => { logger.error({ err }, 'stop failed'); process.exit(1); });
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  } catch (err) {
+    if (err instanceof KubescribeError) logger.fatal({ code: err.code }, err.message);
+    else logger.fatal({ err }, 'kubescribe failed to start');
+    process.exitCode = 1;
+  }
+}
+
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (invokedDirectly) {
+  const args = process.argv.slice(2);
+  await run(args[0] === 'run' ? args.slice(1) : args);
+}

@@ -1,0 +1,29 @@
+// Every metric kubescribe exports, in one place, registered on a Registry that is passed in
+// (never the global one), so tests and several app instances do not collide.
+import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
+
+export function createMetrics(registry: Registry) {
+  const registers = [registry];
+  collectDefaultMetrics({ register: registry, prefix: 'kubescribe_process_' });
+  return {
+    webhookRequests: new Counter({ name: 'kubescribe_webhook_requests_total', help: 'Admission requests by outcome (recorded, dry-run, ignored, malformed, error).', labelNames: ['outcome'], registers }),
+    webhookDuration: new Histogram({ name: 'kubescribe_webhook_duration_seconds', help: 'Time to handle an admission request, server side.', buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05], registers }),
+    correlationsStored: new Counter({ name: 'kubescribe_correlations_stored_total', help: 'Correlations recorded by the webhook.', registers }),
+    correlationStoreSize: new Gauge({ name: 'kubescribe_correlation_store_entries', help: 'Keys in the correlation store.', registers }),
+    correlationEvictions: new Counter({ name: 'kubescribe_correlation_evictions_total', help: 'Correlations dropped before a watch event matched them, by reason (expire, evict).', labelNames: ['reason'], registers }),
+    watchEvents: new Counter({ name: 'kubescribe_watch_events_total', help: 'Watch events by resource and type.', labelNames: ['resource', 'type'], registers }),
+    watchErrors: new Counter({ name: 'kubescribe_watch_errors_total', help: 'List/watch failures (each followed by a retry with backoff).', labelNames: ['resource'], registers }),
+    enrichment: new Counter({ name: 'kubescribe_enrichment_total', help: 'Author lookups for changes by result (hit, miss).', labelNames: ['result'], registers }),
+    queueDepth: new Gauge({ name: 'kubescribe_queue_depth', help: 'Changes waiting for the Git writer.', labelNames: ['repo', 'branch'], registers }),
+    commits: new Counter({ name: 'kubescribe_commits_total', help: 'Commits written, by repo, branch and kind (change, reconcile).', labelNames: ['repo', 'branch', 'kind'], registers }),
+    pushDuration: new Histogram({ name: 'kubescribe_push_duration_seconds', help: 'Duration of pushes.', labelNames: ['repo', 'branch'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers }),
+    pushFailures: new Counter({ name: 'kubescribe_push_failures_total', help: 'Failed pushes by reason (error code).', labelNames: ['repo', 'branch', 'reason'], registers }),
+    lastPushTime: new Gauge({ name: 'kubescribe_last_successful_push_timestamp_seconds', help: 'Unix time of the last successful push.', labelNames: ['repo', 'branch'], registers }),
+    pendingCommits: new Gauge({ name: 'kubescribe_pending_commits', help: 'Commits written locally but not pushed yet.', labelNames: ['repo', 'branch'], registers }),
+    resyncs: new Counter({ name: 'kubescribe_resyncs_total', help: 'Reconciles of the cluster against the branch tip, by resource.', labelNames: ['resource'], registers }),
+    watchedObjects: new Gauge({ name: 'kubescribe_watched_objects', help: 'Objects whose state the watch keeps.', labelNames: ['resource'], registers }),
+    leader: new Gauge({ name: 'kubescribe_leader', help: '1 while this replica leads (runs watch and Git).', registers }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,5 @@
+export { createKubeApi, loadKubeConfig, KubeApiError, type KubeApi } from './kube-api.ts';
+export { runListWatch, type ListWatchHandler, type WatchEvent } from './list-watch.ts';
+export { resolveResources, resourcePath, parseResourceName } from './discovery.ts';
+export { ChangeDetector, type Prepare, type Prepared } from './change-detector.ts';
+export { namespaceFilter, glob } from './namespace-filter.ts';

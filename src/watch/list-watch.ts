@@ -1,0 +1,105 @@
+// List + watch of one resource type, cluster-wide, forever: list (paged), then watch from the
+// list's resourceVersion with bookmarks; relist on 410 Gone; reconnect with exponential backoff
+// (with jitter) on any other error. The handler is awaited for every event, so a full queue slows
+// the reading instead of dropping anything.
+import type { Logger } from 'pino';
+import type { KubeObject, ResourceType } from '../kube-object.ts';
+import { KubeApiError, type KubeApi } from './kube-api.ts';
+import { resourcePath } from './discovery.ts';
+
+export interface WatchEvent { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: KubeObject }
+
+export interface ListWatchHandler {
+  /** A full list; `relist` is false for the first list after start. */
+  onList(items: KubeObject[], resourceVersion: string, relist: boolean): Promise<void>;
+  onEvent(event: WatchEvent): Promise<void>;
+}
+
+export interface ListWatchOptions {
+  api: KubeApi;
+  type: ResourceType;
+  handler: ListWatchHandler;
+  signal: AbortSignal;
+  logger: Logger;
+  backoffMs: number;
+  maxBackoffMs: number;
+  pageSize?: number;
+  /** Server-side watch timeout; the stream is reopened from the last resourceVersion after it. */
+  watchTimeoutSeconds?: number;
+  onSynced?: () => void;
+  onError?: (err: unknown) => void;
+}
+
+interface ListResponse { metadata: { resourceVersion: string; continue?: string }; items: KubeObject[]; kind?: string; apiVersion?: string }
+
+export async function runListWatch(o: ListWatchOptions): Promise<void> {
+  const base = resourcePath(o.type);
+  const log = o.logger.child({ resource: `${o.type.group || 'core'}/${o.type.version}/${o.type.resource}` });
+  let rv: string | undefined;
+  let lists = 0;
+  let backoff = o.backoffMs;
+  while (!o.signal.aborted) {
+    try {
+      if (rv === undefined) {
+        const items: KubeObject[] = [];
+        let cont: string | undefined;
+        let listRv = '';
+        do {
+          const q = new URLSearchParams({ limit: String(o.pageSize ?? 500) });
+          if (cont) q.set('continue', cont);
+          const page = await o.api.getJson<ListResponse>(`${base}?${q}`, { signal: o.signal });
+          for (const item of page.items) {
+            // List items carry no apiVersion/kind; fill them in so sanitize and YAML see whole objects.
+            item.apiVersion ??= page.apiVersion;
+            item.kind ??= page.kind?.replace(/List$/, '');
+            items.push(item);
+          }
+          cont = page.metadata.continue || undefined;
+          listRv = page.metadata.resourceVersion;
+        } while (cont);
+        await o.handler.onList(items, listRv, lists > 0);
+        lists++;
+        rv = listRv;
+        log.info({ items: items.length, resourceVersion: rv, relist: lists > 1 }, 'listed');
+        o.onSynced?.();
+      }
+      const q = new URLSearchParams({ watch: '1', allowWatchBookmarks: 'true', resourceVersion: rv, timeoutSeconds: String(o.watchTimeoutSeconds ?? 300) });
+      for await (const line of o.api.streamLines(`${base}?${q}`, o.signal)) {
+        const ev = JSON.parse(line) as { type: string; object: KubeObject & { code?: number; reason?: string; message?: string } };
+        if (ev.type === 'ERROR') {
+          if (ev.object.code === 410) {
+            log.info({ resourceVersion: rv }, 'watch expired (410 Gone); relisting');
+            rv = undefined;
+            break;
+          }
+          throw new KubeApiError(ev.object.code ?? 500, ev.object.reason ?? '', `watch error: ${ev.object.message ?? line.slice(0, 200)}`);
+        }
+        const evRv = ev.object.metadata?.resourceVersion;
+        if (ev.type === 'BOOKMARK') {
+          if (evRv) rv = evRv;
+          continue;
+        }
+        if (ev.type === 'ADDED' || ev.type === 'MODIFIED' || ev.type === 'DELETED') {
+          await o.handler.onEvent({ type: ev.type, object: ev.object });
+          if (evRv) rv = evRv;
+          backoff = o.backoffMs;
+        }
+      }
+    } catch (err) {
+      if (o.signal.aborted) break;
+      if (err instanceof KubeApiError && err.status === 410) rv = undefined;
+      o.onError?.(err);
+      const wait = Math.round(backoff * (0.5 + Math.random() / 2));
+      log.warn({ err: err instanceof Error ? err.message : String(err), retryInMs: wait }, 'list/watch failed; retrying');
+      await sleep(wait, o.signal);
+      backoff = Math.min(backoff * 2, o.maxBackoffMs);
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+  });
+}
