@@ -128,6 +128,17 @@ describe('core pipeline', () => {
     }
   });
 
+  it('attributes kubectl scale, which goes through the scale subresource', async () => {
+    await kubectl('alice', ['create', 'deployment', 'api', '-n', ns, '--image=nginx:1.27', '--replicas=1']);
+    const path = `${ns}/apps/deployments/api.yaml`;
+    await commitsFor(path, 1);
+    await kubectl('bob', ['scale', 'deployment', 'api', '-n', ns, '--replicas=4']);
+    await kubectl('carol', ['scale', 'deployment', 'api', '-n', ns, '--replicas=2']);
+    const log = await commitsFor(path, 3);
+    expect(log.map((c) => c.author)).toEqual(['alice', 'bob', 'carol']);
+    expect(await remoteFile(path)).toMatch(/^  replicas: 2$/m);
+  });
+
   it('attributes generateName creates and server-side apply', async () => {
     const created = await kubectl('bob', ['create', '-o', 'jsonpath={.metadata.name}', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { generateName: 'gen-', namespace: ns }, data: { a: '1' } }));
     expect(created).toMatch(/^gen-/);

@@ -173,6 +173,7 @@ async function registerWebhook(cp: ControlPlaneInfo, port: number): Promise<void
   const vwc = webhookConfiguration('kubescribe', `https://127.0.0.1:${port}/admission`, caBundle, [
     { group: '', version: 'v1', resource: 'configmaps' }, { group: '', version: 'v1', resource: 'secrets' },
     { group: '', version: 'v1', resource: 'services' }, { group: 'apps', version: 'v1', resource: 'deployments' },
+    { group: 'apps', version: 'v1', resource: 'deployments/scale' },
   ], ['kube-system', 'kube-public', 'kube-node-lease', 'kubescribe']);
   await kubectl(cp, 'admin', ['apply', '-f', '-'], JSON.stringify(vwc));
 }

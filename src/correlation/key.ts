@@ -23,3 +23,8 @@ const SEP = '\u001f';
 export function correlationKey(p: CorrelationKeyParts): string {
   return [p.operation, p.group, p.resource, p.namespace, p.name, p.uid, p.oldResourceVersion, p.contentHash].join(SEP);
 }
+
+/** The content part of the key of a scale-subresource request: the replica count it sets. */
+export function scaleContent(replicas: number): string {
+  return `scale:${replicas}`;
+}

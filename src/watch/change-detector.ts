@@ -2,7 +2,7 @@
 // uid, resourceVersion and the hash of its last sanitized content (not the whole object), drops
 // no-op and status-only updates (same hash: only the resourceVersion moves on), and looks up the
 // author in the correlation store with the same key the webhook recorded under.
-import { correlationKey, type Author, type Operation } from '../correlation/index.ts';
+import { correlationKey, scaleContent, type Author, type Operation } from '../correlation/index.ts';
 import type { Change } from '../change.ts';
 import type { KubeObject, ResourceType } from '../kube-object.ts';
 
@@ -94,9 +94,12 @@ export class ChangeDetector {
     const m = obj.metadata ?? {};
     const namespace = m.namespace ?? '';
     const name = m.name ?? '';
-    const author = this.correlations.take(correlationKey({
-      operation, group: this.type.group, resource: this.type.resource, namespace, name, uid, oldResourceVersion: oldRv, contentHash: hash,
-    }));
+    const key = { operation, group: this.type.group, resource: this.type.resource, namespace, name, uid, oldResourceVersion: oldRv, contentHash: hash };
+    let author = this.correlations.take(correlationKey(key));
+    const replicas = (obj.spec as { replicas?: unknown } | undefined)?.replicas;
+    if (!author && operation === 'UPDATE' && typeof replicas === 'number') {
+      author = this.correlations.take(correlationKey({ ...key, contentHash: scaleContent(replicas) }));
+    }
     this.onLookup?.(author !== undefined);
     return { kind: 'change', type: this.type, operation, namespace, name, uid, resourceVersion: rv, object: sanitized, author, observedAt: new Date() };
   }

@@ -3,7 +3,8 @@
 // The story: alice creates ConfigMap shop/settings, bob changes one key, carol deletes it; alice
 // creates Deployment shop/web, bob scales it 1 → 3; a reconcile by kubescribe touches two
 // Deployments (changes web's image, adds api); a service account creates ClusterRole view; an
-// unknown user creates Service shop/web. One commit an hour from `start`.
+// unknown user creates Service shop/web; alice creates a custom resource (widgets.example.com)
+// shop/gizmo. One commit an hour from `start`.
 //
 // Build one by hand: npx tsx src/cli/testing/audit-repo.ts <dir> [<start ISO date>] [<base folder>]
 
@@ -13,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { add, commit, init, remove } from 'isomorphic-git';
 
-export const STORY = ['cmCreate', 'cmUpdate', 'cmDelete', 'deployCreate', 'deployScale', 'reconcile', 'clusterRoleCreate', 'serviceCreate'] as const;
+export const STORY = ['cmCreate', 'cmUpdate', 'cmDelete', 'deployCreate', 'deployScale', 'reconcile', 'clusterRoleCreate', 'serviceCreate', 'widgetCreate'] as const;
 export type Step = (typeof STORY)[number];
 
 export interface AuditRepo {
@@ -31,6 +32,7 @@ export const PATHS = {
   api: 'shop/apps/deployments/api.yaml',
   view: '_cluster/rbac.authorization.k8s.io/clusterroles/view.yaml',
   service: 'shop/core/services/web.yaml',
+  gizmo: 'shop/example.com/widgets/gizmo.yaml',
 } as const;
 
 const configMap = (color: string): string => `apiVersion: v1
@@ -89,6 +91,15 @@ spec:
     - port: 80
   selector:
     app: web
+`;
+
+const widget = `apiVersion: example.com/v1alpha1
+kind: Widget
+metadata:
+  name: gizmo
+  namespace: shop
+spec:
+  size: 3
 `;
 
 interface Change {
@@ -177,6 +188,8 @@ export async function buildAuditRepo(dir: string, options: { start: Date; baseFo
   const sa = 'system:serviceaccount:ci:deployer';
   await step('clusterRoleCreate', { [PATHS.view]: clusterRole }, changeMessage({ operation: 'CREATE', gv: 'rbac.authorization.k8s.io/v1', resource: 'clusterroles', object: 'view', user: sa, groups: 'system:serviceaccounts,system:serviceaccounts:ci', resourceVersion: '3001' }), sa);
   await step('serviceCreate', { [PATHS.service]: service }, changeMessage({ operation: 'CREATE', gv: 'v1', resource: 'services', object: 'shop/web', user: 'unknown', groups: '', resourceVersion: '4001' }), 'unknown');
+
+  await step('widgetCreate', { [PATHS.gizmo]: widget }, changeMessage({ operation: 'CREATE', gv: 'example.com/v1alpha1', resource: 'widgets', object: 'shop/gizmo', user: 'alice', groups: devs, resourceVersion: '5001' }), 'alice');
 
   return { dir, baseFolder, commits, times };
 }

@@ -172,6 +172,18 @@ export function configMapFixture(): KubeObject {
   };
 }
 
+/** A deterministic pseudo-random source (mulberry32), so shuffles reproduce from a seed. */
+export function seededRandom(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
 /** The same value with every object's keys in a random order (arrays keep theirs). */
 export function shuffleKeys<T>(value: T, random: () => number = Math.random): T {
   if (typeof value !== 'object' || value === null) return value;

@@ -1,0 +1,132 @@
+// Commit rate of GitWriter.commit on a repository of 10,000 files, side by side with
+// `git fast-import` writing the same commits (same paths, contents, authors, messages) in the
+// same run. Usage: npx tsx bench/git-commit.ts [N=2000]
+// GitWriter's time covers the N commits plus packing them to disk (what fast-import's time
+// covers too); the push that follows is reported separately.
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { createBareRepo, startGitServer } from '../e2e/stack/git-server.ts';
+import { GitWriter } from '../src/git/index.ts';
+
+const FILES = 10_000;
+const N = Number(process.argv[2] ?? 2000);
+const RESOURCES = ['core/configmaps', 'core/secrets', 'core/services', 'apps/deployments'];
+
+const pathOf = (i: number): string => `ns-${i % 50}/${RESOURCES[Math.floor(i / 50) % RESOURCES.length]}/obj-${i}.yaml`;
+const yaml = (i: number, v: number): string =>
+  `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: obj-${i}\n  namespace: ns-${i % 50}\n  labels:\n    app: bench\ndata:\n  version: "${v}"\n  payload: ${'x'.repeat(120)}\n`;
+
+interface Change { path: string; content: string | null; author: string; message: string; time: number }
+
+/** The benchmark's commits: mostly updates, some creates and deletes. */
+function changes(): Change[] {
+  const out: Change[] = [];
+  for (let c = 0; c < N; c++) {
+    const i = (c * 7919) % FILES;
+    let path = pathOf(i);
+    let content: string | null = yaml(i, c + 1);
+    if (c % 10 === 3) { path = pathOf(FILES + c); content = yaml(FILES + c, c); }
+    if (c % 10 === 7) content = null;
+    out.push({ path, content, author: ['alice', 'bob', 'carol'][c % 3]!, message: `UPDATE v1 configmaps ns/${path}\n\nKubescribe-User: x\n`, time: 1_700_000_000 + c });
+  }
+  // A delete of a file already deleted would be a no-op for GitWriter but not for fast-import.
+  const deleted = new Set<string>();
+  return out.filter((ch) => {
+    if (ch.content === null) {
+      if (deleted.has(ch.path)) return false;
+      deleted.add(ch.path);
+    } else deleted.delete(ch.path);
+    return true;
+  });
+}
+
+function fastImportStream(initial: boolean, list: Change[]): Buffer {
+  const parts: Buffer[] = [];
+  const data = (s: string): void => { const b = Buffer.from(s); parts.push(Buffer.from(`data ${b.length}\n`), b, Buffer.from('\n')); };
+  if (initial) {
+    parts.push(Buffer.from('commit refs/heads/main\ncommitter seed <seed@example.com> 1600000000 +0000\n'));
+    data('seed');
+    for (let i = 0; i < FILES; i++) { parts.push(Buffer.from(`M 100644 inline ${pathOf(i)}\n`)); data(yaml(i, 0)); }
+  }
+  list.forEach((ch, k) => {
+    parts.push(Buffer.from(`commit refs/heads/main\nauthor ${ch.author} <${ch.author}@example.com> ${ch.time} +0000\ncommitter kubescribe <kubescribe@example.com> ${ch.time} +0000\n`));
+    data(ch.message);
+    if (k === 0) parts.push(Buffer.from('from refs/heads/main^0\n'));
+    if (ch.content === null) parts.push(Buffer.from(`D ${ch.path}\n`));
+    else { parts.push(Buffer.from(`M 100644 inline ${ch.path}\n`)); data(ch.content); }
+  });
+  return Buffer.concat(parts);
+}
+
+function fastImport(gitDir: string, stream: Buffer): Promise<void> {
+  return new Promise((ok, fail) => {
+    const p = spawn('git', ['--git-dir', gitDir, 'fast-import', '--quiet'], { stdio: ['pipe', 'inherit', 'inherit'] });
+    p.on('error', fail);
+    p.on('close', (code) => (code === 0 ? ok() : fail(new Error(`git fast-import exited with ${code}`))));
+    p.stdin.end(stream);
+  });
+}
+
+async function main(): Promise<void> {
+  const tmp = await mkdtemp(join(tmpdir(), 'bench-git-commit-'));
+  try {
+    const list = changes();
+    const srv = join(tmp, 'srv');
+    const remoteDir = await createBareRepo(srv, 'audit', { defaultBranch: 'main' });
+    const fiDir = await createBareRepo(tmp, 'fast-import', { defaultBranch: 'main' });
+    await fastImport(remoteDir, fastImportStream(true, []));
+    await fastImport(fiDir, fastImportStream(true, []));
+
+    const server = await startGitServer({ root: srv, username: 'bench', password: 'bench', port: 0 });
+    const writer = await GitWriter.open({
+      dir: join(tmp, 'writer'),
+      url: `${server.url}/audit.git`,
+      branch: 'main',
+      credentials: () => ({ username: 'bench', password: 'bench' }),
+      committer: { name: 'kubescribe', email: 'kubescribe@example.com' },
+      pushIntervalMs: 3_600_000,
+      pushMaxCommits: Number.MAX_SAFE_INTEGER,
+      logger: pino({ level: 'silent' }),
+    });
+    if (writer.files().size !== FILES) throw new Error(`expected ${FILES} files, found ${writer.files().size}`);
+
+    // GitWriter: N commits, then the pack written to disk (close() of the store happens in flush below).
+    let t0 = performance.now();
+    for (const ch of list) {
+      await writer.commit({ changes: [{ path: ch.path, content: ch.content }], author: { name: ch.author, email: `${ch.author}@example.com`, timestamp: ch.time }, message: ch.message });
+    }
+    const commitMs = performance.now() - t0;
+    t0 = performance.now();
+    const pushed = await writer.flush();
+    const pushMs = performance.now() - t0;
+    if (!pushed.ok) throw pushed.error;
+    await writer.close();
+    await server.stop();
+
+    // git fast-import: the same commits, process start to exit (it packs as it goes).
+    const stream = fastImportStream(false, list);
+    t0 = performance.now();
+    await fastImport(fiDir, stream);
+    const fiMs = performance.now() - t0;
+
+    const ours = (list.length / commitMs) * 1000;
+    const theirs = (list.length / fiMs) * 1000;
+    const row = (name: string, ms: number, rate: number): string => `${name.padEnd(28)} ${String(list.length).padStart(7)} ${ms.toFixed(0).padStart(9)} ${rate.toFixed(0).padStart(10)}`;
+    console.log(`repository: ${FILES} files; commits: ${list.length} (one file each: updates, creates, deletes)`);
+    console.log(`${'writer'.padEnd(28)} ${'commits'.padStart(7)} ${'ms'.padStart(9)} ${'commits/s'.padStart(10)}`);
+    console.log(row('GitWriter.commit', commitMs, ours));
+    console.log(row('git fast-import', fiMs, theirs));
+    console.log(`ratio GitWriter / fast-import: ${(ours / theirs).toFixed(2)}`);
+    console.log(`push of all ${pushed.pushedCommits} commits afterwards: ${pushMs.toFixed(0)} ms`);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,68 @@
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import { appendFile, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import git from 'isomorphic-git';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { blobOid } from './blob-oid.ts';
+import { encodeCommit, formatIdent } from './object-format.ts';
+import { ObjectStore } from './object-store.ts';
+import { TreeIndex } from './tree-index.ts';
+
+const exec = promisify(execFile);
+
+describe('ObjectStore', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'object-store-'));
+    await git.init({ fs, gitdir: dir, bare: true, defaultBranch: 'main' });
+  });
+  afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
+
+  async function commitFiles(store: ObjectStore, files: Record<string, string>, parent?: string): Promise<string> {
+    const tree = await TreeIndex.load(store, undefined);
+    const changes = Object.entries(files).map(([path, content]) => ({ path, oid: store.write('blob', Buffer.from(content)) }));
+    tree.apply(changes);
+    const ident = formatIdent({ name: 'alice', email: 'a@example.com' }, 1_700_000_000);
+    const oid = store.write('commit', encodeCommit({ tree: tree.write(store), parents: parent ? [parent] : [], author: ident, committer: ident, message: 'm' }));
+    store.setTip(oid);
+    return oid;
+  }
+
+  it('writes packs that git reads and verifies', async () => {
+    const store = await ObjectStore.open(dir, 'main');
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 300; i++) files[`ns-${i % 7}/core/configmaps/cm-${i}.yaml`] = `v: ${i}\n`.repeat(i % 5 + 1);
+    const tip = await commitFiles(store, files);
+    await store.close();
+    const packs = (await readdir(join(dir, 'objects', 'pack'))).filter((f) => f.endsWith('.pack'));
+    expect(packs).toHaveLength(1);
+    await exec('git', ['verify-pack', join(dir, 'objects', 'pack', packs[0]!)]);
+    await exec('git', ['--git-dir', dir, 'fsck', '--strict', '--no-dangling']);
+    expect((await exec('git', ['--git-dir', dir, 'rev-parse', 'main'])).stdout.trim()).toBe(tip);
+    const ls = (await exec('git', ['--git-dir', dir, 'ls-tree', '-r', 'main'])).stdout.trim().split('\n');
+    expect(ls).toHaveLength(300);
+    expect(ls).toContain(`100644 blob ${blobOid('v: 5\n')}\tns-5/core/configmaps/cm-5.yaml`);
+  });
+
+  it('recovers journaled commits after a crash and drops a torn last commit', async () => {
+    const store = await ObjectStore.open(dir, 'main');
+    const first = await commitFiles(store, { 'a.yaml': 'a' });
+    const second = await commitFiles(store, { 'b.yaml': 'b' }, first);
+    // A crash: no flush, and half of a third commit's objects written.
+    store.write('blob', Buffer.from('torn'));
+    store.setTip(undefined);
+    await appendFile(join(dir, 'kubescribe.journal'), Buffer.from([3, 0, 0, 0, 99, 1, 2]));
+
+    const reopened = await ObjectStore.open(dir, 'main');
+    expect(reopened.getTip()).toBe(second);
+    expect(await reopened.readRef('refs/heads/main')).toBe(second);
+    expect(await reopened.tryRead(blobOid('torn'))).toBeUndefined();
+    expect((await reopened.read(first, 'commit')).type).toBe('commit');
+    expect(fs.statSync(join(dir, 'kubescribe.journal')).size).toBe(0);
+    await reopened.close();
+    await exec('git', ['--git-dir', dir, 'fsck', '--strict']);
+  });
+});
