@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { CorrelationStore } from './store.ts';
+
+const alice = { username: 'alice', groups: ['devs'] };
+const bob = { username: 'bob', groups: ['devs'] };
+
+describe('correlation store', () => {
+  it('returns the last request recorded under a key and consumes the key', () => {
+    const s = new CorrelationStore({ ttlMs: 60_000, maxEntries: 10 });
+    s.record('k', alice); // e.g. denied by a later admission plugin
+    s.record('k', bob); // the request that was persisted
+    expect(s.take('k')).toEqual(bob);
+    expect(s.take('k')).toBeUndefined();
+  });
+
+  it('gives a miss, never a guess, for an unknown key', () => {
+    const s = new CorrelationStore({ ttlMs: 60_000, maxEntries: 10 });
+    s.record('a', alice);
+    expect(s.take('b')).toBeUndefined();
+  });
+
+  it('treats recording the same request twice as once', () => {
+    const s = new CorrelationStore({ ttlMs: 60_000, maxEntries: 10 });
+    s.record('k', alice);
+    s.record('k', { ...alice });
+    expect(s.entries()).toEqual([['k', [alice]]]);
+  });
+
+  it('stays within its size bound and reports evictions', () => {
+    const evictions: string[] = [];
+    const s = new CorrelationStore({ ttlMs: 60_000, maxEntries: 100, onEvict: (r) => evictions.push(r) });
+    for (let i = 0; i < 1000; i++) s.record(`k${i}`, alice);
+    expect(s.size).toBe(100);
+    expect(evictions).toHaveLength(900);
+    expect(s.take('k999')).toEqual(alice);
+    expect(s.take('k0')).toBeUndefined();
+  });
+
+  it('forgets entries after the TTL', async () => {
+    const s = new CorrelationStore({ ttlMs: 30, maxEntries: 10 });
+    s.record('k', alice);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(s.take('k')).toBeUndefined();
+  });
+});

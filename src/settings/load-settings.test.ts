@@ -1,0 +1,45 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadSecrets, loadSettingsFile, parseSettings } from './load-settings.ts';
+
+const minimal = { git: { url: 'http://git.example/audit.git' }, webhook: { tlsCertFile: '/c', tlsKeyFile: '/k' } };
+
+describe('settings', () => {
+  it('fills in the documented defaults and freezes the result', () => {
+    const s = parseSettings(minimal);
+    expect(s.git.branch).toBe('main');
+    expect(s.git.baseFolder).toBe('');
+    expect(s.watch.resources).toEqual(['configmaps', 'secrets', 'services', 'deployments.apps']);
+    expect(s.watch.namespaces.exclude).toEqual(['kube-*']);
+    expect(s.webhook.port).toBe(9443);
+    expect(Object.isFrozen(s.git)).toBe(true);
+  });
+
+  it('names every invalid field in one clear error', () => {
+    expect(() => parseSettings({ git: { url: 'not a url', pushIntervalMs: -1 }, webhook: {} }))
+      .toThrow(/git\.url.*git\.pushIntervalMs.*webhook\.tlsCertFile/s);
+  });
+
+  it('reports a missing or non-YAML file with its path', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'settings-'));
+    expect(() => loadSettingsFile(join(dir, 'nope.yaml'))).toThrow(/cannot read settings file .*nope\.yaml/);
+    writeFileSync(join(dir, 'bad.yaml'), 'git: [unclosed');
+    expect(() => loadSettingsFile(join(dir, 'bad.yaml'))).toThrow(/not valid YAML/);
+  });
+
+  it('reads secrets from files at every use, and demands a Secret hash key', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'secrets-'));
+    writeFileSync(join(dir, 'user'), 'scribe\n');
+    writeFileSync(join(dir, 'pass'), 'one\n');
+    writeFileSync(join(dir, 'key'), 'k'.repeat(32));
+    const s = parseSettings({ ...minimal, git: { ...minimal.git, usernameFile: join(dir, 'user'), passwordFile: join(dir, 'pass') }, sanitize: { secretHashKeyFile: join(dir, 'key') } });
+    const secrets = loadSecrets(s, {});
+    expect(secrets.gitCredentials()).toEqual({ username: 'scribe', password: 'one' });
+    writeFileSync(join(dir, 'pass'), 'two\n'); // rotated
+    expect(secrets.gitCredentials()?.password).toBe('two');
+    expect(() => loadSecrets(parseSettings(minimal), {})).toThrow(/Secret hash key/);
+    expect(loadSecrets(parseSettings(minimal), { KUBESCRIBE_SECRET_HASH_KEY: 'x'.repeat(16), KUBESCRIBE_GIT_PASSWORD: 'p' }).gitCredentials()).toEqual({ username: '', password: 'p' });
+  });
+});
