@@ -128,13 +128,18 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
       watches.push(runListWatch({
         api, type, signal: abort.signal, logger: logger.child({ component: 'watch' }),
         backoffMs: settings.watch.backoffMs, maxBackoffMs: settings.watch.maxBackoffMs,
+        resyncIntervalMs: settings.watch.resyncIntervalMs,
         onSynced: () => synced.add(label),
         onError: () => metrics.watchErrors.inc({ resource: label }),
         handler: {
           onList: async (items, _rv, relist) => {
             metrics.resyncs.inc({ resource: label });
             if (relist) {
+              // Changes missed meanwhile go through correlation first (their authors may still match);
+              // the reconcile after them then converges the branch with the cluster for anything else.
               for (const change of detector.relist(items)) await queue.push(change);
+              const objects = items.filter((obj) => detector.accepts(obj)).map((obj) => prepare(obj).sanitized);
+              await queue.push({ kind: 'reconcile', type, objects, recorded: include, reason: 'periodic resync' });
             } else {
               const kept = items.filter((obj) => detector.accepts(obj)).map((obj) => ({ obj, prepared: prepare(obj) }));
               detector.seed(kept);

@@ -37,6 +37,8 @@ export const SettingsSchema = z.object({
       include: z.array(z.string()).default([]),
       exclude: z.array(z.string()).default(['kube-*']),
     }).prefault({}),
+    /** Relist every resource type at this interval and reconcile the branch with it (0 = only at start). */
+    resyncIntervalMs: z.number().int().min(0).default(10 * 60_000),
     /** Initial backoff after a watch error; doubles up to maxBackoffMs. */
     backoffMs: duration.default(500),
     maxBackoffMs: duration.default(30_000),

@@ -26,6 +26,8 @@ export interface ListWatchOptions {
   pageSize?: number;
   /** Server-side watch timeout; the stream is reopened from the last resourceVersion after it. */
   watchTimeoutSeconds?: number;
+  /** Relist at this interval (0 = never): the handler then reconciles against the full list. */
+  resyncIntervalMs?: number;
   onSynced?: () => void;
   onError?: (err: unknown) => void;
 }
@@ -38,7 +40,14 @@ export async function runListWatch(o: ListWatchOptions): Promise<void> {
   let rv: string | undefined;
   let lists = 0;
   let backoff = o.backoffMs;
+  let listedAt = 0;
   while (!o.signal.aborted) {
+    // One stream at a time, cut at the next resync so the relist runs in this same loop: nothing
+    // from the stream is handled while the list is, so a reconcile never overtakes newer events.
+    const stream = new AbortController();
+    const onAbort = (): void => stream.abort();
+    o.signal.addEventListener('abort', onAbort, { once: true });
+    let resyncTimer: NodeJS.Timeout | undefined;
     try {
       if (rv === undefined) {
         const items: KubeObject[] = [];
@@ -59,12 +68,16 @@ export async function runListWatch(o: ListWatchOptions): Promise<void> {
         } while (cont);
         await o.handler.onList(items, listRv, lists > 0);
         lists++;
+        listedAt = Date.now();
         rv = listRv;
         log.info({ items: items.length, resourceVersion: rv, relist: lists > 1 }, 'listed');
         o.onSynced?.();
       }
+      if (o.resyncIntervalMs) {
+        resyncTimer = setTimeout(() => stream.abort(), Math.max(0, listedAt + o.resyncIntervalMs - Date.now()));
+      }
       const q = new URLSearchParams({ watch: '1', allowWatchBookmarks: 'true', resourceVersion: rv, timeoutSeconds: String(o.watchTimeoutSeconds ?? 300) });
-      for await (const line of o.api.streamLines(`${base}?${q}`, o.signal)) {
+      for await (const line of o.api.streamLines(`${base}?${q}`, stream.signal)) {
         const ev = JSON.parse(line) as { type: string; object: KubeObject & { code?: number; reason?: string; message?: string } };
         if (ev.type === 'ERROR') {
           if (ev.object.code === 410) {
@@ -85,16 +98,28 @@ export async function runListWatch(o: ListWatchOptions): Promise<void> {
           backoff = o.backoffMs;
         }
       }
+      if (resyncDue(o, listedAt)) rv = undefined;
     } catch (err) {
       if (o.signal.aborted) break;
+      if (stream.signal.aborted) {
+        rv = undefined; // the periodic resync cut the stream
+        continue;
+      }
       if (err instanceof KubeApiError && err.status === 410) rv = undefined;
       o.onError?.(err);
       const wait = Math.round(backoff * (0.5 + Math.random() / 2));
       log.warn({ err: err instanceof Error ? err.message : String(err), retryInMs: wait }, 'list/watch failed; retrying');
       await sleep(wait, o.signal);
       backoff = Math.min(backoff * 2, o.maxBackoffMs);
+    } finally {
+      clearTimeout(resyncTimer);
+      o.signal.removeEventListener('abort', onAbort);
     }
   }
+}
+
+function resyncDue(o: ListWatchOptions, listedAt: number): boolean {
+  return !!o.resyncIntervalMs && Date.now() - listedAt >= o.resyncIntervalMs;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -1,0 +1,91 @@
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { KubeObject } from '../kube-object.ts';
+import { KubeApiError, type KubeApi } from './kube-api.ts';
+import { runListWatch, type WatchEvent } from './list-watch.ts';
+
+const cm = (name: string, rv: string): KubeObject => ({ metadata: { name, namespace: 'ns', resourceVersion: rv } });
+
+/** A scripted API: each list and each watch call takes the next step of its script. */
+function fakeApi(lists: Array<KubeObject[] | Error>, watches: Array<Array<Record<string, unknown>> | Error | 'hang'>) {
+  const calls: string[] = [];
+  const api: KubeApi = {
+    server: 'https://fake',
+    async getJson<T>(path: string) {
+      calls.push(`list ${path}`);
+      const next = lists.shift();
+      if (!next) throw new Error('no more lists');
+      if (next instanceof Error) throw next;
+      return { apiVersion: 'v1', kind: 'ConfigMapList', metadata: { resourceVersion: String(10 * (calls.length)) }, items: next } as T;
+    },
+    async send() { throw new Error('unused'); },
+    async *streamLines(path: string, signal: AbortSignal) {
+      calls.push(`watch ${path}`);
+      const next = watches.shift();
+      if (next === undefined || next === 'hang') {
+        await new Promise<void>((_r, rej) => signal.addEventListener('abort', () => rej(new Error('aborted')), { once: true }));
+        return;
+      }
+      if (next instanceof Error) throw next;
+      for (const ev of next) yield JSON.stringify(ev);
+    },
+  };
+  return { api, calls };
+}
+
+async function run(api: KubeApi, until: (log: string[]) => boolean, extra: { resyncIntervalMs?: number } = {}) {
+  const log: string[] = [];
+  const ctl = new AbortController();
+  const done = runListWatch({
+    api, type: { group: '', version: 'v1', resource: 'configmaps' }, signal: ctl.signal, logger: pino({ level: 'silent' }),
+    backoffMs: 5, maxBackoffMs: 20, ...extra,
+    handler: {
+      onList: async (items, rv, relist) => { log.push(`${relist ? 'relist' : 'list'} ${items.map((i) => i.metadata?.name).join(',')} @${rv} kind=${items[0]?.kind ?? '-'}`); },
+      onEvent: async (ev: WatchEvent) => { log.push(`${ev.type} ${ev.object.metadata?.name}@${ev.object.metadata?.resourceVersion}`); },
+    },
+  });
+  const deadline = Date.now() + 3000;
+  while (!until(log) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  ctl.abort();
+  await done;
+  return log;
+}
+
+describe('list + watch', () => {
+  it('lists, watches from the list version, follows bookmarks, and relists on 410 Gone', async () => {
+    const { api, calls } = fakeApi([[cm('a', '1')], [cm('a', '3'), cm('b', '4')]], [
+      [{ type: 'ADDED', object: cm('b', '2') }, { type: 'BOOKMARK', object: { metadata: { resourceVersion: '15' } } }, { type: 'ERROR', object: { code: 410, message: 'too old' } }],
+      'hang',
+    ]);
+    const log = await run(api, (l) => l.some((x) => x.startsWith('relist')));
+    expect(log).toEqual(['list a @10 kind=ConfigMap', 'ADDED b@2', 'relist a,b @30 kind=ConfigMap']);
+    expect(calls[1]).toMatch(/watch .*resourceVersion=10/);
+  });
+
+  it('reconnects with backoff after errors, resuming from the last resourceVersion', async () => {
+    const { api, calls } = fakeApi([[]], [
+      [{ type: 'MODIFIED', object: cm('a', '11') }],
+      new KubeApiError(500, 'InternalError', 'boom'),
+      new Error('ECONNREFUSED'),
+      [{ type: 'DELETED', object: cm('a', '12') }],
+      'hang',
+    ]);
+    const log = await run(api, (l) => l.includes('DELETED a@12'));
+    expect(log).toEqual(['list  @10 kind=-', 'MODIFIED a@11', 'DELETED a@12']);
+    expect(calls.filter((c) => c.startsWith('list'))).toHaveLength(1);
+    expect(calls.slice(2, 5).every((c) => /resourceVersion=11/.test(c))).toBe(true);
+    expect(calls[5]).toMatch(/resourceVersion=12/);
+  });
+
+  it('relists from scratch when a list fails with 410 or an error', async () => {
+    const { api } = fakeApi([new KubeApiError(410, 'Expired', 'continue token expired'), new Error('down'), [cm('a', '1')]], ['hang']);
+    const log = await run(api, (l) => l.length > 0);
+    expect(log).toEqual(['list a @30 kind=ConfigMap']);
+  });
+
+  it('relists periodically in the same loop as the stream', async () => {
+    const { api } = fakeApi([[cm('a', '1')], [cm('a', '1')], [cm('a', '1')]], ['hang', 'hang', 'hang']);
+    const log = await run(api, (l) => l.filter((x) => x.startsWith('relist')).length >= 2, { resyncIntervalMs: 30 });
+    expect(log.slice(0, 3).map((x) => x.split(' ')[0])).toEqual(['list', 'relist', 'relist']);
+  });
+});
