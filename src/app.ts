@@ -1,20 +1,27 @@
 // The one place that wires the components together (DESIGN.md "The flow"):
-//   webhook → correlation store;  list/watch → change detector (author lookup) → queue → recorder → Git writer.
-// Returns { start, stop }. Everything else imports forward only; only this file knows everything.
+//   webhook → correlation store
+//   rules (custom resources + settings bootstrap) → routes, destinations, resource types
+//   watch manager (list+watch per type, change detector, author lookup) → routes → writer pool
+//   writer pool (queue → recorder → Git writer per repo+branch) → status callbacks → .status
+// Returns { start, stop }. Only this file knows everything.
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { buildWebhookServer, createAdmissionHandler } from './admission/index.ts';
-import type { QueueItem } from './change.ts';
+import type { Change } from './change.ts';
 import { CorrelationStore } from './correlation/index.ts';
-import { GitWriter, redactUrl } from './git/index.ts';
-import { Recorder } from './git/recorder.ts';
-import type { KubeObject, ResourceType } from './kube-object.ts';
+import { redactUrl, type Credentials } from './git/index.ts';
+import { WriterPool, type DestinationConfig } from './git/writer-pool.ts';
+import { typeKey, type KubeObject, type ResourceType } from './kube-object.ts';
 import { createMetrics } from './metrics/metrics.ts';
-import { BoundedQueue } from './queue/index.ts';
+import { ResourceCache } from './rules/resource-cache.ts';
+import { compileRuleSet, routeSelects, typesFor, type Bootstrap, type ObjectRef, type Route, type RuleSet } from './rules/rule-set.ts';
+import { GROUP, KINDS, VERSION, type KindName } from './rules/schemas.ts';
+import { syncWebhookRules } from './rules/webhook-rules.ts';
 import { compileSanitizeOptions, contentHash, sanitize, toYaml } from './sanitize/index.ts';
 import type { Secrets, Settings } from './settings/index.ts';
-import { ChangeDetector, createKubeApi, loadKubeConfig, namespaceFilter, resolveResources, runListWatch, type Prepared } from './watch/index.ts';
+import { notReady, ready, StatusWriter, type Condition } from './status/status-writer.ts';
+import { createKubeApi, discoverAll, loadKubeConfig, namespaceFilter, parseResourceName, WatchManager, type Prepared } from './watch/index.ts';
 
 export interface App {
   start(): Promise<void>;
@@ -22,6 +29,8 @@ export interface App {
   readonly webhook: FastifyInstance;
   readonly server: FastifyInstance;
 }
+
+const destKey = (d: { repoKey: string; branch: string }): string => `${d.repoKey}@${d.branch}`;
 
 export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, logger: Logger): Promise<App> {
   const registry = new Registry();
@@ -37,13 +46,8 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
     maxEntries: settings.correlation.maxEntries,
     onEvict: (reason) => metrics.correlationEvictions.inc({ reason }),
   });
-  const handler = createAdmissionHandler({
-    sink: store,
-    fingerprint: (obj) => prepare(obj).hash,
-    onRecord: () => metrics.correlationsStored.inc(),
-  });
   const webhook = await buildWebhookServer({
-    handler,
+    handler: createAdmissionHandler({ sink: store, fingerprint: (obj) => prepare(obj).hash, onRecord: () => metrics.correlationsStored.inc() }),
     tls: { certFile: settings.webhook.tlsCertFile, keyFile: settings.webhook.tlsKeyFile },
     maxBodyBytes: settings.webhook.maxBodyBytes,
     logger,
@@ -53,135 +57,272 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
     },
   });
 
-  const repoLabel = { repo: redactUrl(settings.git.url), branch: settings.git.branch };
-  const queue = new BoundedQueue<QueueItem>(settings.queue.maxPending, (d) => metrics.queueDepth.set(repoLabel, d));
-  const include = namespaceFilter(settings.watch.namespaces.include, settings.watch.namespaces.exclude, settings.ownNamespace);
-  const abort = new AbortController();
-  const synced = new Set<string>();
-  let types: ResourceType[] = [];
-  let writer: GitWriter | undefined;
-  let consumer: Promise<void> | undefined;
-  const watches: Array<Promise<void>> = [];
+  const api = createKubeApi(loadKubeConfig(settings.kubernetes.kubeconfig));
+  const log = logger.child({ component: 'controller' });
+  const backoff = { backoffMs: settings.watch.backoffMs, maxBackoffMs: settings.watch.maxBackoffMs };
+  const status = new StatusWriter((path, body) => api.send('PATCH', path, body, { contentType: 'application/merge-patch+json' }).then(() => undefined), log);
+  const statusOf = (ref: ObjectRef, conditions: Condition[], extra?: Record<string, unknown>): void => {
+    const k = KINDS[ref.kind];
+    void status.set({ group: GROUP, version: VERSION, plural: k.plural, namespace: ref.namespace, name: ref.name, generation: ref.generation }, conditions, extra);
+  };
+
+  let ruleSet: RuleSet = { repos: new Map(), routes: [], problems: [] };
+  let routesByType = new Map<string, Route[]>();
+  let catalogue: ResourceType[] = [];
+  let catalogueJson = '';
+  const routeTypes = new Map<string, string>(); // route key → its types, to see what a rule change needs relisted
+  const credentials = new Map<string, { creds?: Credentials; problem?: { reason: string; message: string } }>();
+  const repoRefs = new Map<string, ObjectRef | undefined>();
+
+  const pool = new WriterPool({
+    dataDir: settings.dataDir,
+    committer: settings.committer,
+    maxPending: settings.queue.maxPending,
+    ...backoff,
+    toYaml,
+    logger: logger.child({ component: 'git' }),
+    events: {
+      opened: (d) => {
+        const ref = repoRefs.get(d.repoKey);
+        if (ref) statusOf(ref, ready('Opened', `cloned ${redactUrl(d.url)} (${d.branch})`), { lastCommitSHA: pool.writer(d.key)?.tip() ?? '' });
+      },
+      openFailed: (d, err) => {
+        const ref = repoRefs.get(d.repoKey);
+        if (ref && !credentials.get(d.repoKey)?.problem) statusOf(ref, notReady(gitReason(err), (err as Error).message, false));
+      },
+      pushed: (d, r) => {
+        const labels = { repo: redactUrl(d.url), branch: d.branch };
+        metrics.pushDuration.observe(labels, r.durationMs / 1000);
+        metrics.pendingCommits.set(labels, pool.pending(d.key));
+        if (r.ok) metrics.lastPushTime.set(labels, r.at.getTime() / 1000);
+        else metrics.pushFailures.inc({ ...labels, reason: r.error?.code ?? 'unknown' });
+        const ref = repoRefs.get(d.repoKey);
+        if (!ref) return;
+        if (r.ok) statusOf(ref, ready('Pushed', `pushed ${r.pushedCommits} commit(s) to ${d.branch}`), { lastCommitSHA: r.sha ?? '', lastPushTime: r.at.toISOString(), pendingCommits: pool.pending(d.key) });
+        else statusOf(ref, notReady(gitReason(r.error), r.error?.message ?? 'push failed', false), { pendingCommits: pool.pending(d.key) });
+      },
+      committed: (d, kind) => metrics.commits.inc({ repo: redactUrl(d.url), branch: d.branch, kind }),
+      depth: (d, depth) => metrics.queueDepth.set({ repo: redactUrl(d.url), branch: d.branch }, depth),
+      needsResync: (d) => {
+        const keys = new Set(ruleSet.routes.filter((r) => destKey(r.destination) === d.key).flatMap((r) => (routeTypes.get(r.key) ?? '').split(',').filter(Boolean)));
+        manager.relist(keys, 'resync after the destination was unavailable');
+      },
+    },
+  });
+
+  const namespaces = new ResourceCache({ api, type: { group: '', version: 'v1', resource: 'namespaces' }, logger: log, onChange: () => undefined, ...backoff });
+  const nsLabels = (ns: string): Record<string, string> | undefined => namespaces.objects.get(`/${ns}`)?.metadata?.labels;
+
+  const manager = new WatchManager({
+    api, prepare, correlations: store, logger: logger.child({ component: 'watch' }), ...backoff,
+    resyncIntervalMs: settings.watch.resyncIntervalMs,
+    onLookup: (hit) => metrics.enrichment.inc({ result: hit ? 'hit' : 'miss' }),
+    onEvent: (t, type) => metrics.watchEvents.inc({ resource: typeKey(t), type }),
+    onError: (t) => metrics.watchErrors.inc({ resource: typeKey(t) }),
+    onSize: (t, n) => metrics.watchedObjects.set({ resource: typeKey(t) }, n),
+    sink: {
+      async changes(type: ResourceType, changes: Change[]) {
+        for (const change of changes) {
+          for (const route of routesByType.get(typeKey(type)) ?? []) {
+            if (!route.operations.has(change.operation) || route.excluded(change.author)) continue;
+            if (!routeSelects(route, change.object, nsLabels)) continue;
+            await pool.push(destKey(route.destination), change, route.baseFolder);
+          }
+        }
+      },
+      async snapshot(type: ResourceType, objects: KubeObject[], reason: string) {
+        metrics.resyncs.inc({ resource: typeKey(type) });
+        for (const route of routesByType.get(typeKey(type)) ?? []) {
+          const selected = objects.filter((o) => routeSelects(route, o, nsLabels));
+          await pool.push(destKey(route.destination), { kind: 'reconcile', type, objects: selected, recorded: (ns) => route.namespace(ns, nsLabels(ns)), reason }, route.baseFolder);
+        }
+      },
+    },
+  });
+
+  const caches = new Map<KindName, ResourceCache>();
+  const secretCaches = new Map<string, { cache: ResourceCache; secret: string }>();
+  let recomputeTimer: NodeJS.Timeout | undefined;
+  const scheduleRecompute = (): void => {
+    clearTimeout(recomputeTimer);
+    recomputeTimer = setTimeout(() => void recompute().catch((err: unknown) => log.error({ err }, 'applying the configuration failed')), 100);
+  };
+
+  const bootstrap: Bootstrap | undefined = settings.git && {
+    repo: { url: settings.git.url, pushIntervalMs: settings.git.pushIntervalMs, pushMaxCommits: settings.git.pushMaxCommits, authorEmailTemplate: settings.git.authorEmailTemplate },
+    branch: settings.git.branch,
+    baseFolder: settings.git.baseFolder,
+    resourceRules: settings.watch.resources.map((spec) => {
+      const p = parseResourceName(spec);
+      return { apiGroups: [p.group], resources: [p.resource], operations: ['*' as const] };
+    }),
+    namespace: namespaceFilter(settings.watch.namespaces.include, settings.watch.namespaces.exclude, settings.ownNamespace),
+  };
+
+  function syncSecretWatches(): void {
+    const wanted = new Map([...ruleSet.repos.values()].filter((r) => r.secret).map((r) => [r.key, r.secret as { namespace: string; name: string }]));
+    for (const [key, s] of secretCaches) {
+      const w = wanted.get(key);
+      if (!w || `${w.namespace}/${w.name}` !== s.secret) {
+        void s.cache.stop();
+        secretCaches.delete(key);
+      }
+    }
+    for (const [key, secret] of wanted) {
+      if (secretCaches.has(key)) continue;
+      const cache = new ResourceCache({
+        api, type: { group: '', version: 'v1', resource: 'secrets' }, namespace: secret.namespace, fieldSelector: `metadata.name=${secret.name}`,
+        logger: log, ...backoff, onChange: () => { readCredentials(key, secret, cache); scheduleRecompute(); },
+      }).start();
+      secretCaches.set(key, { cache, secret: `${secret.namespace}/${secret.name}` });
+    }
+  }
+
+  function readCredentials(key: string, secret: { namespace: string; name: string }, cache: ResourceCache): void {
+    const obj = cache.objects.get(`${secret.namespace}/${secret.name}`);
+    const data = (obj?.data ?? {}) as Record<string, string>;
+    const get = (k: string): string | undefined => (data[k] === undefined ? undefined : Buffer.from(data[k], 'base64').toString('utf8'));
+    if (!obj) credentials.set(key, { problem: { reason: 'SecretNotFound', message: `Secret ${secret.namespace}/${secret.name} does not exist` } });
+    else if (get('token') !== undefined) credentials.set(key, { creds: { username: get('username') ?? 'x-access-token', password: get('token') ?? '' } });
+    else if (get('password') !== undefined) credentials.set(key, { creds: { username: get('username') ?? '', password: get('password') ?? '' } });
+    else credentials.set(key, { problem: { reason: 'SecretInvalid', message: `Secret ${secret.namespace}/${secret.name} has neither a password nor a token key` } });
+  }
+
+  async function refreshCatalogue(): Promise<boolean> {
+    const next = await discoverAll(api);
+    const json = JSON.stringify(next.map((t) => `${t.group}/${t.version}/${t.resource}`).sort());
+    if (json === catalogueJson) return false;
+    catalogue = next;
+    catalogueJson = json;
+    return true;
+  }
+
+  let webhookTypes: ResourceType[] = [];
+  async function syncWebhook(): Promise<void> {
+    if (!settings.webhook.configurationName) return;
+    await syncWebhookRules(api, settings.webhook.configurationName, webhookTypes, log).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not update the webhook configuration rules'));
+  }
+
+  async function recompute(): Promise<void> {
+    const list = (k: KindName): KubeObject[] => caches.get(k)?.list() ?? [];
+    ruleSet = compileRuleSet({ repos: list('GitRepoConfig'), rules: list('WatchRule'), clusterRules: list('ClusterWatchRule'), bootstrap, ownNamespace: settings.ownNamespace });
+    syncSecretWatches();
+    repoRefs.clear();
+    for (const r of ruleSet.repos.values()) repoRefs.set(r.key, r.ref);
+
+    // Problems of the custom resources (invalid spec, branch not allowed, Secret missing).
+    for (const p of ruleSet.problems) statusOf(p.ref, notReady(p.reason, p.message, true));
+    for (const r of ruleSet.repos.values()) {
+      const problem = r.secret ? (credentials.get(r.key)?.problem ?? (secretCaches.get(r.key)?.cache.synced ? undefined : { reason: 'SecretNotFound', message: 'reading the Secret' })) : undefined;
+      if (problem && r.ref) statusOf(r.ref, notReady(problem.reason, problem.message, true));
+    }
+
+    // Destinations: one writer per (repo, branch) that some valid route uses.
+    const configs = new Map<string, DestinationConfig>();
+    for (const route of ruleSet.routes) {
+      const repo = ruleSet.repos.get(route.destination.repoKey);
+      if (!repo) continue;
+      const key = destKey(route.destination);
+      configs.set(key, {
+        key, repoKey: repo.key, url: repo.url, branch: route.destination.branch,
+        pushIntervalMs: repo.pushIntervalMs, pushMaxCommits: repo.pushMaxCommits, authorEmailTemplate: repo.authorEmailTemplate,
+        credentials: repo.key === 'settings' ? secrets.gitCredentials : () => credentials.get(repo.key)?.creds,
+      });
+    }
+    await pool.sync([...configs.values()]);
+
+    // Resource types per route, resolved through discovery ('*' included).
+    const byType = new Map<string, Route[]>();
+    const allTypes = new Map<string, ResourceType>();
+    const relist = new Set<string>();
+    for (const route of ruleSet.routes) {
+      const types = typesFor(route.resourceRules, catalogue);
+      for (const t of types) {
+        byType.set(typeKey(t), [...(byType.get(typeKey(t)) ?? []), route]);
+        allTypes.set(typeKey(t), t);
+      }
+      const sig = `${route.ref?.generation ?? 0}|${types.map(typeKey).sort().join(',')}`;
+      const keys = types.map(typeKey);
+      if (routeTypes.get(route.key)?.split('|')[0] !== sig) keys.forEach((k) => relist.add(k));
+      routeTypes.set(route.key, keys.join(','));
+      if (route.ref) {
+        const unknown = route.resourceRules.flatMap((rr) => rr.resources.filter((res) => res !== '*' && !catalogue.some((t) => t.resource === res && (rr.apiGroups.includes('*') || rr.apiGroups.includes(t.group))))
+          .map((res) => `${res} (apiGroups ${rr.apiGroups.map((g) => JSON.stringify(g)).join(', ')})`));
+        if (unknown.length > 0) statusOf(route.ref, notReady('InvalidSpec', `spec.rules: not served by this cluster: ${unknown.join('; ')}`, true), { resources: keys });
+        else statusOf(route.ref, ready('Active', `recording ${keys.length} resource type(s) into ${route.destination.repoKey} ${route.destination.branch}${route.baseFolder ? `:${route.baseFolder}` : ''}`), { resources: keys });
+      }
+    }
+    const live = new Set(ruleSet.routes.map((r) => r.key));
+    for (const k of [...routeTypes.keys()]) if (!live.has(k)) routeTypes.delete(k);
+    routesByType = byType;
+    const started = new Set(manager.setTypes([...allTypes.values()]));
+    manager.relist([...relist].filter((k) => !started.has(k)), 'configuration changed');
+    webhookTypes = [...allTypes.values()];
+    await syncWebhook();
+  }
 
   const server = Fastify({ loggerInstance: logger.child({ component: 'server' }), disableRequestLogging: true }) as unknown as FastifyInstance;
+  const isReady = (): { ready: boolean; detail: Record<string, unknown> } => {
+    const writers = pool.keys().map((k) => ({ destination: k, open: pool.writer(k) !== undefined }));
+    const crs = [...caches.values()].every((c) => c.synced);
+    const ok = crs && manager.synced() && writers.every((w) => w.open) && catalogue.length > 0;
+    return { ready: ok, detail: { customResourcesSynced: crs, watchesSynced: manager.synced(), watches: manager.types().length, writers } };
+  };
   server.get('/healthz', async () => ({ ok: true }));
   server.get('/readyz', async (_req, reply) => {
-    const ready = writer !== undefined && types.length > 0 && synced.size === types.length;
-    return reply.code(ready ? 200 : 503).send({ ready, watchesSynced: synced.size, watches: types.length, git: writer !== undefined });
+    const r = isReady();
+    return reply.code(r.ready ? 200 : 503).send({ ready: r.ready, ...r.detail });
   });
   server.get('/metrics', async (_req, reply) => {
     metrics.correlationStoreSize.set(store.size);
-    if (writer) metrics.pendingCommits.set(repoLabel, writer.pending());
     return reply.type(registry.contentType).send(await registry.metrics());
   });
 
-  async function retrying<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    let backoff = settings.watch.backoffMs;
-    for (;;) {
-      try {
-        return await fn();
-      } catch (err) {
-        if (abort.signal.aborted) throw err;
-        logger.error({ err: (err as Error).message, code: (err as { code?: string }).code, retryInMs: backoff }, `${what} failed; retrying`);
-        await new Promise((r) => setTimeout(r, backoff));
-        backoff = Math.min(backoff * 2, settings.watch.maxBackoffMs);
-      }
-    }
-  }
-
-  async function runPipeline(): Promise<void> {
-    const api = createKubeApi(loadKubeConfig(settings.kubernetes.kubeconfig));
-    const w = await retrying('opening the Git repository', () => GitWriter.open({
-      dir: `${settings.dataDir}/repos/${safeDirName(settings.git.url)}/${safeDirName(settings.git.branch)}`,
-      url: settings.git.url,
-      branch: settings.git.branch,
-      credentials: secrets.gitCredentials,
-      committer: settings.git.committer,
-      pushIntervalMs: settings.git.pushIntervalMs,
-      pushMaxCommits: settings.git.pushMaxCommits,
-      logger: logger.child({ component: 'git', branch: settings.git.branch }),
-    }));
-    writer = w;
-    w.onPush((r) => {
-      metrics.pushDuration.observe(repoLabel, r.durationMs / 1000);
-      if (r.ok) metrics.lastPushTime.set(repoLabel, r.at.getTime() / 1000);
-      else metrics.pushFailures.inc({ ...repoLabel, reason: r.error?.code ?? 'unknown' });
-    });
-    const recorder = new Recorder({
-      writer: w,
-      baseFolder: settings.git.baseFolder,
-      authorEmailTemplate: settings.git.authorEmailTemplate,
-      toYaml,
-      logger: logger.child({ component: 'recorder' }),
-      onCommit: (kind) => metrics.commits.inc({ ...repoLabel, kind }),
-    });
-    consumer = (async () => {
-      for await (const item of queue.drain()) {
-        await retrying('writing a commit', () => recorder.record(item));
-      }
-    })();
-
-    types = await retrying('resolving resource types', () => resolveResources(api, settings.watch.resources));
-    for (const type of types) {
-      const label = `${type.group || 'core'}/${type.resource}`;
-      const detector = new ChangeDetector(type, prepare, store, include, (hit) => metrics.enrichment.inc({ result: hit ? 'hit' : 'miss' }));
-      watches.push(runListWatch({
-        api, type, signal: abort.signal, logger: logger.child({ component: 'watch' }),
-        backoffMs: settings.watch.backoffMs, maxBackoffMs: settings.watch.maxBackoffMs,
-        resyncIntervalMs: settings.watch.resyncIntervalMs,
-        onSynced: () => synced.add(label),
-        onError: () => metrics.watchErrors.inc({ resource: label }),
-        handler: {
-          onList: async (items, _rv, relist) => {
-            metrics.resyncs.inc({ resource: label });
-            if (relist) {
-              // Changes missed meanwhile go through correlation first (their authors may still match);
-              // the reconcile after them then converges the branch with the cluster for anything else.
-              for (const change of detector.relist(items)) await queue.push(change);
-              const objects = items.filter((obj) => detector.accepts(obj)).map((obj) => prepare(obj).sanitized);
-              await queue.push({ kind: 'reconcile', type, objects, recorded: include, reason: 'periodic resync' });
-            } else {
-              const kept = items.filter((obj) => detector.accepts(obj)).map((obj) => ({ obj, prepared: prepare(obj) }));
-              detector.seed(kept);
-              await queue.push({ kind: 'reconcile', type, objects: kept.map((k) => k.prepared.sanitized), recorded: include, reason: 'start-up' });
-            }
-            metrics.watchedObjects.set({ resource: label }, detector.size);
-          },
-          onEvent: async (ev) => {
-            metrics.watchEvents.inc({ resource: label, type: ev.type });
-            for (const change of detector.observe(ev.type, ev.object)) await queue.push(change);
-            metrics.watchedObjects.set({ resource: label }, detector.size);
-          },
-        },
-      }));
-    }
-  }
-
-  let pipeline: Promise<void> | undefined;
+  let discoveryTimer: NodeJS.Timeout | undefined;
   return {
     webhook,
     server,
     async start() {
+      if (!bootstrap && !settings.customResources.enabled) {
+        log.warn('nothing to record: no `git` in the settings and customResources.enabled is false');
+      }
       await webhook.listen({ host: settings.webhook.host, port: settings.webhook.port });
       await server.listen({ host: settings.server.host, port: settings.server.port });
-      pipeline = runPipeline().catch((err: unknown) => {
-        if (!abort.signal.aborted) logger.fatal({ err }, 'the pipeline stopped');
-      });
+      namespaces.start();
+      if (settings.customResources.enabled) {
+        for (const kind of Object.keys(KINDS) as KindName[]) {
+          caches.set(kind, new ResourceCache({ api, type: { group: GROUP, version: VERSION, resource: KINDS[kind].plural }, logger: log, onChange: scheduleRecompute, ...backoff }).start());
+        }
+      }
+      const discover = async (): Promise<void> => {
+        try {
+          if (await refreshCatalogue()) scheduleRecompute();
+          else await syncWebhook(); // also repairs rules changed by hand or registered after start
+        } catch (err) {
+          log.warn({ err: (err as Error).message }, 'API discovery failed; retrying');
+        }
+        discoveryTimer = setTimeout(() => void discover(), catalogue.length > 0 ? settings.customResources.discoveryIntervalMs : settings.watch.backoffMs);
+      };
+      await discover();
+      scheduleRecompute();
     },
     async stop() {
-      abort.abort();
+      clearTimeout(discoveryTimer);
+      clearTimeout(recomputeTimer);
       await webhook.close();
-      await pipeline;
-      await Promise.allSettled(watches);
-      queue.close();
-      await consumer?.catch(() => undefined);
-      await writer?.close();
+      await Promise.all([...caches.values(), ...[...secretCaches.values()].map((s) => s.cache), namespaces].map((c) => c.stop()));
+      await manager.stop();
+      await pool.close();
       await server.close();
     },
   };
 }
 
-/** A folder name for a repo URL or branch, credentials removed. */
-function safeDirName(s: string): string {
-  return (/^[a-z]+:\/\//.test(s) ? redactUrl(s) : s).replace(/[^A-Za-z0-9._-]/g, '_');
+function gitReason(err: unknown): string {
+  switch ((err as { code?: string } | undefined)?.code) {
+    case 'KUBESCRIBE_ERR_GIT_AUTH': return 'AccessDenied';
+    case 'KUBESCRIBE_ERR_GIT_UNREACHABLE': return 'RepoUnreachable';
+    case 'KUBESCRIBE_ERR_GIT_PUSH_REJECTED': return 'PushRejected';
+    default: return 'GitError';
+  }
 }

@@ -27,6 +27,13 @@ export interface ResourceType {
   resource: string;
   kind?: string;
   namespaced?: boolean;
+  /** Has a scale subresource (kubectl scale goes through it). */
+  scalable?: boolean;
+}
+
+/** `apps/deployments`, `core/configmaps`: one key per resource type, version aside. */
+export function typeKey(t: Pick<ResourceType, 'group' | 'resource'>): string {
+  return `${t.group || 'core'}/${t.resource}`;
 }
 
 /** `apps/v1` or `v1` for the core group. */

@@ -19,7 +19,7 @@ export async function run(argv: string[]): Promise<void> {
     const secrets = loadSecrets(settings);
     const app = await buildApp(settings, secrets, logger);
     await app.start();
-    logger.info({ webhook: `${settings.webhook.host}:${settings.webhook.port}`, server: `${settings.server.host}:${settings.server.port}`, repo: settings.git.url.replace(/\/\/[^@/]*@/, '//'), branch: settings.git.branch }, 'kubescribe started');
+    logger.info({ webhook: `${settings.webhook.host}:${settings.webhook.port}`, server: `${settings.server.host}:${settings.server.port}`, bootstrapRepo: settings.git?.url.replace(/\/\/[^@/]*@/, '//'), branch: settings.git?.branch, customResources: settings.customResources.enabled }, 'kubescribe started');
     let stopping = false;
     const stop = (signal: string): void => {
       if (stopping) return;

@@ -82,6 +82,7 @@ rules:
 - { apiGroups: [admissionregistration.k8s.io], resources: [validatingwebhookconfigurations], verbs: [get, list, watch, create, update, patch] }
 - { apiGroups: [coordination.k8s.io], resources: [leases], verbs: [get, list, watch, create, update, patch] }
 - { apiGroups: [""], resources: [secrets], verbs: [create, update, patch] }
+- { apiGroups: [kubescribe.dev], resources: [gitrepoconfigs/status, watchrules/status, clusterwatchrules/status], verbs: [get, update, patch] }
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
@@ -174,6 +175,8 @@ export async function bootstrapCluster(info: ControlPlaneInfo): Promise<void> {
   // The bootstrap ClusterRoles (edit, view) appear shortly after /readyz; bindings may precede them.
   await waitFor('RBAC bootstrap (clusterrole edit)', async () => (await apiGet(info, '/apis/rbac.authorization.k8s.io/v1/clusterroles/edit')).status === 200, 60_000);
   await kubectl(info, 'admin', ['apply', '-f', '-'], RBAC);
+  // kubescribe's own CRDs (GitRepoConfig, WatchRule, ClusterWatchRule), as the Helm chart installs them.
+  await kubectl(info, 'admin', ['apply', '--server-side', '--force-conflicts', '-f', join(here, '..', '..', 'charts', 'kubescribe', 'crds')]);
   await aggregateClusterRoles(info, ['view', 'edit']); // view first: view is itself aggregated into edit
 }
 

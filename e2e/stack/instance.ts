@@ -60,12 +60,15 @@ export async function startInstance(env: StackEnv, o: InstanceOptions): Promise<
     webhook: { host: '127.0.0.1', port: ports.webhook, tlsCertFile: cert.cert, tlsKeyFile: cert.key },
     server: { host: '127.0.0.1', port: ports.metrics },
     sanitize: { secretHashKeyFile: join(dir, 'secret-hash-key') },
+    // The shared stack's kubescribe acts on the custom resources; an instance only on its settings.
+    customResources: { enabled: false },
   };
+  const vwcName = `kubescribe-${o.name}-${marker.slice(-6)}`;
+  (settings.webhook as Record<string, unknown>).configurationName = vwcName;
   o.settings?.(settings);
   const settingsFile = join(dir, 'settings.yaml');
   await writeFile(settingsFile, stringify(settings));
   const cp = { binDir: env.bin.kubectl.replace(/\/kubectl$/, ''), kubeconfigs: env.kubeconfigs } as unknown as ControlPlaneInfo;
-  const vwcName = `kubescribe-${o.name}-${marker.slice(-6)}`;
   const vwc = webhookConfiguration(vwcName, `https://127.0.0.1:${ports.webhook}/admission`, readFileSync(env.apiserver.caFile).toString('base64'), [
     { group: '', version: 'v1', resource: 'configmaps' }, { group: '', version: 'v1', resource: 'secrets' },
     { group: '', version: 'v1', resource: 'services' }, { group: 'apps', version: 'v1', resource: 'deployments' },

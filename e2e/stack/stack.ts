@@ -114,6 +114,8 @@ export function kubescribeSettings(dir: string, state: StackState, cp: ControlPl
     webhook: { host: '127.0.0.1', port: state.ports.webhook, tlsCertFile: join(dir, 'pki', 'webhook.crt'), tlsKeyFile: join(dir, 'pki', 'webhook.key') },
     server: { host: '127.0.0.1', port: state.ports.metrics },
     sanitize: { secretHashKeyFile: join(ks, 'secret-hash-key') },
+    // Short, so that resource types added later (CRDs) are picked up quickly on the local stack.
+    customResources: { enabled: true, discoveryIntervalMs: 2000 },
   };
 }
 
@@ -131,6 +133,8 @@ async function upKubescribe(dir: string, state: StackState, cp: ControlPlaneInfo
   const main = join(repoRoot, 'dist', 'main.js');
   if (!existsSync(main)) throw new Error(`kubescribe is not built (${main} is missing): run \`npm run build\` first`);
   const logFile = join(dir, 'kubescribe.log');
+  // Registered before kubescribe starts (failurePolicy Ignore); kubescribe then keeps its rules.
+  await registerWebhook(cp, state.ports.webhook);
   let proc = state.processes.kubescribe;
   if (!proc || !isRunning(proc)) {
     log(`starting kubescribe (webhook https://127.0.0.1:${state.ports.webhook}, metrics http://127.0.0.1:${state.ports.metrics})`);
@@ -143,7 +147,6 @@ async function upKubescribe(dir: string, state: StackState, cp: ControlPlaneInfo
     if (!isRunning(running)) throw new Error(`kubescribe exited; see ${logFile}`);
     return (await fetch(`http://127.0.0.1:${state.ports.metrics}/readyz`)).status === 200;
   }, 60_000, 100);
-  await registerWebhook(cp, state.ports.webhook);
   return { metricsUrl, pid: proc.pid, webhookUrl: `https://127.0.0.1:${state.ports.webhook}/admission`, settings: settingsFile, dataDir: join(ks, 'data'), log: logFile };
 }
 

@@ -42,7 +42,7 @@ export function createAdmissionHandler(deps: { sink: RecordSink; fingerprint: Fi
         oldResourceVersion: req.operation === 'CREATE' ? '' : (req.oldObject?.metadata?.resourceVersion ?? ''),
         contentHash: isScale ? scaleContent(replicas as number) : deps.fingerprint(current),
       };
-      const author: Author = { username: req.userInfo.username, uid: req.userInfo.uid, groups: req.userInfo.groups };
+      const author: Author = { username: req.userInfo.username, uid: req.userInfo.uid, groups: req.userInfo.groups, ...(req.fieldManager ? { fieldManager: req.fieldManager } : {}) };
       deps.sink.record(correlationKey(parts), author);
       deps.onRecord?.(parts, author);
       return 'recorded';

@@ -14,6 +14,8 @@ export interface AdmissionRequest {
   object: KubeObject | null;
   oldObject: KubeObject | null;
   dryRun: boolean;
+  /** options.fieldManager of the create/update/patch request, when given. */
+  fieldManager?: string;
 }
 
 export interface AdmissionResponseBody {
@@ -72,6 +74,7 @@ export function decodeAdmissionReview(body: unknown): AdmissionRequest {
     object: objectOrNull(r.object, 'request.object'),
     oldObject: objectOrNull(r.oldObject, 'request.oldObject'),
     dryRun: r.dryRun === true,
+    fieldManager: isObject(r.options) && typeof r.options.fieldManager === 'string' ? r.options.fieldManager : undefined,
   };
 }
 

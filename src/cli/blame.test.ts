@@ -1,3 +1,5 @@
+// `kubescribe blame` on the synthetic audit story, and the line-owner bookkeeping behind it.
+
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

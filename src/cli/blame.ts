@@ -6,7 +6,7 @@
 
 import { parseArgs } from 'node:util';
 import { diffLines } from 'diff';
-import { REPO_OPTIONS, REPO_OPTIONS_HELP, commonOptions, parseCommandLine, parseObjectTarget } from './command-line.ts';
+import { REPO_OPTIONS, REPO_OPTIONS_HELP, commonOptions, openAuditRepo, parseCommandLine, parseObjectTarget } from './command-line.ts';
 import type { CliContext, Command } from './context.ts';
 import { CliError } from './errors.ts';
 import { formatColumns, isoTime, shortOid } from './format.ts';
@@ -14,7 +14,6 @@ import { notRecordedError } from './not-recorded.ts';
 import { objectChanges, type ObjectChange } from './object-history.ts';
 import { displayObject, objectPath, splitPath } from './object-path.ts';
 import { RepoReader } from './repo-reader.ts';
-import { openRepo } from './repo-source.ts';
 import { displayResource } from './resource-names.ts';
 
 const HELP = `Show each line of an object's current YAML with the user and time of the change that
@@ -80,10 +79,11 @@ async function run(argv: readonly string[], ctx: CliContext): Promise<void> {
   }
   const common = commonOptions(values, ctx);
   const target = parseObjectTarget(positionals, values.namespace, 'blame');
-  const repo = await openRepo({ repo: common.repo, branch: common.branch, cwd: ctx.cwd, home: ctx.home, env: ctx.env });
-  const reader = new RepoReader(repo.gitdir);
   const path = objectPath(common.baseFolder, target.ref);
   const segments = splitPath(path);
+
+  const repo = await openAuditRepo(common, ctx);
+  const reader = new RepoReader(repo.gitdir);
 
   // Newest first, back to the latest creation: a deleted and re-created object starts afresh.
   const lineage: ObjectChange[] = [];

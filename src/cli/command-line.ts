@@ -1,13 +1,14 @@
-// The command-line pieces every browsing command shares: the repository options and their
-// environment defaults, `--since`/`--limit`/`--output`/`--color` parsing, and turning
-// `<resource> <namespace>/<name>` (or `<name> -n <namespace>`, or kubectl's `<resource>/<name>`)
-// into the object's identity. Anything wrong here is a usage error (exit 2), reported before
-// the repository is touched.
+// The command-line pieces every browsing command shares: the repository options, their
+// environment defaults and opening the repository they name; `--since`, `--limit`, `--output`
+// and `--color`; and turning `<resource> <namespace>/<name>` (or `<name> -n <namespace>`, or
+// kubectl's `<resource>/<name>`) into the object's identity. Anything wrong here is a usage
+// error (exit 2), reported before the repository is touched.
 
 import type { CliContext } from './context.ts';
 import { usageError } from './errors.ts';
 import { colourEnabled, palette, type ColorMode, type Palette } from './format.ts';
 import { normalizeBaseFolder, type ObjectRef } from './object-path.ts';
+import { openRepo, type AuditRepo } from './repo-source.ts';
 import { displayResource, resolveResource, type ResolvedResource } from './resource-names.ts';
 
 /** Options every browsing command takes; spread into each command's parseArgs options. */
@@ -73,6 +74,12 @@ export function commonOptions(
     output,
     palette: palette(colour),
   };
+}
+
+/** Opens the repository the options name, reporting a clone or fetch on a terminal's stderr. */
+export function openAuditRepo(common: CommonOptions, ctx: CliContext): Promise<AuditRepo> {
+  const progress = ctx.stderr.isTTY ? (message: string) => void ctx.stderr.write(message) : undefined;
+  return openRepo({ repo: common.repo, branch: common.branch, cwd: ctx.cwd, home: ctx.home, env: ctx.env, progress });
 }
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
@@ -144,7 +151,6 @@ export function parseObjectTarget(positionals: readonly string[], namespaceOptio
     throw usageError(`${kind} are cluster-scoped: drop the namespace "${namespace}"`);
   }
   if (namespace !== undefined && !DNS_LABEL.test(namespace)) throw usageError(`"${namespace}" is not a valid namespace name`);
-  if (name === '.' || name === '..' || name.includes('\0')) throw usageError(`"${name}" is not a valid object name`);
   return { resource, ref: { group: resource.group, resource: resource.resource, namespace, name } };
 }
 

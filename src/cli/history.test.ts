@@ -1,3 +1,6 @@
+// `kubescribe history` on the synthetic audit story: order, users, operations, diffs, filters,
+// kubectl resource names, json, colour and errors.
+
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

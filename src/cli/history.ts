@@ -3,14 +3,13 @@
 // `--since` stops the walk early, `--limit` as soon as enough changes were found.
 
 import { parseArgs } from 'node:util';
-import { REPO_OPTIONS, REPO_OPTIONS_HELP, commonOptions, parseCommandLine, parseLimit, parseObjectTarget, parseSince } from './command-line.ts';
+import { REPO_OPTIONS, REPO_OPTIONS_HELP, commonOptions, openAuditRepo, parseCommandLine, parseLimit, parseObjectTarget, parseSince } from './command-line.ts';
 import type { CliContext, Command } from './context.ts';
 import { isoTime, paintDiff, paintOperation, shortOid, unifiedDiff, type Palette } from './format.ts';
 import { notRecordedError } from './not-recorded.ts';
 import { objectChanges, type ObjectChange } from './object-history.ts';
 import { objectPath, splitPath } from './object-path.ts';
 import { RepoReader } from './repo-reader.ts';
-import { openRepo } from './repo-source.ts';
 
 const HELP = `Show the recorded changes of one object, newest first, with YAML diffs.
 
@@ -64,10 +63,11 @@ async function run(argv: readonly string[], ctx: CliContext): Promise<void> {
   const limit = values.limit === undefined ? undefined : parseLimit(values.limit);
   const user = values.user;
 
-  const repo = await openRepo({ repo: common.repo, branch: common.branch, cwd: ctx.cwd, home: ctx.home, env: ctx.env });
-  const reader = new RepoReader(repo.gitdir);
   const path = objectPath(common.baseFolder, target.ref);
   const segments = splitPath(path);
+
+  const repo = await openAuditRepo(common, ctx);
+  const reader = new RepoReader(repo.gitdir);
 
   const found: ObjectChange[] = [];
   const json: unknown[] = [];

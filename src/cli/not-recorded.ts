@@ -4,14 +4,14 @@
 // for hints, so building the error stays cheap.
 
 import { CliError } from './errors.ts';
-import { CLUSTER_FOLDER, displayObject, objectPathSegments } from './object-path.ts';
+import { CLUSTER_FOLDER, displayObject, objectPath, splitPath } from './object-path.ts';
 import type { ObjectTarget } from './command-line.ts';
 import type { AuditRepo } from './repo-source.ts';
 import type { RepoReader } from './repo-reader.ts';
 import { displayResource } from './resource-names.ts';
 
 export async function notRecordedError(reader: RepoReader, repo: AuditRepo, baseFolder: string, target: ObjectTarget): Promise<CliError> {
-  const segments = objectPathSegments(baseFolder, target.ref);
+  const segments = splitPath(objectPath(baseFolder, target.ref));
   const what = `${displayResource(target.resource)} ${displayObject(target.ref)}`;
   const message = `${what} was never recorded on branch ${repo.branch} of ${repo.label} (looked for ${segments.join('/')})`;
   const hints: string[] = [];

@@ -27,14 +27,13 @@ export interface ObjectChange extends RecordedChange {
 
 const OPERATION_OF: Record<FileEffect, string> = { added: 'CREATE', modified: 'UPDATE', deleted: 'DELETE' };
 
+/** Who made a commit's change: the Kubescribe-User trailer, else the author, else `unknown`. */
+export function changeUser(commit: CommitInfo, meta: CommitMeta): string {
+  return meta.user ?? (commit.author.name || 'unknown');
+}
+
 export function describeChange(commit: CommitInfo, effect: FileEffect, meta: CommitMeta = parseCommitMessage(commit.message)): RecordedChange {
-  return {
-    commit,
-    meta,
-    effect,
-    user: meta.user ?? (commit.author.name || 'unknown'),
-    operation: meta.operation ?? OPERATION_OF[effect],
-  };
+  return { commit, meta, effect, user: changeUser(commit, meta), operation: meta.operation ?? OPERATION_OF[effect] };
 }
 
 export interface ObjectChangesOptions {

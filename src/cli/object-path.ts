@@ -1,7 +1,12 @@
 // The repository layout contract, read side: where an object's YAML lives
 // (`<baseFolder>/<namespace or _cluster>/<group or core>/<resource>/<name>.yaml`) and the
-// reverse, from a changed path back to the object. The writer in src/git builds the same paths;
-// this module must stay in step with it (see docs/browsing.md and shared DESIGN.md).
+// reverse, from a changed path back to the object. The forward direction is the writer's own
+// function (src/git/paths.ts), so reader and writer cannot drift apart; a test checks that the
+// reverse undoes it.
+
+import { KubescribeError } from '../errors.ts';
+import { objectPath as writerObjectPath } from '../git/paths.ts';
+import { usageError } from './errors.ts';
 
 export const CLUSTER_FOLDER = '_cluster';
 export const CORE_FOLDER = 'core';
@@ -25,18 +30,14 @@ export function splitPath(path: string): string[] {
   return path.split('/').filter((segment) => segment !== '' && segment !== '.');
 }
 
-export function objectPathSegments(baseFolder: string, ref: ObjectRef): string[] {
-  return [
-    ...splitPath(baseFolder),
-    ref.namespace ?? CLUSTER_FOLDER,
-    ref.group === '' ? CORE_FOLDER : ref.group,
-    ref.resource,
-    `${ref.name}${SUFFIX}`,
-  ];
-}
-
+/** The path the writer gives the object; a name it would refuse is a usage error here. */
 export function objectPath(baseFolder: string, ref: ObjectRef): string {
-  return objectPathSegments(baseFolder, ref).join('/');
+  try {
+    return writerObjectPath({ baseFolder: normalizeBaseFolder(baseFolder), namespace: ref.namespace, group: ref.group, resource: ref.resource, name: ref.name });
+  } catch (err) {
+    if (err instanceof KubescribeError && err.code === 'KUBESCRIBE_ERR_GIT_PATH_UNSAFE') throw usageError(err.message);
+    throw err;
+  }
 }
 
 /** The object a path below the base folder holds, or undefined for files outside the layout. */

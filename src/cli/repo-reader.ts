@@ -4,8 +4,8 @@
 // again, so following one object through history reads only the root tree of each commit and
 // the folders above a changed file, and never a blob of an unrelated commit.
 
-import fs from 'node:fs';
-import { readBlob, readCommit, readTree } from 'isomorphic-git';
+import { readBlob, readCommit, readTree, type PromiseFsClient } from 'isomorphic-git';
+import { readOnlyFs } from './read-only-fs.ts';
 
 export interface CommitInfo {
   readonly oid: string;
@@ -42,8 +42,11 @@ export class RepoReader {
   readonly gitdir: string;
   /** isomorphic-git's own cache (pack indexes), shared by every read of this reader. */
   private readonly gitCache = {};
+  private readonly fs: PromiseFsClient = readOnlyFs();
   private readonly trees = new Map<string, ReadonlyMap<string, TreeEntryInfo>>();
   private readonly lookups = new Map<string, TreeEntryInfo | undefined>();
+  /** Objects read so far: how tests check that a walk stays away from unrelated objects. */
+  readonly reads = { commits: 0, trees: 0, blobs: 0 };
 
   constructor(gitdir: string) {
     this.gitdir = gitdir;
@@ -51,7 +54,8 @@ export class RepoReader {
 
   async readCommit(oid: string): Promise<CommitInfo | undefined> {
     try {
-      const { commit } = await readCommit({ fs, gitdir: this.gitdir, oid, cache: this.gitCache });
+      this.reads.commits++;
+      const { commit } = await readCommit({ fs: this.fs, gitdir: this.gitdir, oid, cache: this.gitCache });
       return {
         oid,
         tree: commit.tree,
@@ -124,7 +128,8 @@ export class RepoReader {
       this.trees.set(treeOid, hit);
       return hit;
     }
-    const { tree } = await readTree({ fs, gitdir: this.gitdir, oid: treeOid, cache: this.gitCache });
+    this.reads.trees++;
+    const { tree } = await readTree({ fs: this.fs, gitdir: this.gitdir, oid: treeOid, cache: this.gitCache });
     const entries = new Map<string, TreeEntryInfo>(tree.map((e) => [e.path, { oid: e.oid, type: e.type }]));
     this.trees.set(treeOid, entries);
     if (this.trees.size > TREE_CACHE_SIZE) this.trees.delete(this.trees.keys().next().value ?? '');
@@ -132,7 +137,8 @@ export class RepoReader {
   }
 
   async readText(blobOid: string): Promise<string> {
-    const { blob } = await readBlob({ fs, gitdir: this.gitdir, oid: blobOid, cache: this.gitCache });
+    this.reads.blobs++;
+    const { blob } = await readBlob({ fs: this.fs, gitdir: this.gitdir, oid: blobOid, cache: this.gitCache });
     return Buffer.from(blob).toString('utf8');
   }
 

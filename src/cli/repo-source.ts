@@ -23,6 +23,8 @@ export interface RepoSourceOptions {
   readonly cwd: string;
   readonly home: string;
   readonly env: Env;
+  /** Told what takes time (cloning, fetching); the CLI passes it only when stderr is a terminal. */
+  readonly progress?: ((message: string) => void) | undefined;
 }
 
 export interface AuditRepo {
@@ -132,11 +134,13 @@ async function openRemote(spec: string, options: RepoSourceOptions): Promise<Aud
 
   let defaultBranch: string | null;
   if (cached) {
+    options.progress?.(`fetching ${label}\n`);
     defaultBranch = await fetchAll(gitdir, location, spec, options.env);
   } else {
     // Clone into a private folder and move it into place, so that a failed or concurrent first
     // run never leaves a half-made cache behind for the next one.
     const staging = `${gitdir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+    options.progress?.(`cloning ${label} into ${gitdir}\n`);
     await mkdir(dirname(gitdir), { recursive: true });
     try {
       await init({ fs, gitdir: staging, bare: true });

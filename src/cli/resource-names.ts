@@ -143,8 +143,9 @@ export function suggestResources(typed: string, max = 3): string[] {
   const name = typed.toLowerCase();
   const scored: { resource: string; distance: number }[] = [];
   for (const [alias, b] of BY_NAME) {
-    const distance = alias.startsWith(name) && name.length >= 3 ? 0 : editDistance(name, alias);
-    if (distance <= Math.max(2, Math.floor(name.length / 3))) scored.push({ resource: b.resource, distance });
+    const distance = editDistance(name, alias);
+    const isPrefix = name.length >= 3 && alias.startsWith(name);
+    if (isPrefix || distance <= Math.max(2, Math.floor(name.length / 3))) scored.push({ resource: b.resource, distance });
   }
   scored.sort((a, b) => a.distance - b.distance || a.resource.localeCompare(b.resource));
   return [...new Set(scored.map((s) => s.resource))].slice(0, max);

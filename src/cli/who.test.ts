@@ -1,3 +1,5 @@
+// `kubescribe who` on the synthetic audit story: one row per object changed, filters, json.
+
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -4,15 +4,14 @@
 // tree oids with the parent so that only folders that changed are read.
 
 import { parseArgs } from 'node:util';
-import { REPO_OPTIONS, REPO_OPTIONS_HELP, commonOptions, parseCommandLine, parseLimit, parseSince } from './command-line.ts';
+import { REPO_OPTIONS, REPO_OPTIONS_HELP, commonOptions, openAuditRepo, parseCommandLine, parseLimit, parseSince } from './command-line.ts';
 import type { CliContext, Command } from './context.ts';
 import { usageError } from './errors.ts';
 import { formatColumns, isoTime, paintOperation, shortOid } from './format.ts';
-import { parseCommitMessage } from './commit-message.ts';
-import { describeChange, type FileEffect, type RecordedChange } from './object-history.ts';
+import { parseCommitMessage, type CommitMeta } from './commit-message.ts';
+import { changeUser, describeChange, type FileEffect, type RecordedChange } from './object-history.ts';
 import { displayObject, parseObjectPath, splitPath, type ObjectRef } from './object-path.ts';
 import { RepoReader, type CommitInfo, type WalkStep } from './repo-reader.ts';
-import { openRepo } from './repo-source.ts';
 import { displayResource } from './resource-names.ts';
 
 const HELP = `List everything a Kubernetes user changed, newest first: time, user, operation, resource,
@@ -72,7 +71,7 @@ async function run(argv: readonly string[], ctx: CliContext): Promise<void> {
   const since = sinceDate === undefined ? undefined : Math.ceil(sinceDate.getTime() / 1000);
   const limit = values.limit === undefined ? undefined : parseLimit(values.limit);
 
-  const repo = await openRepo({ repo: common.repo, branch: common.branch, cwd: ctx.cwd, home: ctx.home, env: ctx.env });
+  const repo = await openAuditRepo(common, ctx);
   const reader = new RepoReader(repo.gitdir);
   const baseSegments = splitPath(common.baseFolder);
 
@@ -81,8 +80,8 @@ async function run(argv: readonly string[], ctx: CliContext): Promise<void> {
     const { commit } = step;
     if (since !== undefined && commit.author.timestamp < since) continue;
     const meta = parseCommitMessage(commit.message);
-    if (user !== undefined && describeChange(commit, 'modified', meta).user !== user) continue;
-    for (const row of await objectsChanged(reader, step, baseSegments, common.baseFolder)) {
+    if (user !== undefined && changeUser(commit, meta) !== user) continue;
+    for (const row of await objectsChanged(reader, step, meta, baseSegments, common.baseFolder)) {
       if (values.namespace !== undefined && row.ref.namespace !== values.namespace) continue;
       rows.push(row);
       if (limit !== undefined && rows.length >= limit) break walk;
@@ -123,12 +122,11 @@ async function run(argv: readonly string[], ctx: CliContext): Promise<void> {
 }
 
 /** The objects whose files a commit changed under the base folder (compared with its first parent). */
-async function objectsChanged(reader: RepoReader, step: WalkStep, baseSegments: readonly string[], baseFolder: string): Promise<ObjectRow[]> {
+async function objectsChanged(reader: RepoReader, step: WalkStep, meta: CommitMeta, baseSegments: readonly string[], baseFolder: string): Promise<ObjectRow[]> {
   const { commit, parents } = step;
   const after = await reader.treeAt(commit.tree, baseSegments);
   const parent: CommitInfo | undefined = parents[0];
   const before = parent === undefined ? undefined : await reader.treeAt(parent.tree, baseSegments);
-  const meta = parseCommitMessage(commit.message);
   const rows: ObjectRow[] = [];
   for (const file of await reader.diffTrees(before, after)) {
     const ref = parseObjectPath(file.path);

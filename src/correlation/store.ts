@@ -10,6 +10,8 @@ export interface Author {
   username: string;
   uid?: string;
   groups: string[];
+  /** The request's field manager (options.fieldManager), for rules that exclude GitOps controllers. */
+  fieldManager?: string;
 }
 
 export interface CorrelationStoreOptions {
@@ -66,5 +68,5 @@ export class CorrelationStore {
 }
 
 function sameAuthor(a: Author, b: Author): boolean {
-  return a.username === b.username && a.uid === b.uid && a.groups.join('\n') === b.groups.join('\n');
+  return a.username === b.username && a.uid === b.uid && a.fieldManager === b.fieldManager && a.groups.join('\n') === b.groups.join('\n');
 }

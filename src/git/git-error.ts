@@ -57,11 +57,3 @@ export function toGitError(err: unknown, url: string, action: 'fetch' | 'push' =
   if (action === 'push') return new KubescribeError('KUBESCRIBE_ERR_GIT_PUSH_REJECTED', `push to ${where} failed: ${msg}`, { cause: err });
   return new KubescribeError('KUBESCRIBE_ERR_GIT_UNREACHABLE', `fetch from ${where} failed: ${msg}`, { cause: err });
 }
-
-/** True when a push failed only because the remote branch moved: fetch, replay, retry. */
-export function isNonFastForward(err: unknown): boolean {
-  const e = (err ?? {}) as ErrorLike & { data?: { prettyDetails?: unknown } };
-  if (e.code === 'PushRejectedError') return e.data?.reason === 'not-fast-forward';
-  if (e.code === 'GitPushError') return /fetch first|non-fast-forward|stale info|failed to update ref|cannot lock ref/i.test(String(e.data?.prettyDetails ?? ''));
-  return false;
-}

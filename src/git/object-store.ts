@@ -9,12 +9,14 @@ import { join } from 'node:path';
 import git from 'isomorphic-git';
 import { hashObject, type ObjectType } from './blob-oid.ts';
 import { EMPTY_TREE } from './object-format.ts';
-import { writePack, type PackObject } from './write-pack.ts';
+import { writePack, type PackObject } from './build-pack.ts';
 
 const JOURNAL = 'kubescribe.journal';
 const KIND: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
 const TYPES: Record<number, ObjectType> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
 const TIP = 9;
+// Objects of unpushed commits stay readable from memory for the next push, up to this much.
+const RECENT_CAP_BYTES = 256 * 1024 * 1024;
 
 export interface StoredObject { type: ObjectType; body: Uint8Array }
 
@@ -29,6 +31,8 @@ export class ObjectStore {
   /** isomorphic-git's cache (pack indexes): shared by every isomorphic-git call on this repo. */
   cache: object = {};
   private readonly pending = new Map<string, PackObject>();
+  private recent = new Map<string, PackObject>();
+  private recentBytes = 0;
   private staged: Buffer[] = [];
   private pendingBytes = 0;
   private tipOnDisk: string | undefined;
@@ -63,7 +67,10 @@ export class ObjectStore {
       const payload = data.subarray(at + 5, at + 5 + len);
       at += 5 + len;
       if (kind === TIP) {
-        for (const o of group) this.pending.set(o.oid, o);
+        for (const o of group) {
+          this.pending.set(o.oid, o);
+          this.remember(o);
+        }
         group = [];
         this.tip = payload.toString('hex');
       } else if (TYPES[kind]) {
@@ -89,9 +96,11 @@ export class ObjectStore {
   write(type: ObjectType, body: Uint8Array, knownOid?: string): string {
     const oid = knownOid ?? hashObject(type, body);
     if (!this.pending.has(oid)) {
-      this.pending.set(oid, { oid, type, body });
+      const o = { oid, type, body };
+      this.pending.set(oid, o);
       this.pendingBytes += body.byteLength;
       this.staged.push(...record(KIND[type], body));
+      this.remember(o);
     }
     return oid;
   }
@@ -113,8 +122,26 @@ export class ObjectStore {
     return { objects: this.pending.size, bytes: this.pendingBytes };
   }
 
+  private remember(o: PackObject): void {
+    if (this.recent.has(o.oid)) return;
+    this.recentBytes += o.body.byteLength;
+    if (this.recentBytes > RECENT_CAP_BYTES) {
+      // A long outage: stop caching; pushes read from the packs on disk instead.
+      this.recent = new Map();
+      this.recentBytes = 0;
+      return;
+    }
+    this.recent.set(o.oid, o);
+  }
+
+  /** After a successful push: objects written so far need not stay in memory. */
+  forgetRecent(): void {
+    this.recent = new Map();
+    this.recentBytes = 0;
+  }
+
   async tryRead(oid: string): Promise<StoredObject | undefined> {
-    const p = this.pending.get(oid);
+    const p = this.pending.get(oid) ?? this.recent.get(oid);
     if (p) return p;
     if (oid === EMPTY_TREE) return { type: 'tree', body: new Uint8Array(0) };
     try {

@@ -28,6 +28,7 @@ export class GitWriter {
   private failures = 0;
   private closed = false;
   private broken = false;
+  private pushQueued = false;
 
   private constructor(
     private readonly repo: Repo,
@@ -121,6 +122,7 @@ export class GitWriter {
 
   private async pushNow(): Promise<PushResult> {
     this.clearTimer();
+    this.pushQueued = false;
     if (this.repo.unpushed.length === 0) {
       return { ok: true, sha: this.repo.tip, pushedCommits: 0, durationMs: 0, at: new Date() };
     }
@@ -146,8 +148,16 @@ export class GitWriter {
 
   private afterCommit(): void {
     if (this.failures > 0 && this.timer) return; // backing off: the retry timer is set
-    if (this.repo.unpushed.length >= this.pushMaxCommits) this.schedule(0);
-    else if (!this.timer) this.schedule(this.pushIntervalMs);
+    if (this.repo.unpushed.length >= this.pushMaxCommits) {
+      // Queued on the lock right behind this commit, not on a timer: a busy queue that commits
+      // back to back never yields to timers.
+      if (!this.pushQueued) {
+        this.pushQueued = true;
+        void this.flush();
+      }
+    } else if (!this.timer) {
+      this.schedule(this.pushIntervalMs);
+    }
   }
 
   private schedule(ms: number): void {

@@ -13,10 +13,11 @@ export type CanonicalInput = KubeObject | JsonValue;
  * NaN/Infinity are null, lone surrogates escaped.
  */
 export function canonicalJson(value: CanonicalInput): string {
-  return write(value, Level.Root) ?? 'null';
+  return writeCanonicalJson(value, Level.Root) ?? 'null';
 }
 
-function write(value: unknown, level: Level): string | undefined {
+/** canonicalJson of a value found at `level` (undefined for values JSON leaves out). */
+export function writeCanonicalJson(value: unknown, level: Level): string | undefined {
   switch (typeof value) {
     case 'string':
       return quote(value);
@@ -32,7 +33,7 @@ function write(value: unknown, level: Level): string | undefined {
         let out = '[';
         for (let i = 0; i < value.length; i++) {
           if (i > 0) out += ',';
-          out += write(value[i], Level.Nested) ?? 'null';
+          out += writeCanonicalJson(value[i], Level.Nested) ?? 'null';
         }
         return out + ']';
       }
@@ -42,7 +43,7 @@ function write(value: unknown, level: Level): string | undefined {
       let first = true;
       for (let i = 0; i < keys.length; i++) {
         const key = keys[i]!;
-        const text = write(record[key], level === Level.Nested ? level : childLevel(level, key));
+        const text = writeCanonicalJson(record[key], level === Level.Nested ? level : childLevel(level, key));
         if (text === undefined) continue;
         if (first) first = false;
         else out += ',';

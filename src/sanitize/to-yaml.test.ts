@@ -87,6 +87,34 @@ describe('toYaml', () => {
     for (const v of values) expect(parse(toYaml({ v } as KubeObject))).toEqual({ v });
   });
 
+  it.each([' \n', '  \n\n', '\n \n', ' \n\tx\n', '\t\n \nx', 'a: 1\n  \nb: 2\n'])('round-trips whitespace-only lines in %j (a YAML library pitfall)', (v) => {
+    for (const obj of [{ v }, { v: [[v]] }, { v: { w: [v] } }]) expect(parse(toYaml(obj as KubeObject))).toEqual(obj);
+  });
+
+  it('keeps multi-line text with content first as a block literal, readable in diffs', () => {
+    expect(toYaml({ v: 'a: 1\n  \nb: 2\n' } as KubeObject)).toBe('v: |\n  a: 1\n    \n  b: 2\n');
+  });
+
+  it('writes collections nested deeper than 64 levels in flow style, with the same content', () => {
+    let deep: unknown = 'leaf\u2028';
+    for (let i = 0; i < 300; i++) deep = i % 3 === 0 ? [deep] : { b: deep, a: i };
+    const obj = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'deep' }, data: deep } as KubeObject;
+    const text = toYaml(obj);
+    expect(text).toMatch(/^ {64,}(- |b: )[[{]/m);
+    expect(text.includes('\u2028')).toBe(false); // escaped, not raw
+    expect(text).toContain('leaf\\u2028');
+    expect(yamlInDocumentOrder(text)).toBe(canonicalJson(obj));
+  });
+
+  it('does not throw on 4000 levels of nesting (as deep as JSON.stringify goes)', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 4000; i++) deep = i % 2 ? [deep] : { k: deep };
+    const obj = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'deep' }, data: deep } as KubeObject;
+    const sanitized = sanitize(obj, options);
+    expect(canonicalJson(sanitized)).toBe(JSON.stringify(obj));
+    expect(toYaml(sanitized).length).toBeGreaterThan(4000);
+  });
+
   it('writes __proto__ keys as data', () => {
     const obj = JSON.parse('{"kind":"ConfigMap","data":{"__proto__":{"x":1}}}') as KubeObject;
     const back = parse(toYaml(obj)) as { data: object };

@@ -9,12 +9,14 @@ const minimal = { git: { url: 'http://git.example/audit.git' }, webhook: { tlsCe
 describe('settings', () => {
   it('fills in the documented defaults and freezes the result', () => {
     const s = parseSettings(minimal);
-    expect(s.git.branch).toBe('main');
-    expect(s.git.baseFolder).toBe('');
+    expect(s.git?.branch).toBe('main');
+    expect(s.git?.baseFolder).toBe('');
     expect(s.watch.resources).toEqual(['configmaps', 'secrets', 'services', 'deployments.apps']);
     expect(s.watch.namespaces.exclude).toEqual(['kube-*']);
     expect(s.webhook.port).toBe(9443);
     expect(Object.isFrozen(s.git)).toBe(true);
+    expect(s.customResources.enabled).toBe(true);
+    expect(parseSettings({ webhook: minimal.webhook }).git).toBeUndefined();
   });
 
   it('names every invalid field in one clear error', () => {

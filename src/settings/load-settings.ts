@@ -55,8 +55,8 @@ export function loadSecrets(settings: Settings, env: NodeJS.ProcessEnv = process
   const git = settings.git;
   // Read at every use, so that a rotated credentials file takes effect without a restart.
   const gitCredentials = (): { username: string; password: string } | undefined => {
-    const username = git.usernameFile ? readSecretFile(git.usernameFile, 'the Git username') : env.KUBESCRIBE_GIT_USERNAME;
-    const password = git.passwordFile ? readSecretFile(git.passwordFile, 'the Git password') : env.KUBESCRIBE_GIT_PASSWORD;
+    const username = git?.usernameFile ? readSecretFile(git.usernameFile, 'the Git username') : env.KUBESCRIBE_GIT_USERNAME;
+    const password = git?.passwordFile ? readSecretFile(git.passwordFile, 'the Git password') : env.KUBESCRIBE_GIT_PASSWORD;
     if (username === undefined && password === undefined) return undefined;
     return { username: username ?? '', password: password ?? '' };
   };

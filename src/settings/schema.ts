@@ -15,6 +15,10 @@ export const SettingsSchema = z.object({
     /** A kubeconfig file; empty means in-cluster, then $KUBECONFIG, then ~/.kube/config. */
     kubeconfig: z.string().optional(),
   }).prefault({}),
+  /**
+   * Optional bootstrap: one repository and rule from this file (recorded alongside the custom
+   * resources), handy for the local stack and for clusters where CRDs are not wanted.
+   */
   git: z.object({
     url: z.string().url(),
     branch: z.string().min(1).default('main'),
@@ -27,8 +31,15 @@ export const SettingsSchema = z.object({
     pushMaxCommits: z.number().int().min(1).default(200),
     /** `{user}` is replaced by the username with characters unfit for an email replaced by `-`. */
     authorEmailTemplate: z.string().default('{user}@users.kubescribe.dev'),
-    committer: z.object({ name: z.string().default('kubescribe'), email: z.string().default('kubescribe@kubescribe.dev') }).prefault({}),
-  }),
+  }).optional(),
+  /** The committer of every commit. */
+  committer: z.object({ name: z.string().default('kubescribe'), email: z.string().default('kubescribe@kubescribe.dev') }).prefault({}),
+  customResources: z.object({
+    /** Watch GitRepoConfig, WatchRule and ClusterWatchRule and record what they say. */
+    enabled: z.boolean().default(true),
+    /** How often to re-read API discovery, so that `*` rules pick up resource types added later (CRDs). */
+    discoveryIntervalMs: duration.default(30_000),
+  }).prefault({}),
   watch: z.object({
     /** `configmaps`, `deployments.apps`, or `group/version/resource` (`apps/v1/deployments`, `v1/configmaps`). */
     resources: z.array(z.string().min(1)).min(1).default(['configmaps', 'secrets', 'services', 'deployments.apps']),
@@ -50,6 +61,8 @@ export const SettingsSchema = z.object({
     tlsKeyFile: z.string(),
     /** Bodies larger than this get a 413: an AdmissionReview carries object and oldObject. */
     maxBodyBytes: z.number().int().positive().default(8 * 1024 * 1024),
+    /** The ValidatingWebhookConfiguration whose rules kubescribe keeps equal to what is recorded; empty: leave it alone. */
+    configurationName: z.string().default('kubescribe'),
   }),
   server: z.object({
     /** /metrics, /healthz, /readyz over plain HTTP. */

@@ -40,7 +40,25 @@ export async function resolveResources(api: KubeApi, specs: readonly string[]): 
     const r = list.resources.find((x) => x.name === want.resource);
     if (!r) throw new KubescribeError('KUBESCRIBE_ERR_SETTINGS_INVALID', `resource ${spec}: ${want.resource} is not served in ${list.groupVersion}`);
     if (!r.verbs.includes('watch') || !r.verbs.includes('list')) throw new KubescribeError('KUBESCRIBE_ERR_SETTINGS_INVALID', `resource ${spec} cannot be listed and watched`);
-    out.push({ ...type, kind: r.kind, namespaced: r.namespaced });
+    out.push({ ...type, kind: r.kind, namespaced: r.namespaced, scalable: list.resources.some((x) => x.name === `${want.resource}/scale`) });
+  }
+  return out;
+}
+
+/** Every resource type the cluster serves that can be listed and watched (preferred versions). */
+export async function discoverAll(api: KubeApi): Promise<ResourceType[]> {
+  const lists: ApiResourceList[] = [await api.getJson<ApiResourceList>('/api/v1')];
+  const groups = await api.getJson<ApiGroupList>('/apis');
+  const results = await Promise.allSettled(groups.groups.map((g) => api.getJson<ApiResourceList>(`/apis/${g.name}/${g.preferredVersion.version}`)));
+  for (const r of results) if (r.status === 'fulfilled') lists.push(r.value); // an unavailable aggregated API is skipped
+  const out: ResourceType[] = [];
+  for (const list of lists) {
+    const [group, version] = list.groupVersion.includes('/') ? list.groupVersion.split('/') as [string, string] : ['', list.groupVersion];
+    const names = new Set(list.resources.map((r) => r.name));
+    for (const r of list.resources) {
+      if (r.name.includes('/') || !r.verbs.includes('list') || !r.verbs.includes('watch')) continue;
+      out.push({ group, version, resource: r.name, kind: r.kind, namespaced: r.namespaced, scalable: names.has(`${r.name}/scale`) });
+    }
   }
   return out;
 }

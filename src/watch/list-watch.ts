@@ -28,14 +28,29 @@ export interface ListWatchOptions {
   watchTimeoutSeconds?: number;
   /** Relist at this interval (0 = never): the handler then reconciles against the full list. */
   resyncIntervalMs?: number;
+  /** Only this namespace / these objects. */
+  namespace?: string;
+  fieldSelector?: string;
+  /** Lets the owner ask for a relist now (e.g. a new rule needs a reconcile). */
+  control?: ListWatchControl;
   onSynced?: () => void;
   onError?: (err: unknown) => void;
+}
+
+/** Asks a running list-watch loop to relist: its stream is cut and the list runs in the loop. */
+export class ListWatchControl {
+  requested = false;
+  cut: (() => void) | undefined;
+  relist(): void {
+    this.requested = true;
+    this.cut?.();
+  }
 }
 
 interface ListResponse { metadata: { resourceVersion: string; continue?: string }; items: KubeObject[]; kind?: string; apiVersion?: string }
 
 export async function runListWatch(o: ListWatchOptions): Promise<void> {
-  const base = resourcePath(o.type);
+  const base = resourcePath(o.type, o.namespace);
   const log = o.logger.child({ resource: `${o.type.group || 'core'}/${o.type.version}/${o.type.resource}` });
   let rv: string | undefined;
   let lists = 0;
@@ -49,12 +64,17 @@ export async function runListWatch(o: ListWatchOptions): Promise<void> {
     o.signal.addEventListener('abort', onAbort, { once: true });
     let resyncTimer: NodeJS.Timeout | undefined;
     try {
+      if (o.control?.requested) {
+        o.control.requested = false;
+        rv = undefined;
+      }
       if (rv === undefined) {
         const items: KubeObject[] = [];
         let cont: string | undefined;
         let listRv = '';
         do {
           const q = new URLSearchParams({ limit: String(o.pageSize ?? 500) });
+          if (o.fieldSelector) q.set('fieldSelector', o.fieldSelector);
           if (cont) q.set('continue', cont);
           const page = await o.api.getJson<ListResponse>(`${base}?${q}`, { signal: o.signal });
           for (const item of page.items) {
@@ -77,6 +97,11 @@ export async function runListWatch(o: ListWatchOptions): Promise<void> {
         resyncTimer = setTimeout(() => stream.abort(), Math.max(0, listedAt + o.resyncIntervalMs - Date.now()));
       }
       const q = new URLSearchParams({ watch: '1', allowWatchBookmarks: 'true', resourceVersion: rv, timeoutSeconds: String(o.watchTimeoutSeconds ?? 300) });
+      if (o.fieldSelector) q.set('fieldSelector', o.fieldSelector);
+      if (o.control) {
+        o.control.cut = () => stream.abort();
+        if (o.control.requested) stream.abort();
+      }
       for await (const line of o.api.streamLines(`${base}?${q}`, stream.signal)) {
         const ev = JSON.parse(line) as { type: string; object: KubeObject & { code?: number; reason?: string; message?: string } };
         if (ev.type === 'ERROR') {
@@ -102,7 +127,7 @@ export async function runListWatch(o: ListWatchOptions): Promise<void> {
     } catch (err) {
       if (o.signal.aborted) break;
       if (stream.signal.aborted) {
-        rv = undefined; // the periodic resync cut the stream
+        rv = undefined; // a periodic or requested resync cut the stream
         continue;
       }
       if (err instanceof KubeApiError && err.status === 410) rv = undefined;
@@ -112,6 +137,7 @@ export async function runListWatch(o: ListWatchOptions): Promise<void> {
       await sleep(wait, o.signal);
       backoff = Math.min(backoff * 2, o.maxBackoffMs);
     } finally {
+      if (o.control) o.control.cut = undefined;
       clearTimeout(resyncTimer);
       o.signal.removeEventListener('abort', onAbort);
     }

@@ -1,0 +1,213 @@
+// One Git writer per destination (repo, branch), each with its own bounded queue, recorder and
+// consumer, opened and closed as the configuration changes. A destination that cannot be opened
+// (wrong credentials, remote down) keeps its queue; while it is open the queue applies back-pressure,
+// but a destination that is down never blocks the others: when its queue is full, further items
+// are counted as overflow and a full resync of that destination is asked for once it opens — so
+// nothing is lost, only the authors of the overflowed changes (recorded by the reconcile).
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { QueueItem } from '../change.ts';
+import { KubescribeError } from '../errors.ts';
+import type { KubeObject } from '../kube-object.ts';
+import { BoundedQueue } from '../queue/index.ts';
+import { redactUrl } from './git-error.ts';
+import { Recorder } from './recorder.ts';
+import type { Credentials, PushResult } from './types.ts';
+import { GitWriter } from './writer.ts';
+
+export interface DestinationConfig {
+  key: string;
+  repoKey: string;
+  url: string;
+  branch: string;
+  pushIntervalMs: number;
+  pushMaxCommits: number;
+  authorEmailTemplate: string;
+  credentials: () => Credentials | undefined;
+}
+
+export interface PoolEvents {
+  opened?: (d: DestinationConfig) => void;
+  openFailed?: (d: DestinationConfig, err: unknown) => void;
+  pushed?: (d: DestinationConfig, r: PushResult) => void;
+  committed?: (d: DestinationConfig, kind: 'change' | 'reconcile') => void;
+  depth?: (d: DestinationConfig, depth: number) => void;
+  /** The destination overflowed while down and is open again: resync everything routed to it. */
+  needsResync?: (d: DestinationConfig) => void;
+  overflow?: (d: DestinationConfig) => void;
+}
+
+export interface PoolOptions {
+  dataDir: string;
+  committer: { name: string; email: string };
+  maxPending: number;
+  backoffMs: number;
+  maxBackoffMs: number;
+  toYaml: (obj: KubeObject) => string;
+  logger: Logger;
+  events: PoolEvents;
+}
+
+interface Slot {
+  config: DestinationConfig;
+  queue: BoundedQueue<{ item: QueueItem; baseFolder: string }>;
+  writer?: GitWriter;
+  overflowed: boolean;
+  stopped: boolean;
+  done: Promise<void>;
+}
+
+export class WriterPool {
+  private readonly slots = new Map<string, Slot>();
+
+  constructor(private readonly o: PoolOptions) {}
+
+  /** Opens destinations that are new or whose URL changed; closes the ones no longer configured. */
+  async sync(configs: readonly DestinationConfig[]): Promise<void> {
+    const wanted = new Map(configs.map((c) => [c.key, c]));
+    const backlog = new Set<string>();
+    for (const [key, slot] of this.slots) {
+      const next = wanted.get(key);
+      if (!next || reopenNeeded(slot.config, next)) {
+        this.slots.delete(key);
+        // Items queued for a writer that never opened go with the slot: the next one resyncs.
+        if (!slot.writer && (slot.queue.depth > 0 || slot.overflowed)) backlog.add(key);
+        await this.stopSlot(slot);
+      } else {
+        slot.config = next; // credentials are read through the config at every network operation
+      }
+    }
+    for (const [key, config] of wanted) {
+      if (this.slots.has(key)) continue;
+      const slot = this.startSlot(config);
+      slot.overflowed = backlog.has(key);
+      this.slots.set(key, slot);
+    }
+  }
+
+  async push(key: string, item: QueueItem, baseFolder: string): Promise<void> {
+    const slot = this.slots.get(key);
+    if (!slot) return;
+    if (!slot.writer && slot.queue.depth >= this.o.maxPending) {
+      if (!slot.overflowed) this.o.logger.warn({ destination: key }, 'destination is down and its queue is full; later changes will be recorded by a resync when it is back');
+      slot.overflowed = true;
+      this.o.events.overflow?.(slot.config);
+      return;
+    }
+    await slot.queue.push({ item, baseFolder });
+  }
+
+  writer(key: string): GitWriter | undefined {
+    return this.slots.get(key)?.writer;
+  }
+
+  keys(): string[] {
+    return [...this.slots.keys()];
+  }
+
+  pending(key: string): number {
+    return this.slots.get(key)?.writer?.pending() ?? 0;
+  }
+
+  async close(): Promise<void> {
+    const slots = [...this.slots.values()];
+    this.slots.clear();
+    await Promise.all(slots.map((s) => this.stopSlot(s)));
+  }
+
+  private async stopSlot(slot: Slot): Promise<void> {
+    slot.stopped = true;
+    slot.queue.close();
+    await slot.done.catch(() => undefined);
+    await slot.writer?.close().catch(() => undefined);
+  }
+
+  private startSlot(config: DestinationConfig): Slot {
+    const slot: Slot = {
+      config,
+      queue: new BoundedQueue(this.o.maxPending, (d) => this.o.events.depth?.(slot.config, d)),
+      overflowed: false,
+      stopped: false,
+      done: Promise.resolve(),
+    };
+    slot.done = this.run(slot);
+    return slot;
+  }
+
+  private async sleep(ms: number, slot: Slot): Promise<void> {
+    const until = Date.now() + ms;
+    while (!slot.stopped && Date.now() < until) await new Promise((r) => setTimeout(r, Math.min(100, until - Date.now())));
+  }
+
+  private async run(slot: Slot): Promise<void> {
+    const log = this.o.logger.child({ destination: slot.config.key, remote: redactUrl(slot.config.url), branch: slot.config.branch });
+    let backoff = this.o.backoffMs;
+    while (!slot.stopped && !slot.writer) {
+      try {
+        slot.writer = await GitWriter.open({
+          dir: join(this.o.dataDir, 'repos', dirName(slot.config.repoKey), dirName(redactUrl(slot.config.url)), dirName(slot.config.branch)),
+          url: slot.config.url,
+          branch: slot.config.branch,
+          credentials: () => slot.config.credentials(),
+          committer: this.o.committer,
+          pushIntervalMs: slot.config.pushIntervalMs,
+          pushMaxCommits: slot.config.pushMaxCommits,
+          logger: log,
+        });
+      } catch (err) {
+        this.o.events.openFailed?.(slot.config, err);
+        log.error({ code: (err as KubescribeError).code, err: (err as Error).message, retryInMs: backoff }, 'cannot open the Git repository; retrying');
+        await this.sleep(backoff, slot);
+        backoff = Math.min(backoff * 2, this.o.maxBackoffMs);
+      }
+    }
+    const writer = slot.writer;
+    if (!writer) return;
+    if (slot.stopped) return;
+    writer.onPush((r) => this.o.events.pushed?.(slot.config, r));
+    this.o.events.opened?.(slot.config);
+    if (slot.overflowed) {
+      slot.overflowed = false;
+      this.o.events.needsResync?.(slot.config);
+    }
+    const recorders = new Map<string, Recorder>();
+    const recorderFor = (baseFolder: string): Recorder => {
+      let r = recorders.get(baseFolder);
+      if (!r) {
+        r = new Recorder({
+          writer, baseFolder, toYaml: this.o.toYaml, logger: log,
+          authorEmailTemplate: slot.config.authorEmailTemplate,
+          onCommit: (kind) => this.o.events.committed?.(slot.config, kind),
+        });
+        recorders.set(baseFolder, r);
+      }
+      return r;
+    };
+    for await (const { item, baseFolder } of slot.queue.drain()) {
+      let wait = this.o.backoffMs;
+      for (;;) {
+        try {
+          await recorderFor(baseFolder).record(item);
+          break;
+        } catch (err) {
+          if (err instanceof KubescribeError && err.terminal) {
+            log.error({ code: err.code, err: err.message }, 'change cannot be recorded; skipped');
+            break;
+          }
+          if (slot.stopped) return;
+          log.error({ err: (err as Error).message, retryInMs: wait }, 'writing a commit failed; retrying');
+          await this.sleep(wait, slot);
+          wait = Math.min(wait * 2, this.o.maxBackoffMs);
+        }
+      }
+    }
+  }
+}
+
+function reopenNeeded(a: DestinationConfig, b: DestinationConfig): boolean {
+  return a.url !== b.url || a.pushIntervalMs !== b.pushIntervalMs || a.pushMaxCommits !== b.pushMaxCommits || a.authorEmailTemplate !== b.authorEmailTemplate;
+}
+
+function dirName(s: string): string {
+  return s.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 120) || '_';
+}

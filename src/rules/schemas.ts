@@ -1,0 +1,78 @@
+// The custom resources of kubescribe.dev/v1alpha1: GitRepoConfig, WatchRule, ClusterWatchRule.
+// These zod schemas are the one source: the TypeScript types are inferred from them and the CRD
+// manifests (OpenAPI v3 schemas with defaults and validation) are generated from them
+// (crd-manifests.ts, `npm run gen:crds`; a test keeps charts/kubescribe/crds/ equal).
+import { z } from 'zod';
+
+export const GROUP = 'kubescribe.dev';
+export const VERSION = 'v1alpha1';
+
+const dnsName = z.string().min(1).max(253).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a lowercase DNS name');
+
+export const LabelSelectorSchema = z.object({
+  matchLabels: z.record(z.string(), z.string()).optional().describe('Labels that must all be present with these values.'),
+  matchExpressions: z.array(z.object({
+    key: z.string().min(1),
+    operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']),
+    values: z.array(z.string()).optional(),
+  })).optional().describe('Set-based requirements, all of which must hold.'),
+}).describe('A Kubernetes label selector; empty selects everything.');
+
+export const ResourceRuleSchema = z.object({
+  apiGroups: z.array(z.string()).min(1).describe('API groups ("" for core, "*" for all).'),
+  resources: z.array(z.string().min(1)).min(1).describe('Plural resource names ("*" for all that can be listed and watched).'),
+  operations: z.array(z.enum(['CREATE', 'UPDATE', 'DELETE', '*'])).default(['*']).describe('Which changes to record.'),
+});
+
+const PushSchema = z.object({
+  intervalSeconds: z.number().int().min(1).max(3600).default(1).describe('Push batched commits at this interval.'),
+  maxCommits: z.number().int().min(1).max(10000).default(200).describe('Push at once when this many commits wait.'),
+});
+
+const CommitSchema = z.object({
+  authorEmailTemplate: z.string().min(1).default('{user}@users.kubescribe.dev').describe('Author email; {user} is replaced by the username (characters unfit for an email replaced by -).'),
+});
+
+export const GitRepoConfigSpecSchema = z.object({
+  url: z.string().min(1).regex(/^https?:\/\/[^\s]+$/, 'must be an http(s) URL').describe('The Git repository, over HTTP(S).'),
+  secretRef: z.object({
+    name: dnsName.describe('A Secret in the same namespace, with keys username and password, or token.'),
+  }).optional().describe('Credentials; omit for a repository that needs none.'),
+  allowedBranches: z.array(z.string().min(1)).min(1).default(['*']).describe('Globs of the branches that rules may write to.'),
+  push: PushSchema.prefault({}).describe('Push batching.'),
+  commit: CommitSchema.prefault({}).describe('Commit settings.'),
+});
+
+const ruleSpecFields = {
+  gitRepoConfigRef: z.object({ name: dnsName }).describe('The GitRepoConfig to write to, in the same namespace.'),
+  branch: z.string().min(1).max(255).regex(/^[A-Za-z0-9._/-]+$/, 'must be a valid branch name')
+    .refine((b) => !b.startsWith('/') && !b.endsWith('/') && !b.includes('//') && !b.includes('..') && !b.endsWith('.lock'), 'must be a valid branch name (no leading or trailing /, no // or .., not ending in .lock)')
+    .default('main').describe('Branch to write; must match the GitRepoConfig allowedBranches.'),
+  baseFolder: z.string().max(200).regex(/^([A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*)?$/, 'must be a relative folder path without .. or leading /').default('').describe('Folder inside the repository; empty = the root.'),
+  rules: z.array(ResourceRuleSchema).min(1).describe('What to record.'),
+  labelSelector: LabelSelectorSchema.optional().describe('Only objects with matching labels.'),
+  excludeUsers: z.array(z.string().min(1)).default([]).describe('Globs of usernames whose changes are not committed (e.g. a GitOps controller).'),
+  excludeFieldManagers: z.array(z.string().min(1)).default([]).describe('Globs of field managers whose changes are not committed.'),
+};
+
+export const WatchRuleSpecSchema = z.object(ruleSpecFields);
+
+export const ClusterWatchRuleSpecSchema = z.object({
+  ...ruleSpecFields,
+  gitRepoConfigRef: z.object({ name: dnsName, namespace: dnsName }).describe('The GitRepoConfig to write to.'),
+  namespaceSelector: LabelSelectorSchema.optional().describe('Namespaced resources: only in namespaces with matching labels (empty: all).'),
+  scope: z.enum(['Cluster', 'Namespaced', 'All']).default('All').describe('Record cluster-scoped resources, namespaced ones, or both.'),
+});
+
+export type LabelSelector = z.infer<typeof LabelSelectorSchema>;
+export type ResourceRule = z.infer<typeof ResourceRuleSchema>;
+export type GitRepoConfigSpec = z.infer<typeof GitRepoConfigSpecSchema>;
+export type WatchRuleSpec = z.infer<typeof WatchRuleSpecSchema>;
+export type ClusterWatchRuleSpec = z.infer<typeof ClusterWatchRuleSpecSchema>;
+
+export const KINDS = {
+  GitRepoConfig: { plural: 'gitrepoconfigs', singular: 'gitrepoconfig', shortNames: ['grc'], namespaced: true, spec: GitRepoConfigSpecSchema },
+  WatchRule: { plural: 'watchrules', singular: 'watchrule', shortNames: ['wr'], namespaced: true, spec: WatchRuleSpecSchema },
+  ClusterWatchRule: { plural: 'clusterwatchrules', singular: 'clusterwatchrule', shortNames: ['cwr'], namespaced: false, spec: ClusterWatchRuleSpecSchema },
+} as const;
+export type KindName = keyof typeof KINDS;

@@ -1,0 +1,42 @@
+// Keeps the rules of kubescribe's own ValidatingWebhookConfiguration equal to what is recorded,
+// so the apiserver calls the webhook only for those resources. The versions are the ones the watch
+// uses (the apiserver converts other versions to them: matchPolicy Equivalent), so the webhook and
+// the watch hash the same content; `<resource>/scale` is added where it exists (kubectl scale).
+// Only `rules` is changed: clientConfig, selectors and policies stay as deployed.
+import type { Logger } from 'pino';
+import type { ResourceType } from '../kube-object.ts';
+import type { KubeApi } from '../watch/index.ts';
+
+export interface WebhookRule { apiGroups: string[]; apiVersions: string[]; resources: string[]; operations: string[]; scope: '*' }
+
+export function webhookRules(types: readonly ResourceType[]): WebhookRule[] {
+  const byGv = new Map<string, { group: string; version: string; resources: Set<string> }>();
+  for (const t of types) {
+    const k = `${t.group}/${t.version}`;
+    const e = byGv.get(k) ?? { group: t.group, version: t.version, resources: new Set<string>() };
+    e.resources.add(t.resource);
+    if (t.scalable) e.resources.add(`${t.resource}/scale`);
+    byGv.set(k, e);
+  }
+  return [...byGv.values()].sort((a, b) => `${a.group}/${a.version}`.localeCompare(`${b.group}/${b.version}`)).map((e) => ({
+    apiGroups: [e.group], apiVersions: [e.version], resources: [...e.resources].sort(), operations: ['CREATE', 'UPDATE', 'DELETE'], scope: '*',
+  }));
+}
+
+interface Vwc { metadata: { resourceVersion?: string }; webhooks?: Array<{ name: string; rules?: WebhookRule[] }> }
+
+export async function syncWebhookRules(api: KubeApi, name: string, types: readonly ResourceType[], logger: Logger): Promise<boolean> {
+  const path = `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${encodeURIComponent(name)}`;
+  const vwc = await api.getJson<Vwc>(path);
+  const rules = webhookRules(types);
+  let changed = false;
+  for (const w of vwc.webhooks ?? []) {
+    if (JSON.stringify(w.rules ?? []) === JSON.stringify(rules)) continue;
+    w.rules = rules;
+    changed = true;
+  }
+  if (!changed) return false;
+  await api.send('PUT', path, vwc);
+  logger.info({ configuration: name, rules: rules.length }, 'updated the webhook rules to what is recorded');
+  return true;
+}

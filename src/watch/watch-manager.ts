@@ -1,0 +1,119 @@
+// Runs one list+watch per resource type that some rule needs, started and stopped as the rules
+// change, each with its own change detector. Hands changes and full snapshots (first list,
+// periodic resync, requested relist) to a sink that routes them; the sink is awaited, so a full
+// queue slows reading instead of dropping anything.
+import type { Logger } from 'pino';
+import type { Change } from '../change.ts';
+import { typeKey, type KubeObject, type ResourceType } from '../kube-object.ts';
+import { ChangeDetector, type CorrelationLookup, type Prepare } from './change-detector.ts';
+import type { KubeApi } from './kube-api.ts';
+import { ListWatchControl, runListWatch } from './list-watch.ts';
+
+export interface WatchSink {
+  changes(type: ResourceType, changes: Change[]): Promise<void>;
+  /** Every object of the type, sanitized; `reason` says why (start-up, periodic resync, ...). */
+  snapshot(type: ResourceType, objects: KubeObject[], reason: string): Promise<void>;
+}
+
+export interface WatchManagerOptions {
+  api: KubeApi;
+  prepare: Prepare;
+  correlations: CorrelationLookup;
+  sink: WatchSink;
+  logger: Logger;
+  backoffMs: number;
+  maxBackoffMs: number;
+  resyncIntervalMs: number;
+  onLookup?: (hit: boolean) => void;
+  onEvent?: (type: ResourceType, event: string) => void;
+  onError?: (type: ResourceType) => void;
+  onSize?: (type: ResourceType, size: number) => void;
+}
+
+interface Running { type: ResourceType; abort: AbortController; control: ListWatchControl; synced: boolean; done: Promise<void>; reason: string }
+
+export class WatchManager {
+  private readonly running = new Map<string, Running>();
+
+  constructor(private readonly o: WatchManagerOptions) {}
+
+  /** Starts watches for new types and stops those no longer needed; returns the keys started. */
+  setTypes(types: readonly ResourceType[]): string[] {
+    const wanted = new Map(types.map((t) => [typeKey(t), t]));
+    for (const [key, r] of this.running) {
+      if (!wanted.has(key) || wanted.get(key)?.version !== r.type.version) {
+        r.abort.abort();
+        this.running.delete(key);
+        this.o.logger.info({ resource: key }, 'stopped watching');
+      }
+    }
+    const started: string[] = [];
+    for (const [key, type] of wanted) {
+      if (this.running.has(key)) continue;
+      this.running.set(key, this.start(type));
+      started.push(key);
+    }
+    return started;
+  }
+
+  /** Asks for a relist (and so a snapshot) of these types, e.g. because a rule now covers them. */
+  relist(keys: Iterable<string>, reason: string): void {
+    for (const key of keys) {
+      const r = this.running.get(key);
+      if (!r) continue;
+      r.reason = reason;
+      r.control.relist();
+    }
+  }
+
+  types(): ResourceType[] {
+    return [...this.running.values()].map((r) => r.type);
+  }
+
+  synced(): boolean {
+    return [...this.running.values()].every((r) => r.synced);
+  }
+
+  async stop(): Promise<void> {
+    for (const r of this.running.values()) r.abort.abort();
+    await Promise.allSettled([...this.running.values()].map((r) => r.done));
+    this.running.clear();
+  }
+
+  private start(type: ResourceType): Running {
+    const o = this.o;
+    const detector = new ChangeDetector(type, o.prepare, o.correlations, () => true, o.onLookup);
+    const abort = new AbortController();
+    const control = new ListWatchControl();
+    const r: Running = { type, abort, control, synced: false, reason: 'start-up', done: Promise.resolve() };
+    r.done = runListWatch({
+      api: o.api, type, signal: abort.signal, logger: o.logger, control,
+      backoffMs: o.backoffMs, maxBackoffMs: o.maxBackoffMs, resyncIntervalMs: o.resyncIntervalMs,
+      onSynced: () => { r.synced = true; },
+      onError: () => o.onError?.(type),
+      handler: {
+        onList: async (items, _rv, relist) => {
+          const reason = relist ? (r.reason === 'start-up' ? 'periodic resync' : r.reason) : 'start-up';
+          r.reason = 'periodic resync';
+          if (relist) {
+            // Changes missed meanwhile go through correlation first (their authors may still match).
+            await o.sink.changes(type, detector.relist(items));
+            await o.sink.snapshot(type, items.map((obj) => o.prepare(obj).sanitized), reason);
+          } else {
+            const prepared = items.map((obj) => ({ obj, prepared: o.prepare(obj) }));
+            detector.seed(prepared);
+            await o.sink.snapshot(type, prepared.map((p) => p.prepared.sanitized), reason);
+          }
+          o.onSize?.(type, detector.size);
+        },
+        onEvent: async (ev) => {
+          o.onEvent?.(type, ev.type);
+          const changes = detector.observe(ev.type, ev.object);
+          if (changes.length > 0) await o.sink.changes(type, changes);
+          o.onSize?.(type, detector.size);
+        },
+      },
+    });
+    return r;
+  }
+}
