@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what kubescribe's tests, demo and benchmarks need on a Debian machine, and only what is
-# missing: Debian packages (git with git-http-backend, openssl), the npm packages (npm ci when
-# package-lock.json changed), and the local control plane + helm (built once per machine from the
-# Go module proxy, cached in ~/.cache/kubescribe). Safe to run again: it skips what is present.
+# missing: Debian packages (git with git-http-backend, openssl, prometheus + promtool for the
+# metrics e2e), the npm packages (npm ci when package-lock.json changed), and the local control
+# plane + helm (built once per machine from the Go module proxy, cached in ~/.cache/kubescribe).
+# Safe to run again: it skips what is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,7 @@ missing=()
 [ -x /usr/lib/git-core/git-http-backend ] || missing+=(git)
 command -v openssl >/dev/null || missing+=(openssl)
 [ -e /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
+{ [ -x /usr/bin/prometheus ] && [ -x /usr/bin/promtool ]; } || missing+=(prometheus)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "install-deps: please install the Debian packages: ${missing[*]} (apt-get install ${missing[*]})" >&2; exit 1

@@ -101,7 +101,11 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
         if (r.ok) statusOf(ref, ready('Pushed', `pushed ${r.pushedCommits} commit(s) to ${d.branch}`), { lastCommitSHA: r.sha ?? '', lastPushTime: r.at.toISOString(), pendingCommits: pool.pending(d.key) });
         else statusOf(ref, notReady(gitReason(r.error), r.error?.message ?? 'push failed', false), { pendingCommits: pool.pending(d.key) });
       },
-      committed: (d, kind) => metrics.commits.inc({ repo: redactUrl(d.url), branch: d.branch, kind }),
+      committed: (d, kind) => {
+        const labels = { repo: redactUrl(d.url), branch: d.branch };
+        metrics.commits.inc({ ...labels, kind });
+        metrics.pendingCommits.set(labels, pool.pending(d.key));
+      },
       depth: (d, depth) => metrics.queueDepth.set({ repo: redactUrl(d.url), branch: d.branch }, depth),
       needsResync: (d) => {
         const keys = new Set(ruleSet.routes.filter((r) => destKey(r.destination) === d.key).flatMap((r) => (routeTypes.get(r.key) ?? '').split(',').filter(Boolean)));
@@ -288,6 +292,7 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
       }
       await webhook.listen({ host: settings.webhook.host, port: settings.webhook.port });
       await server.listen({ host: settings.server.host, port: settings.server.port });
+      metrics.leader.set(1); // a single replica leads; leader election sets this when it lands
       namespaces.start();
       if (settings.customResources.enabled) {
         for (const kind of Object.keys(KINDS) as KindName[]) {
@@ -307,6 +312,7 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
       scheduleRecompute();
     },
     async stop() {
+      metrics.leader.set(0);
       clearTimeout(discoveryTimer);
       clearTimeout(recomputeTimer);
       await webhook.close();
