@@ -1,27 +1,23 @@
-// The one place that wires the components together (DESIGN.md "The flow"):
-//   webhook → correlation store
-//   rules (custom resources + settings bootstrap) → routes, destinations, resource types
-//   watch manager (list+watch per type, change detector, author lookup) → routes → writer pool
-//   writer pool (queue → recorder → Git writer per repo+branch) → status callbacks → .status
-// Returns { start, stop }. Only this file knows everything.
+// The one place that wires the process together:
+//   webhook (every replica) → correlation store ⇄ peers (push at once, pull by content hash)
+//   Lease election → the leader runs the pipeline (src/pipeline.ts: rules, watch, queue, Git, status)
+//   /metrics, /healthz, /readyz on the plain HTTP server.
+// Returns { start, stop }.
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { buildWebhookServer, createAdmissionHandler } from './admission/index.ts';
-import type { Change } from './change.ts';
-import { CorrelationStore } from './correlation/index.ts';
-import { redactUrl, type Credentials } from './git/index.ts';
-import { WriterPool, type DestinationConfig } from './git/writer-pool.ts';
-import { typeKey, type KubeObject, type ResourceType } from './kube-object.ts';
+import { correlationKey, CorrelationStore, PeerClient, peerRoutes } from './correlation/index.ts';
+import type { KubeObject } from './kube-object.ts';
+import { LeaseElection, type Lease, type LeaseSpec } from './leader/lease-election.ts';
 import { createMetrics } from './metrics/metrics.ts';
+import { startPipeline, type Pipeline } from './pipeline.ts';
 import { ResourceCache } from './rules/resource-cache.ts';
-import { compileRuleSet, routeSelects, typesFor, type Bootstrap, type ObjectRef, type Route, type RuleSet } from './rules/rule-set.ts';
-import { GROUP, KINDS, VERSION, type KindName } from './rules/schemas.ts';
-import { syncWebhookRules } from './rules/webhook-rules.ts';
-import { compileSanitizeOptions, contentHash, sanitize, toYaml } from './sanitize/index.ts';
+import { compileSanitizeOptions, contentHash, sanitize } from './sanitize/index.ts';
 import type { Secrets, Settings } from './settings/index.ts';
-import { notReady, ready, StatusWriter, type Condition } from './status/status-writer.ts';
-import { createKubeApi, discoverAll, loadKubeConfig, namespaceFilter, parseResourceName, WatchManager, type Prepared } from './watch/index.ts';
+import { createKubeApi, KubeApiError, loadKubeConfig, type KubeApi, type Prepared } from './watch/index.ts';
 
 export interface App {
   start(): Promise<void>;
@@ -29,8 +25,6 @@ export interface App {
   readonly webhook: FastifyInstance;
   readonly server: FastifyInstance;
 }
-
-const destKey = (d: { repoKey: string; branch: string }): string => `${d.repoKey}@${d.branch}`;
 
 export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, logger: Logger): Promise<App> {
   const registry = new Registry();
@@ -40,14 +34,50 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
     const sanitized = sanitize(obj, sanitizeOptions);
     return { sanitized, hash: contentHash(sanitized) };
   };
+  const api = createKubeApi(loadKubeConfig(settings.kubernetes.kubeconfig));
+  const log = logger.child({ component: 'replica' });
 
   const store = new CorrelationStore({
     ttlMs: settings.correlation.ttlMs,
     maxEntries: settings.correlation.maxEntries,
     onEvict: (reason) => metrics.correlationEvictions.inc({ reason }),
   });
+
+  // Peers: who the other replicas are (EndpointSlices of the headless Service, or a static list).
+  const selfIp = process.env.POD_IP;
+  const endpointSlices = settings.peers.service
+    ? new ResourceCache({ api, type: { group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices' }, namespace: settings.ownNamespace, fieldSelector: undefined, logger: log, onChange: () => undefined, backoffMs: settings.watch.backoffMs, maxBackoffMs: settings.watch.maxBackoffMs })
+    : undefined;
+  const peerUrls = (): string[] => {
+    if (!endpointSlices) return [...settings.peers.static];
+    const out: string[] = [];
+    for (const slice of endpointSlices.list()) {
+      if (slice.metadata?.labels?.['kubernetes.io/service-name'] !== settings.peers.service) continue;
+      for (const ep of (slice.endpoints ?? []) as Array<{ addresses?: string[]; conditions?: { ready?: boolean } }>) {
+        for (const ip of ep.addresses ?? []) if (ip !== selfIp) out.push(`https://${ip.includes(':') ? `[${ip}]` : ip}:${settings.peers.port}`);
+      }
+    }
+    return out;
+  };
+  const peers = secrets.peerSecret
+    ? new PeerClient({
+      secret: secrets.peerSecret, peers: peerUrls, ca: settings.peers.caFile ? readFileSync(settings.peers.caFile) : undefined,
+      events: {
+        pushed: (ok) => metrics.peerPushes.inc({ result: ok ? 'ok' : 'failed' }),
+        pulled: (result) => metrics.peerPulls.inc({ result }),
+      },
+    })
+    : undefined;
+
   const webhook = await buildWebhookServer({
-    handler: createAdmissionHandler({ sink: store, fingerprint: (obj) => prepare(obj).hash, onRecord: () => metrics.correlationsStored.inc() }),
+    handler: createAdmissionHandler({
+      sink: store,
+      fingerprint: (obj) => prepare(obj).hash,
+      onRecord: (parts, author) => {
+        metrics.correlationsStored.inc();
+        peers?.notify(correlationKey(parts), author);
+      },
+    }),
     tls: { certFile: settings.webhook.tlsCertFile, keyFile: settings.webhook.tlsKeyFile },
     maxBodyBytes: settings.webhook.maxBodyBytes,
     logger,
@@ -56,279 +86,92 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
       if (seconds > 0) metrics.webhookDuration.observe(seconds);
     },
   });
+  if (secrets.peerSecret) {
+    await webhook.register(peerRoutes({ store, secret: secrets.peerSecret, onReceived: (n) => metrics.peerReceived.inc(n) }));
+  }
 
-  const api = createKubeApi(loadKubeConfig(settings.kubernetes.kubeconfig));
-  const log = logger.child({ component: 'controller' });
-  const backoff = { backoffMs: settings.watch.backoffMs, maxBackoffMs: settings.watch.maxBackoffMs };
-  const status = new StatusWriter((path, body) => api.send('PATCH', path, body, { contentType: 'application/merge-patch+json' }).then(() => undefined), log);
-  const statusOf = (ref: ObjectRef, conditions: Condition[], extra?: Record<string, unknown>): void => {
-    const k = KINDS[ref.kind];
-    void status.set({ group: GROUP, version: VERSION, plural: k.plural, namespace: ref.namespace, name: ref.name, generation: ref.generation }, conditions, extra);
-  };
-
-  let ruleSet: RuleSet = { repos: new Map(), routes: [], problems: [] };
-  let routesByType = new Map<string, Route[]>();
-  let catalogue: ResourceType[] = [];
-  let catalogueJson = '';
-  const routeTypes = new Map<string, string>(); // route key → its types, to see what a rule change needs relisted
-  const credentials = new Map<string, { creds?: Credentials; problem?: { reason: string; message: string } }>();
-  const repoRefs = new Map<string, ObjectRef | undefined>();
-
-  const pool = new WriterPool({
-    dataDir: settings.dataDir,
-    committer: settings.committer,
-    maxPending: settings.queue.maxPending,
-    ...backoff,
-    toYaml,
-    logger: logger.child({ component: 'git' }),
-    events: {
-      opened: (d) => {
-        const ref = repoRefs.get(d.repoKey);
-        if (ref) statusOf(ref, ready('Opened', `cloned ${redactUrl(d.url)} (${d.branch})`), { lastCommitSHA: pool.writer(d.key)?.tip() ?? '' });
-      },
-      openFailed: (d, err) => {
-        const ref = repoRefs.get(d.repoKey);
-        if (ref && !credentials.get(d.repoKey)?.problem) statusOf(ref, notReady(gitReason(err), (err as Error).message, false));
-      },
-      pushed: (d, r) => {
-        const labels = { repo: redactUrl(d.url), branch: d.branch };
-        metrics.pushDuration.observe(labels, r.durationMs / 1000);
-        metrics.pendingCommits.set(labels, pool.pending(d.key));
-        if (r.ok) metrics.lastPushTime.set(labels, r.at.getTime() / 1000);
-        else metrics.pushFailures.inc({ ...labels, reason: r.error?.code ?? 'unknown' });
-        const ref = repoRefs.get(d.repoKey);
-        if (!ref) return;
-        if (r.ok) statusOf(ref, ready('Pushed', `pushed ${r.pushedCommits} commit(s) to ${d.branch}`), { lastCommitSHA: r.sha ?? '', lastPushTime: r.at.toISOString(), pendingCommits: pool.pending(d.key) });
-        else statusOf(ref, notReady(gitReason(r.error), r.error?.message ?? 'push failed', false), { pendingCommits: pool.pending(d.key) });
-      },
-      committed: (d, kind) => {
-        const labels = { repo: redactUrl(d.url), branch: d.branch };
-        metrics.commits.inc({ ...labels, kind });
-        metrics.pendingCommits.set(labels, pool.pending(d.key));
-      },
-      depth: (d, depth) => metrics.queueDepth.set({ repo: redactUrl(d.url), branch: d.branch }, depth),
-      needsResync: (d) => {
-        const keys = new Set(ruleSet.routes.filter((r) => destKey(r.destination) === d.key).flatMap((r) => (routeTypes.get(r.key) ?? '').split(',').filter(Boolean)));
-        manager.relist(keys, 'resync after the destination was unavailable');
-      },
-    },
-  });
-
-  const namespaces = new ResourceCache({ api, type: { group: '', version: 'v1', resource: 'namespaces' }, logger: log, onChange: () => undefined, ...backoff });
-  const nsLabels = (ns: string): Record<string, string> | undefined => namespaces.objects.get(`/${ns}`)?.metadata?.labels;
-
-  const manager = new WatchManager({
-    api, prepare, correlations: store, logger: logger.child({ component: 'watch' }), ...backoff,
-    resyncIntervalMs: settings.watch.resyncIntervalMs,
-    onLookup: (hit) => metrics.enrichment.inc({ result: hit ? 'hit' : 'miss' }),
-    onEvent: (t, type) => metrics.watchEvents.inc({ resource: typeKey(t), type }),
-    onError: (t) => metrics.watchErrors.inc({ resource: typeKey(t) }),
-    onSize: (t, n) => metrics.watchedObjects.set({ resource: typeKey(t) }, n),
-    sink: {
-      async changes(type: ResourceType, changes: Change[]) {
-        for (const change of changes) {
-          for (const route of routesByType.get(typeKey(type)) ?? []) {
-            if (!route.operations.has(change.operation) || route.excluded(change.author)) continue;
-            if (!routeSelects(route, change.object, nsLabels)) continue;
-            await pool.push(destKey(route.destination), change, route.baseFolder);
-          }
-        }
-      },
-      async snapshot(type: ResourceType, objects: KubeObject[], reason: string) {
-        metrics.resyncs.inc({ resource: typeKey(type) });
-        for (const route of routesByType.get(typeKey(type)) ?? []) {
-          const selected = objects.filter((o) => routeSelects(route, o, nsLabels));
-          await pool.push(destKey(route.destination), { kind: 'reconcile', type, objects: selected, recorded: (ns) => route.namespace(ns, nsLabels(ns)), reason }, route.baseFolder);
-        }
-      },
-    },
-  });
-
-  const caches = new Map<KindName, ResourceCache>();
-  const secretCaches = new Map<string, { cache: ResourceCache; secret: string }>();
-  let recomputeTimer: NodeJS.Timeout | undefined;
-  const scheduleRecompute = (): void => {
-    clearTimeout(recomputeTimer);
-    recomputeTimer = setTimeout(() => void recompute().catch((err: unknown) => log.error({ err }, 'applying the configuration failed')), 100);
-  };
-
-  const bootstrap: Bootstrap | undefined = settings.git && {
-    repo: { url: settings.git.url, pushIntervalMs: settings.git.pushIntervalMs, pushMaxCommits: settings.git.pushMaxCommits, authorEmailTemplate: settings.git.authorEmailTemplate },
-    branch: settings.git.branch,
-    baseFolder: settings.git.baseFolder,
-    resourceRules: settings.watch.resources.map((spec) => {
-      const p = parseResourceName(spec);
-      return { apiGroups: [p.group], resources: [p.resource], operations: ['*' as const] };
-    }),
-    namespace: namespaceFilter(settings.watch.namespaces.include, settings.watch.namespaces.exclude, settings.ownNamespace),
-  };
-
-  function syncSecretWatches(): void {
-    const wanted = new Map([...ruleSet.repos.values()].filter((r) => r.secret).map((r) => [r.key, r.secret as { namespace: string; name: string }]));
-    for (const [key, s] of secretCaches) {
-      const w = wanted.get(key);
-      if (!w || `${w.namespace}/${w.name}` !== s.secret) {
-        void s.cache.stop();
-        secretCaches.delete(key);
+  // Leadership: the leader runs the pipeline; a pipeline is started after pulling every peer.
+  let pipeline: Pipeline | undefined;
+  let transition: Promise<void> = Promise.resolve();
+  const lead = (leading: boolean): void => {
+    transition = transition.then(async () => {
+      if (leading && !pipeline) {
+        metrics.leader.set(1);
+        metrics.failovers.inc();
+        await peers?.pullAll(store);
+        pipeline = await startPipeline({ settings, secrets, logger, api, store, prepare, metrics });
+      } else if (!leading && pipeline) {
+        metrics.leader.set(0);
+        const p = pipeline;
+        pipeline = undefined;
+        await p.stop();
       }
-    }
-    for (const [key, secret] of wanted) {
-      if (secretCaches.has(key)) continue;
-      const cache = new ResourceCache({
-        api, type: { group: '', version: 'v1', resource: 'secrets' }, namespace: secret.namespace, fieldSelector: `metadata.name=${secret.name}`,
-        logger: log, ...backoff, onChange: () => { readCredentials(key, secret, cache); scheduleRecompute(); },
-      }).start();
-      secretCaches.set(key, { cache, secret: `${secret.namespace}/${secret.name}` });
-    }
-  }
-
-  function readCredentials(key: string, secret: { namespace: string; name: string }, cache: ResourceCache): void {
-    const obj = cache.objects.get(`${secret.namespace}/${secret.name}`);
-    const data = (obj?.data ?? {}) as Record<string, string>;
-    const get = (k: string): string | undefined => (data[k] === undefined ? undefined : Buffer.from(data[k], 'base64').toString('utf8'));
-    if (!obj) credentials.set(key, { problem: { reason: 'SecretNotFound', message: `Secret ${secret.namespace}/${secret.name} does not exist` } });
-    else if (get('token') !== undefined) credentials.set(key, { creds: { username: get('username') ?? 'x-access-token', password: get('token') ?? '' } });
-    else if (get('password') !== undefined) credentials.set(key, { creds: { username: get('username') ?? '', password: get('password') ?? '' } });
-    else credentials.set(key, { problem: { reason: 'SecretInvalid', message: `Secret ${secret.namespace}/${secret.name} has neither a password nor a token key` } });
-  }
-
-  async function refreshCatalogue(): Promise<boolean> {
-    const next = await discoverAll(api);
-    const json = JSON.stringify(next.map((t) => `${t.group}/${t.version}/${t.resource}`).sort());
-    if (json === catalogueJson) return false;
-    catalogue = next;
-    catalogueJson = json;
-    return true;
-  }
-
-  let webhookTypes: ResourceType[] = [];
-  async function syncWebhook(): Promise<void> {
-    if (!settings.webhook.configurationName) return;
-    await syncWebhookRules(api, settings.webhook.configurationName, webhookTypes, log).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not update the webhook configuration rules'));
-  }
-
-  async function recompute(): Promise<void> {
-    const list = (k: KindName): KubeObject[] => caches.get(k)?.list() ?? [];
-    ruleSet = compileRuleSet({ repos: list('GitRepoConfig'), rules: list('WatchRule'), clusterRules: list('ClusterWatchRule'), bootstrap, ownNamespace: settings.ownNamespace });
-    syncSecretWatches();
-    repoRefs.clear();
-    for (const r of ruleSet.repos.values()) repoRefs.set(r.key, r.ref);
-
-    // Problems of the custom resources (invalid spec, branch not allowed, Secret missing).
-    for (const p of ruleSet.problems) statusOf(p.ref, notReady(p.reason, p.message, true));
-    for (const r of ruleSet.repos.values()) {
-      const problem = r.secret ? (credentials.get(r.key)?.problem ?? (secretCaches.get(r.key)?.cache.synced ? undefined : { reason: 'SecretNotFound', message: 'reading the Secret' })) : undefined;
-      if (problem && r.ref) statusOf(r.ref, notReady(problem.reason, problem.message, true));
-    }
-
-    // Destinations: one writer per (repo, branch) that some valid route uses.
-    const configs = new Map<string, DestinationConfig>();
-    for (const route of ruleSet.routes) {
-      const repo = ruleSet.repos.get(route.destination.repoKey);
-      if (!repo) continue;
-      const key = destKey(route.destination);
-      configs.set(key, {
-        key, repoKey: repo.key, url: repo.url, branch: route.destination.branch,
-        pushIntervalMs: repo.pushIntervalMs, pushMaxCommits: repo.pushMaxCommits, authorEmailTemplate: repo.authorEmailTemplate,
-        credentials: repo.key === 'settings' ? secrets.gitCredentials : () => credentials.get(repo.key)?.creds,
-      });
-    }
-    await pool.sync([...configs.values()]);
-
-    // Resource types per route, resolved through discovery ('*' included).
-    const byType = new Map<string, Route[]>();
-    const allTypes = new Map<string, ResourceType>();
-    const relist = new Set<string>();
-    for (const route of ruleSet.routes) {
-      const types = typesFor(route.resourceRules, catalogue);
-      for (const t of types) {
-        byType.set(typeKey(t), [...(byType.get(typeKey(t)) ?? []), route]);
-        allTypes.set(typeKey(t), t);
-      }
-      const sig = `${route.ref?.generation ?? 0}|${types.map(typeKey).sort().join(',')}`;
-      const keys = types.map(typeKey);
-      if (routeTypes.get(route.key)?.split('|')[0] !== sig) keys.forEach((k) => relist.add(k));
-      routeTypes.set(route.key, keys.join(','));
-      if (route.ref) {
-        const unknown = route.resourceRules.flatMap((rr) => rr.resources.filter((res) => res !== '*' && !catalogue.some((t) => t.resource === res && (rr.apiGroups.includes('*') || rr.apiGroups.includes(t.group))))
-          .map((res) => `${res} (apiGroups ${rr.apiGroups.map((g) => JSON.stringify(g)).join(', ')})`));
-        if (unknown.length > 0) statusOf(route.ref, notReady('InvalidSpec', `spec.rules: not served by this cluster: ${unknown.join('; ')}`, true), { resources: keys });
-        else statusOf(route.ref, ready('Active', `recording ${keys.length} resource type(s) into ${route.destination.repoKey} ${route.destination.branch}${route.baseFolder ? `:${route.baseFolder}` : ''}`), { resources: keys });
-      }
-    }
-    const live = new Set(ruleSet.routes.map((r) => r.key));
-    for (const k of [...routeTypes.keys()]) if (!live.has(k)) routeTypes.delete(k);
-    routesByType = byType;
-    const started = new Set(manager.setTypes([...allTypes.values()]));
-    manager.relist([...relist].filter((k) => !started.has(k)), 'configuration changed');
-    webhookTypes = [...allTypes.values()];
-    await syncWebhook();
-  }
+    }).catch((err: unknown) => log.error({ err }, 'leadership transition failed'));
+  };
+  const identity = settings.leaderElection.identity || process.env.POD_NAME || `${hostname()}-${process.pid}`;
+  const election = settings.leaderElection.enabled
+    ? new LeaseElection({
+      store: leaseStore(api, settings.leaderElection.namespace || settings.ownNamespace, settings.leaderElection.leaseName),
+      identity, leaseDurationMs: settings.leaderElection.leaseDurationMs, renewIntervalMs: settings.leaderElection.renewIntervalMs,
+      logger: log, onStartedLeading: () => lead(true), onStoppedLeading: () => lead(false),
+    })
+    : undefined;
 
   const server = Fastify({ loggerInstance: logger.child({ component: 'server' }), disableRequestLogging: true }) as unknown as FastifyInstance;
-  const isReady = (): { ready: boolean; detail: Record<string, unknown> } => {
-    const writers = pool.keys().map((k) => ({ destination: k, open: pool.writer(k) !== undefined }));
-    const crs = [...caches.values()].every((c) => c.synced);
-    const ok = crs && manager.synced() && writers.every((w) => w.open) && catalogue.length > 0;
-    return { ready: ok, detail: { customResourcesSynced: crs, watchesSynced: manager.synced(), watches: manager.types().length, writers } };
-  };
   server.get('/healthz', async () => ({ ok: true }));
   server.get('/readyz', async (_req, reply) => {
-    const r = isReady();
-    return reply.code(r.ready ? 200 : 503).send({ ready: r.ready, ...r.detail });
+    // A standby replica is ready when it serves the webhook; the leader when its pipeline is.
+    const leader = pipeline !== undefined;
+    const r = pipeline?.ready() ?? { ready: election !== undefined, detail: {} };
+    return reply.code(r.ready ? 200 : 503).send({ ready: r.ready, leader, identity, ...r.detail });
   });
   server.get('/metrics', async (_req, reply) => {
     metrics.correlationStoreSize.set(store.size);
     return reply.type(registry.contentType).send(await registry.metrics());
   });
 
-  let discoveryTimer: NodeJS.Timeout | undefined;
+  let pullTimer: NodeJS.Timeout | undefined;
   return {
     webhook,
     server,
     async start() {
-      if (!bootstrap && !settings.customResources.enabled) {
-        log.warn('nothing to record: no `git` in the settings and customResources.enabled is false');
-      }
       await webhook.listen({ host: settings.webhook.host, port: settings.webhook.port });
       await server.listen({ host: settings.server.host, port: settings.server.port });
-      metrics.leader.set(1); // a single replica leads; leader election sets this when it lands
-      namespaces.start();
-      if (settings.customResources.enabled) {
-        for (const kind of Object.keys(KINDS) as KindName[]) {
-          caches.set(kind, new ResourceCache({ api, type: { group: GROUP, version: VERSION, resource: KINDS[kind].plural }, logger: log, onChange: scheduleRecompute, ...backoff }).start());
-        }
+      endpointSlices?.start();
+      if (peers) {
+        const pull = (): void => {
+          pullTimer = setTimeout(() => void peers.pullAll(store).finally(pull), settings.peers.pullIntervalMs);
+        };
+        pull();
       }
-      const discover = async (): Promise<void> => {
-        try {
-          if (await refreshCatalogue()) scheduleRecompute();
-          else await syncWebhook(); // also repairs rules changed by hand or registered after start
-        } catch (err) {
-          log.warn({ err: (err as Error).message }, 'API discovery failed; retrying');
-        }
-        discoveryTimer = setTimeout(() => void discover(), catalogue.length > 0 ? settings.customResources.discoveryIntervalMs : settings.watch.backoffMs);
-      };
-      await discover();
-      scheduleRecompute();
+      if (election) election.start();
+      else lead(true);
     },
     async stop() {
-      metrics.leader.set(0);
-      clearTimeout(discoveryTimer);
-      clearTimeout(recomputeTimer);
+      clearTimeout(pullTimer);
       await webhook.close();
-      await Promise.all([...caches.values(), ...[...secretCaches.values()].map((s) => s.cache), namespaces].map((c) => c.stop()));
-      await manager.stop();
-      await pool.close();
+      if (election) await election.stop();
+      lead(false);
+      await transition;
+      await endpointSlices?.stop();
+      peers?.close();
       await server.close();
     },
   };
 }
 
-function gitReason(err: unknown): string {
-  switch ((err as { code?: string } | undefined)?.code) {
-    case 'KUBESCRIBE_ERR_GIT_AUTH': return 'AccessDenied';
-    case 'KUBESCRIBE_ERR_GIT_UNREACHABLE': return 'RepoUnreachable';
-    case 'KUBESCRIBE_ERR_GIT_PUSH_REJECTED': return 'PushRejected';
-    default: return 'GitError';
-  }
+function leaseStore(api: KubeApi, namespace: string, name: string) {
+  const path = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`;
+  return {
+    async get(): Promise<Lease | undefined> {
+      try {
+        return await api.getJson<Lease>(`${path}/${encodeURIComponent(name)}`);
+      } catch (err) {
+        if (err instanceof KubeApiError && err.status === 404) return undefined;
+        throw err;
+      }
+    },
+    create: (spec: LeaseSpec) => api.send<Lease>('POST', path, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec }),
+    update: (lease: Lease) => api.send<Lease>('PUT', `${path}/${encodeURIComponent(name)}`, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', ...lease }),
+  };
 }

@@ -16,6 +16,8 @@ export interface Change {
   /** undefined: no correlation matched; the author is then `unknown`, never guessed. */
   author?: Author;
   observedAt: Date;
+  /** The correlation keys this change was looked up under (to wait for one still on its way). */
+  correlationKeys?: string[];
 }
 
 export interface Reconcile {

@@ -10,6 +10,8 @@ export const ErrorCodes = {
   KUBESCRIBE_ERR_GIT_PUSH_REJECTED: { terminal: false, summary: 'The Git remote rejected a push.' },
   KUBESCRIBE_ERR_GIT_PATH_UNSAFE: { terminal: true, summary: 'An object name would map to a path outside its folder.' },
   KUBESCRIBE_ERR_KUBE_API: { terminal: false, summary: 'The Kubernetes API answered with an error or went away.' },
+  KUBESCRIBE_ERR_PEER_UNAUTHORIZED: { terminal: true, summary: 'A peer request came with a wrong or missing shared secret.' },
+  KUBESCRIBE_ERR_PEER_MALFORMED: { terminal: true, summary: 'A peer request body is not a list of correlations.' },
   KUBESCRIBE_ERR_INTERNAL: { terminal: false, summary: 'An unexpected internal fault; the log line has the details.' },
   KUBESCRIBE_ERR_QUEUE_CLOSED: { terminal: true, summary: 'A change was offered to a queue that is shutting down.' },
 } as const;

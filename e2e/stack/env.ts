@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 export interface StackEnv {
   kubeconfigs: { admin: string; alice: string; bob: string; carol: string; kubescribe: string };
   git: { url: string; username: string; password: string; branch: string; root: string };
-  kubescribe?: { metricsUrl: string; pid: number; webhookUrl: string; settings: string; dataDir: string; log: string };
+  /** pid and metricsUrl: the leader's at start; replicas: every replica (one unless KUBESCRIBE_REPLICAS). */
+  kubescribe?: { metricsUrl: string; pid: number; webhookUrl: string; settings: string; dataDir: string; log: string; replicas: Array<{ pid: number; metricsUrl: string }> };
   apiserver: { server: string; caFile: string; pid: number };
   bin: { kubectl: string; helm: string; kscp: string };
   logs: string;

@@ -62,6 +62,7 @@ export async function startInstance(env: StackEnv, o: InstanceOptions): Promise<
     sanitize: { secretHashKeyFile: join(dir, 'secret-hash-key') },
     // The shared stack's kubescribe acts on the custom resources; an instance only on its settings.
     customResources: { enabled: false },
+    leaderElection: { enabled: false },
   };
   const vwcName = `kubescribe-${o.name}-${marker.slice(-6)}`;
   (settings.webhook as Record<string, unknown>).configurationName = vwcName;

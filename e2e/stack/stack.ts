@@ -15,15 +15,18 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '
 
 interface StackState {
   marker: string;
-  ports: { api: number; etcdClient: number; etcdPeer: number; git: number; webhook: number; metrics: number };
+  /** webhook/metrics: replica 0; replicas: every replica's ports; proxy: in front of several. */
+  ports: { api: number; etcdClient: number; etcdPeer: number; git: number; webhook: number; metrics: number; proxy?: number; replicas?: Array<{ webhook: number; metrics: number }> };
   git: { username: string; password: string };
-  processes: { controlplane?: ProcessRecord; git?: ProcessRecord; kubescribe?: ProcessRecord };
+  processes: { controlplane?: ProcessRecord; git?: ProcessRecord; kubescribe?: ProcessRecord; replicas?: Array<ProcessRecord | undefined>; proxy?: ProcessRecord };
 }
 
 export interface UpOptions {
   dir: string;
   /** Start kubescribe too (default true). */
   kubescribe?: boolean;
+  /** How many kubescribe replicas (default: $KUBESCRIBE_REPLICAS or 1); several run behind a TCP proxy. */
+  replicas?: number;
   log?: (msg: string) => void;
 }
 
@@ -88,7 +91,7 @@ export async function up(opts: UpOptions): Promise<StackEnv> {
     logs: dir,
     stackDir: dir,
   };
-  if (opts.kubescribe !== false) env.kubescribe = await upKubescribe(dir, state, cp, env, log);
+  if (opts.kubescribe !== false) env.kubescribe = await upKubescribe(dir, state, cp, env, log, opts.replicas ?? Number(process.env.KUBESCRIBE_REPLICAS ?? '1'));
   await writeState(dir, state);
   await writeFile(join(dir, 'env.json'), JSON.stringify(env, null, 2) + '\n');
   return env;
@@ -102,24 +105,28 @@ function helmPath(binDir: string): string {
 }
 
 /** The settings kubescribe runs with on the local stack (DESIGN.md: what dev:up records by default). */
-export function kubescribeSettings(dir: string, state: StackState, cp: ControlPlaneInfo, gitUrl: string): Record<string, unknown> {
+export function kubescribeSettings(dir: string, state: StackState, cp: ControlPlaneInfo, gitUrl: string, replica = 0, peers: string[] = []): Record<string, unknown> {
   const ks = join(dir, 'kubescribe');
+  const ports = state.ports.replicas?.[replica] ?? { webhook: state.ports.webhook, metrics: state.ports.metrics };
   return {
-    dataDir: join(ks, 'data'),
+    dataDir: join(ks, replica === 0 ? 'data' : `data-${replica}`),
     ownNamespace: 'kubescribe',
     logLevel: 'info',
     kubernetes: { kubeconfig: cp.kubeconfigs.kubescribe },
     git: { url: gitUrl, branch: 'main', baseFolder: '', usernameFile: join(ks, 'git-username'), passwordFile: join(ks, 'git-password'), pushIntervalMs: 500 },
     watch: { resources: ['configmaps', 'secrets', 'services', 'deployments.apps'], namespaces: { exclude: ['kube-*', 'kubescribe'] } },
-    webhook: { host: '127.0.0.1', port: state.ports.webhook, tlsCertFile: join(dir, 'pki', 'webhook.crt'), tlsKeyFile: join(dir, 'pki', 'webhook.key') },
-    server: { host: '127.0.0.1', port: state.ports.metrics },
+    webhook: { host: '127.0.0.1', port: ports.webhook, tlsCertFile: join(dir, 'pki', 'webhook.crt'), tlsKeyFile: join(dir, 'pki', 'webhook.key') },
+    server: { host: '127.0.0.1', port: ports.metrics },
     sanitize: { secretHashKeyFile: join(ks, 'secret-hash-key') },
+    // A stable identity per replica slot: a restarted replica takes its own lease back at once.
+    leaderElection: { identity: `dev-${replica}`, leaseDurationMs: 6000, renewIntervalMs: 2000 },
+    peers: { secretFile: join(ks, 'peer-secret'), static: peers, caFile: cp.caFile, pullIntervalMs: 3000 },
     // Short, so that resource types added later (CRDs) are picked up quickly on the local stack.
     customResources: { enabled: true, discoveryIntervalMs: 2000 },
   };
 }
 
-async function upKubescribe(dir: string, state: StackState, cp: ControlPlaneInfo, env: StackEnv, log: (m: string) => void): Promise<NonNullable<StackEnv['kubescribe']>> {
+async function upKubescribe(dir: string, state: StackState, cp: ControlPlaneInfo, env: StackEnv, log: (m: string) => void, replicas: number): Promise<NonNullable<StackEnv['kubescribe']>> {
   const ks = join(dir, 'kubescribe');
   await mkdir(ks, { recursive: true });
   const ca = { cert: cp.caFile, key: join(dir, 'pki', 'ca.key') };
@@ -127,27 +134,67 @@ async function upKubescribe(dir: string, state: StackState, cp: ControlPlaneInfo
   await writeFile(join(ks, 'git-username'), state.git.username, { mode: 0o600 });
   await writeFile(join(ks, 'git-password'), state.git.password, { mode: 0o600 });
   if (!existsSync(join(ks, 'secret-hash-key'))) await writeFile(join(ks, 'secret-hash-key'), randomBytes(32).toString('hex'), { mode: 0o600 });
-  const settingsFile = join(ks, 'settings.yaml');
-  const { stringify } = await import('yaml');
-  await writeFile(settingsFile, stringify(kubescribeSettings(dir, state, cp, env.git.url)));
+  if (!existsSync(join(ks, 'peer-secret'))) await writeFile(join(ks, 'peer-secret'), randomBytes(24).toString('hex'), { mode: 0o600 });
   const main = join(repoRoot, 'dist', 'main.js');
   if (!existsSync(main)) throw new Error(`kubescribe is not built (${main} is missing): run \`npm run build\` first`);
-  const logFile = join(dir, 'kubescribe.log');
+  const { stringify } = await import('yaml');
+
+  // Ports per replica slot (slot 0 keeps the ports of a single-replica stack).
+  const slots = state.ports.replicas ?? [{ webhook: state.ports.webhook, metrics: state.ports.metrics }];
+  while (slots.length < replicas) slots.push({ webhook: await freePort(), metrics: await freePort() });
+  state.ports.replicas = slots;
+  const several = replicas > 1;
+  if (several && !state.ports.proxy) state.ports.proxy = await freePort();
+  const webhookPort = several ? (state.ports.proxy as number) : (slots[0] as { webhook: number }).webhook;
   // Registered before kubescribe starts (failurePolicy Ignore); kubescribe then keeps its rules.
-  await registerWebhook(cp, state.ports.webhook);
-  let proc = state.processes.kubescribe;
-  if (!proc || !isRunning(proc)) {
-    log(`starting kubescribe (webhook https://127.0.0.1:${state.ports.webhook}, metrics http://127.0.0.1:${state.ports.metrics})`);
-    proc = state.processes.kubescribe = startDetached(process.execPath, ['--enable-source-maps', main, 'run', '--settings', settingsFile], { log: logFile, marker: state.marker, cwd: repoRoot });
-    await writeState(dir, state);
+  await registerWebhook(cp, webhookPort);
+
+  if (several && !isRunning(state.processes.proxy)) {
+    const backends = slots.slice(0, replicas).map((sl) => `127.0.0.1:${sl.webhook}`).join(',');
+    log(`starting the round-robin proxy on 127.0.0.1:${webhookPort} → ${backends}`);
+    state.processes.proxy = startDetached(process.execPath, ['--import', 'tsx', join(repoRoot, 'e2e', 'stack', 'tcp-proxy.ts'), '--port', String(webhookPort), '--backends', backends], { log: join(dir, 'proxy.log'), marker: state.marker, cwd: repoRoot });
   }
-  const metricsUrl = `http://127.0.0.1:${state.ports.metrics}/metrics`;
-  const running = proc;
-  await waitFor(`kubescribe /readyz (log: ${logFile})`, async () => {
-    if (!isRunning(running)) throw new Error(`kubescribe exited; see ${logFile}`);
-    return (await fetch(`http://127.0.0.1:${state.ports.metrics}/readyz`)).status === 200;
-  }, 60_000, 100);
-  return { metricsUrl, pid: proc.pid, webhookUrl: `https://127.0.0.1:${state.ports.webhook}/admission`, settings: settingsFile, dataDir: join(ks, 'data'), log: logFile };
+  const procs = state.processes.replicas ?? [state.processes.kubescribe];
+  const out: Array<{ pid: number; metricsUrl: string; log: string }> = [];
+  for (let i = 0; i < replicas; i++) {
+    const sl = slots[i] as { webhook: number; metrics: number };
+    const peers = several ? slots.slice(0, replicas).filter((_, j) => j !== i).map((p) => `https://127.0.0.1:${p.webhook}`) : [];
+    const settingsFile = join(ks, i === 0 ? 'settings.yaml' : `settings-${i}.yaml`);
+    await writeFile(settingsFile, stringify(kubescribeSettings(dir, state, cp, env.git.url, i, peers)));
+    const logFile = join(dir, i === 0 ? 'kubescribe.log' : `kubescribe-${i}.log`);
+    let proc = procs[i];
+    if (!proc || !isRunning(proc)) {
+      log(`starting kubescribe${several ? ` replica ${i}` : ''} (webhook https://127.0.0.1:${sl.webhook}, metrics http://127.0.0.1:${sl.metrics})`);
+      proc = startDetached(process.execPath, ['--enable-source-maps', main, 'run', '--settings', settingsFile], { log: logFile, marker: state.marker, cwd: repoRoot });
+      procs[i] = proc;
+      state.processes.replicas = procs;
+      state.processes.kubescribe = procs[0];
+      await writeState(dir, state);
+    }
+    out.push({ pid: proc.pid, metricsUrl: `http://127.0.0.1:${sl.metrics}/metrics`, log: logFile });
+  }
+  const leader = await waitFor('kubescribe /readyz', async () => {
+    for (const [i, r] of out.entries()) {
+      if (!isRunning(procs[i])) throw new Error(`kubescribe exited; see ${r.log}`);
+    }
+    const states = await Promise.all(out.map(async (r) => {
+      const res = await fetch(r.metricsUrl.replace(/metrics$/, 'readyz'));
+      return { ok: res.status === 200, leader: ((await res.json()) as { leader?: boolean }).leader === true };
+    }));
+    return states.every((x) => x.ok) && states.some((x) => x.leader);
+  }, 90_000, 100).then(async () => {
+    for (const [i, r] of out.entries()) {
+      const body = (await (await fetch(r.metricsUrl.replace(/metrics$/, 'readyz'))).json()) as { leader?: boolean };
+      if (body.leader) return i;
+    }
+    return 0;
+  });
+  const lead = out[leader] as { pid: number; metricsUrl: string; log: string };
+  return {
+    metricsUrl: lead.metricsUrl, pid: lead.pid, webhookUrl: `https://127.0.0.1:${webhookPort}/admission`,
+    settings: join(ks, 'settings.yaml'), dataDir: join(ks, 'data'), log: lead.log,
+    replicas: out.map((r) => ({ pid: r.pid, metricsUrl: r.metricsUrl })),
+  };
 }
 
 /** The ValidatingWebhookConfiguration that points the apiserver at kubescribe by URL + caBundle. */
@@ -172,6 +219,9 @@ export function webhookConfiguration(name: string, url: string, caBundle: string
 }
 
 async function registerWebhook(cp: ControlPlaneInfo, port: number): Promise<void> {
+  // kubescribe keeps the rules; register only when missing or pointing elsewhere.
+  const existing = await kubectl(cp, 'admin', ['get', 'validatingwebhookconfiguration', 'kubescribe', '-o', 'json']).catch(() => '');
+  if (existing.includes(`"url": "https://127.0.0.1:${port}/admission"`)) return;
   const caBundle = readFileSync(cp.caFile).toString('base64');
   const vwc = webhookConfiguration('kubescribe', `https://127.0.0.1:${port}/admission`, caBundle, [
     { group: '', version: 'v1', resource: 'configmaps' }, { group: '', version: 'v1', resource: 'secrets' },
@@ -186,8 +236,11 @@ export async function down(opts: { dir: string; purge?: boolean; log?: (msg: str
   const dir = resolve(opts.dir);
   const state = readState(dir);
   if (state) {
-    for (const name of ['kubescribe', 'git', 'controlplane'] as const) {
-      const rec = state.processes[name];
+    const all: Array<[string, ProcessRecord | undefined]> = [
+      ...(state.processes.replicas ?? [state.processes.kubescribe]).map((r, i): [string, ProcessRecord | undefined] => [`kubescribe ${i}`, r]),
+      ['proxy', state.processes.proxy], ['git', state.processes.git], ['controlplane', state.processes.controlplane],
+    ];
+    for (const [name, rec] of all) {
       if (isRunning(rec)) {
         log(`stopping ${name} (pid ${rec?.pid})`);
         await stopProcess(rec);

@@ -43,3 +43,46 @@ describe('correlation store', () => {
     expect(s.take('k')).toBeUndefined();
   });
 });
+
+describe('correlation store content hash', () => {
+  it('is equal for equal content whatever the order, and changes with the content', () => {
+    const a = new CorrelationStore({ ttlMs: 60_000, maxEntries: 10 });
+    const b = new CorrelationStore({ ttlMs: 60_000, maxEntries: 10 });
+    a.record('k1', alice);
+    a.record('k2', bob);
+    b.record('k2', bob);
+    b.record('k1', alice);
+    expect(a.contentHash()).toBe(b.contentHash());
+    const before = a.contentHash();
+    a.record('k1', alice); // a duplicate changes nothing
+    expect(a.contentHash()).toBe(before);
+    a.take('k2');
+    expect(a.contentHash()).not.toBe(before);
+    b.take('k2');
+    expect(a.contentHash()).toBe(b.contentHash());
+  });
+
+  it('follows evictions', () => {
+    const s = new CorrelationStore({ ttlMs: 60_000, maxEntries: 1 });
+    const empty = s.contentHash();
+    s.record('k1', alice);
+    s.record('k2', bob); // evicts k1
+    s.take('k2');
+    expect(s.contentHash()).toBe(empty);
+  });
+});
+
+describe('waiting for a correlation on its way', () => {
+  it('resolves as soon as one of the keys is recorded, or undefined at the deadline', async () => {
+    const s = new CorrelationStore({ ttlMs: 60_000, maxEntries: 10 });
+    const started = Date.now();
+    const pending = s.waitFor(['a', 'b'], 1000);
+    setTimeout(() => s.record('b', bob), 20);
+    expect(await pending).toEqual(bob);
+    expect(Date.now() - started).toBeLessThan(500);
+    expect(s.size).toBe(0); // taken
+    expect(await s.waitFor(['c'], 30)).toBeUndefined();
+    s.record('c', alice);
+    expect(await s.waitFor(['c'], 0)).toEqual(alice); // already there: no wait
+  });
+});

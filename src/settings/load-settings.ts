@@ -9,6 +9,8 @@ import { SettingsSchema, type Settings } from './schema.ts';
 export interface Secrets {
   gitCredentials: () => { username: string; password: string } | undefined;
   secretHashKey: Buffer;
+  /** Shared by the replicas to authenticate peer requests; undefined: no sharing. */
+  peerSecret?: string;
 }
 
 export function parseSettings(raw: unknown): Readonly<Settings> {
@@ -61,7 +63,11 @@ export function loadSecrets(settings: Settings, env: NodeJS.ProcessEnv = process
     return { username: username ?? '', password: password ?? '' };
   };
   gitCredentials();
-  return { gitCredentials, secretHashKey: Buffer.from(keyText, 'utf8') };
+  const peerSecret = settings.peers.secretFile ? readSecretFile(settings.peers.secretFile, 'the peer secret') : env.KUBESCRIBE_PEER_SECRET;
+  if (peerSecret !== undefined && peerSecret.length < 16) {
+    throw new KubescribeError('KUBESCRIBE_ERR_SETTINGS_INVALID', 'the peer secret must have at least 16 characters');
+  }
+  return { gitCredentials, secretHashKey: Buffer.from(keyText, 'utf8'), peerSecret };
 }
 
 function deepFreeze<T>(value: T): Readonly<T> {

@@ -34,6 +34,31 @@ export const SettingsSchema = z.object({
   }).optional(),
   /** The committer of every commit. */
   committer: z.object({ name: z.string().default('kubescribe'), email: z.string().default('kubescribe@kubescribe.dev') }).prefault({}),
+  leaderElection: z.object({
+    /** Several replicas: only the holder of the Lease runs watch and Git; all serve the webhook. */
+    enabled: z.boolean().default(true),
+    leaseName: z.string().default('kubescribe'),
+    /** The Lease's namespace; empty = ownNamespace. */
+    namespace: z.string().default(''),
+    leaseDurationMs: duration.default(15_000),
+    renewIntervalMs: duration.default(5_000),
+    /** This replica's name in the Lease; empty = $POD_NAME, else hostname-pid. */
+    identity: z.string().default(''),
+  }).prefault({}),
+  peers: z.object({
+    /** The shared secret (file, or KUBESCRIBE_PEER_SECRET); without one, correlations are not shared. */
+    secretFile: z.string().optional(),
+    /** Peer base URLs (https://host:port) for local runs; used when `service` is empty. */
+    static: z.array(z.string().url()).default([]),
+    /** A headless Service in ownNamespace whose EndpointSlices list the replicas. */
+    service: z.string().default(''),
+    /** The peers' webhook port (the peer routes are served on the webhook's TLS server). */
+    port: z.number().int().min(1).max(65535).default(9443),
+    /** CA that signed the peers' serving certificates; unset: the certificate is not verified. */
+    caFile: z.string().optional(),
+    /** Pull every peer's correlations at this interval, the fallback for lost pushes. */
+    pullIntervalMs: duration.default(10_000),
+  }).prefault({}),
   customResources: z.object({
     /** Watch GitRepoConfig, WatchRule and ClusterWatchRule and record what they say. */
     enabled: z.boolean().default(true),
@@ -72,6 +97,11 @@ export const SettingsSchema = z.object({
   correlation: z.object({
     ttlMs: duration.default(5 * 60_000),
     maxEntries: z.number().int().positive().default(100_000),
+    /**
+     * On a miss, how long the leader waits (from when it saw the event) for the correlation to arrive
+     * from the replica whose webhook was called. Only misses wait; 0 = never.
+     */
+    missWaitMs: z.number().int().min(0).default(500),
   }).prefault({}),
   queue: z.object({
     /** Changes waiting for the Git writer; beyond this the watch stops reading (back-pressure). */

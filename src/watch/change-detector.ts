@@ -95,13 +95,13 @@ export class ChangeDetector {
     const namespace = m.namespace ?? '';
     const name = m.name ?? '';
     const key = { operation, group: this.type.group, resource: this.type.resource, namespace, name, uid, oldResourceVersion: oldRv, contentHash: hash };
-    let author = this.correlations.take(correlationKey(key));
+    const keys = [correlationKey(key)];
     const replicas = (obj.spec as { replicas?: unknown } | undefined)?.replicas;
-    if (!author && operation === 'UPDATE' && typeof replicas === 'number') {
-      author = this.correlations.take(correlationKey({ ...key, contentHash: scaleContent(replicas) }));
-    }
+    if (operation === 'UPDATE' && typeof replicas === 'number') keys.push(correlationKey({ ...key, contentHash: scaleContent(replicas) }));
+    let author: Author | undefined;
+    for (const k of keys) if (!author) author = this.correlations.take(k);
     this.onLookup?.(author !== undefined);
-    return { kind: 'change', type: this.type, operation, namespace, name, uid, resourceVersion: rv, object: sanitized, author, observedAt: new Date() };
+    return { kind: 'change', type: this.type, operation, namespace, name, uid, resourceVersion: rv, object: sanitized, author, observedAt: new Date(), correlationKeys: keys };
   }
 }
 

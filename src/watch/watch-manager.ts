@@ -25,6 +25,9 @@ export interface WatchManagerOptions {
   maxBackoffMs: number;
   resyncIntervalMs: number;
   onLookup?: (hit: boolean) => void;
+  /** On a miss, wait this long (from when the event was seen) for a correlation still on its way from a peer. */
+  missWaitMs?: number;
+  waitFor?: (keys: readonly string[], ms: number) => Promise<import('../correlation/index.ts').Author | undefined>;
   onEvent?: (type: ResourceType, event: string) => void;
   onError?: (type: ResourceType) => void;
   onSize?: (type: ResourceType, size: number) => void;
@@ -82,11 +85,39 @@ export class WatchManager {
 
   private start(type: ResourceType): Running {
     const o = this.o;
-    const detector = new ChangeDetector(type, o.prepare, o.correlations, () => true, o.onLookup);
+    const detector = new ChangeDetector(type, o.prepare, o.correlations, () => true);
+    // Misses wait (bounded, from the time the event was seen) for correlations pushed by a peer.
+    const enrich = async (changes: Change[]): Promise<Change[]> => {
+      await Promise.all(changes.map(async (c) => {
+        if (!c.author && o.waitFor && o.missWaitMs && c.correlationKeys) {
+          c.author = await o.waitFor(c.correlationKeys, c.observedAt.getTime() + o.missWaitMs - Date.now());
+        }
+        o.onLookup?.(c.author !== undefined);
+      }));
+      return changes;
+    };
+    // Waits overlap (each change's lookup starts at once) but changes reach the sink in order;
+    // a bounded window keeps the back-pressure of the sink.
+    let tail: Promise<void> = Promise.resolve();
+    let inFlight = 0;
+    const emit = async (changes: Change[]): Promise<void> => {
+      const enriched = enrich(changes);
+      inFlight++;
+      tail = tail.then(async () => {
+        try {
+          await o.sink.changes(type, await enriched);
+        } catch (err) {
+          o.logger.error({ err: (err as Error).message, resource: typeKey(type) }, 'could not hand changes on');
+        } finally {
+          inFlight--;
+        }
+      });
+      if (inFlight >= 256) await tail;
+    };
     const abort = new AbortController();
     const control = new ListWatchControl();
     const r: Running = { type, abort, control, synced: false, reason: 'start-up', done: Promise.resolve() };
-    r.done = runListWatch({
+    const done = runListWatch({
       api: o.api, type, signal: abort.signal, logger: o.logger, control,
       backoffMs: o.backoffMs, maxBackoffMs: o.maxBackoffMs, resyncIntervalMs: o.resyncIntervalMs,
       onSynced: () => { r.synced = true; },
@@ -97,7 +128,8 @@ export class WatchManager {
           r.reason = 'periodic resync';
           if (relist) {
             // Changes missed meanwhile go through correlation first (their authors may still match).
-            await o.sink.changes(type, detector.relist(items));
+            await emit(detector.relist(items));
+            await tail; // the snapshot comes after the changes it follows
             await o.sink.snapshot(type, items.map((obj) => o.prepare(obj).sanitized), reason);
           } else {
             const prepared = items.map((obj) => ({ obj, prepared: o.prepare(obj) }));
@@ -109,11 +141,12 @@ export class WatchManager {
         onEvent: async (ev) => {
           o.onEvent?.(type, ev.type);
           const changes = detector.observe(ev.type, ev.object);
-          if (changes.length > 0) await o.sink.changes(type, changes);
+          if (changes.length > 0) await emit(changes);
           o.onSize?.(type, detector.size);
         },
       },
     });
+    r.done = done.then(() => tail);
     return r;
   }
 }

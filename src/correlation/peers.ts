@@ -1,0 +1,140 @@
+// Correlations shared between replicas: every replica serves the webhook, only the leader watches,
+// so each recorded correlation is pushed to the other replicas at once (batched per tick, in
+// parallel, never delaying the admission answer; recording twice is harmless), and replicas pull
+// each other's store by content hash (304 when unchanged) — at start of leadership and periodically,
+// the fallback for pushes that were lost. Peers authenticate with a shared secret, compared in
+// constant time; a wrong or missing secret gets 401 and nothing is accepted.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { Agent, request } from 'node:https';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Author, CorrelationStore } from './store.ts';
+
+export const PEER_SECRET_HEADER = 'x-kubescribe-peer-secret';
+export const PEER_PATH = '/peers/correlations';
+
+type Entry = [string, Author[]];
+
+export function sameSecret(given: string | undefined, secret: string): boolean {
+  if (given === undefined) return false;
+  // Hash first: timingSafeEqual needs equal lengths, and the length must not leak either.
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(secret).digest();
+  return timingSafeEqual(a, b);
+}
+
+export interface PeerEvents {
+  pushed?: (ok: boolean) => void;
+  pulled?: (result: 'changed' | 'not-modified' | 'failed') => void;
+}
+
+/** Routes on the webhook's TLS server: POST to receive pushed correlations, GET to be pulled. */
+export function peerRoutes(opts: { store: CorrelationStore; secret: string; onReceived?: (n: number) => void }): FastifyPluginAsync {
+  return async (app) => {
+    app.addHook('onRequest', async (req, reply) => {
+      if (!sameSecret(req.headers[PEER_SECRET_HEADER] as string | undefined, opts.secret)) {
+        req.log.warn({ peer: req.ip }, 'peer request with a wrong or missing secret refused');
+        return reply.code(401).send({ code: 'KUBESCRIBE_ERR_PEER_UNAUTHORIZED', message: 'wrong or missing peer secret' });
+      }
+    });
+    app.post(PEER_PATH, async (req, reply) => {
+      const body = req.body as { entries?: unknown };
+      if (!Array.isArray(body?.entries)) return reply.code(400).send({ code: 'KUBESCRIBE_ERR_PEER_MALFORMED', message: 'entries must be a list of [key, authors]' });
+      let n = 0;
+      for (const e of body.entries as unknown[]) {
+        if (!isEntry(e)) return reply.code(400).send({ code: 'KUBESCRIBE_ERR_PEER_MALFORMED', message: 'each entry must be [key, [{username, groups}]]' });
+        for (const a of e[1]) opts.store.record(e[0], a);
+        n++;
+      }
+      opts.onReceived?.(n);
+      return reply.code(204).send();
+    });
+    app.get(PEER_PATH, async (req, reply) => {
+      const hash = opts.store.contentHash();
+      if ((req.query as { since?: string }).since === hash) return reply.code(304).send();
+      return reply.send({ hash, entries: opts.store.entries() });
+    });
+  };
+}
+
+function isEntry(e: unknown): e is Entry {
+  return Array.isArray(e) && e.length === 2 && typeof e[0] === 'string' && Array.isArray(e[1]) && e[1].length > 0 && e[1].every((a: unknown) =>
+    typeof a === 'object' && a !== null && typeof (a as Author).username === 'string' && Array.isArray((a as Author).groups) && (a as Author).groups.every((g) => typeof g === 'string'));
+}
+
+export interface PeerClientOptions {
+  secret: string;
+  /** The other replicas' base URLs (https://host:port), read at every use (discovery updates them). */
+  peers: () => string[];
+  ca?: Buffer;
+  timeoutMs?: number;
+  events?: PeerEvents;
+}
+
+/** Sends and pulls correlations to and from the other replicas. */
+export class PeerClient {
+  private batch: Entry[] = [];
+  private scheduled = false;
+  private readonly agent: Agent;
+  private readonly lastHash = new Map<string, string>();
+
+  constructor(private readonly o: PeerClientOptions) {
+    // Peers are addressed by pod IP: the CA is checked, the host name in the certificate is not.
+    this.agent = new Agent({ keepAlive: true, ca: o.ca, checkServerIdentity: () => undefined, rejectUnauthorized: o.ca !== undefined });
+  }
+
+  /** Queue one correlation; everything queued in this tick goes out in one request per peer. */
+  notify(key: string, author: Author): void {
+    if (this.o.peers().length === 0) return;
+    this.batch.push([key, [author]]);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      const entries = this.batch;
+      this.batch = [];
+      const body = JSON.stringify({ entries });
+      for (const peer of this.o.peers()) {
+        this.call('POST', peer, PEER_PATH, body).then((r) => this.o.events?.pushed?.(r.status === 204), () => this.o.events?.pushed?.(false));
+      }
+    });
+  }
+
+  /** Pulls every peer's correlations changed since the last pull into the store. */
+  async pullAll(store: CorrelationStore): Promise<void> {
+    await Promise.all(this.o.peers().map(async (peer) => {
+      try {
+        const since = this.lastHash.get(peer);
+        const r = await this.call('GET', peer, `${PEER_PATH}${since ? `?since=${encodeURIComponent(since)}` : ''}`);
+        if (r.status === 304) { this.o.events?.pulled?.('not-modified'); return; }
+        if (r.status !== 200) throw new Error(`status ${r.status}`);
+        const snap = JSON.parse(r.body) as { hash: string; entries: Entry[] };
+        for (const [key, authors] of snap.entries) for (const a of authors) store.record(key, a);
+        this.lastHash.set(peer, snap.hash);
+        this.o.events?.pulled?.('changed');
+      } catch {
+        this.o.events?.pulled?.('failed');
+      }
+    }));
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private call(method: string, base: string, path: string, body?: string): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = request(new URL(path, base), {
+        method, agent: this.agent, timeout: this.o.timeoutMs ?? 2000,
+        headers: { [PEER_SECRET_HEADER]: this.o.secret, ...(body ? { 'content-type': 'application/json' } : {}) },
+      }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      });
+      req.on('timeout', () => req.destroy(new Error('peer timed out')));
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+}

@@ -1,0 +1,300 @@
+// The leader's pipeline (DESIGN.md "The flow"), wired here and started when this replica leads:
+//   rules (custom resources + settings bootstrap) → routes, destinations, resource types
+//   watch manager (list+watch per type, change detector, author lookup) → routes → writer pool
+//   writer pool (queue → recorder → Git writer per repo+branch) → status callbacks → .status
+// Stopped when leadership is lost; started afresh (a new start-up reconcile) when it is won again.
+import type { Logger } from 'pino';
+import type { Change } from './change.ts';
+import type { CorrelationStore } from './correlation/index.ts';
+import { redactUrl, type Credentials } from './git/index.ts';
+import { WriterPool, type DestinationConfig } from './git/writer-pool.ts';
+import { typeKey, type KubeObject, type ResourceType } from './kube-object.ts';
+import type { Metrics } from './metrics/metrics.ts';
+import { ResourceCache } from './rules/resource-cache.ts';
+import { compileRuleSet, routeSelects, typesFor, type Bootstrap, type ObjectRef, type Route, type RuleSet } from './rules/rule-set.ts';
+import { GROUP, KINDS, VERSION, type KindName } from './rules/schemas.ts';
+import { syncWebhookRules } from './rules/webhook-rules.ts';
+import { toYaml } from './sanitize/index.ts';
+import type { Secrets, Settings } from './settings/index.ts';
+import { notReady, ready, StatusWriter, type Condition } from './status/status-writer.ts';
+import { discoverAll, namespaceFilter, parseResourceName, WatchManager, type KubeApi, type Prepare } from './watch/index.ts';
+
+export interface Pipeline {
+  ready(): { ready: boolean; detail: Record<string, unknown> };
+  stop(): Promise<void>;
+}
+
+export interface PipelineDeps {
+  settings: Readonly<Settings>;
+  secrets: Secrets;
+  logger: Logger;
+  api: KubeApi;
+  store: CorrelationStore;
+  prepare: Prepare;
+  metrics: Metrics;
+}
+
+const destKey = (d: { repoKey: string; branch: string }): string => `${d.repoKey}@${d.branch}`;
+
+export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
+  const { settings, secrets, logger, api, store, prepare, metrics } = deps;
+  const log = logger.child({ component: 'controller' });
+  const backoff = { backoffMs: settings.watch.backoffMs, maxBackoffMs: settings.watch.maxBackoffMs };
+  const status = new StatusWriter((path, body) => api.send('PATCH', path, body, { contentType: 'application/merge-patch+json' }).then(() => undefined), log);
+  const statusOf = (ref: ObjectRef, conditions: Condition[], extra?: Record<string, unknown>): void => {
+    const k = KINDS[ref.kind];
+    void status.set({ group: GROUP, version: VERSION, plural: k.plural, namespace: ref.namespace, name: ref.name, generation: ref.generation }, conditions, extra);
+  };
+
+  let ruleSet: RuleSet = { repos: new Map(), routes: [], problems: [] };
+  let routesByType = new Map<string, Route[]>();
+  let catalogue: ResourceType[] = [];
+  let catalogueJson = '';
+  const routeTypes = new Map<string, string>(); // route key → its types, to see what a rule change needs relisted
+  const credentials = new Map<string, { creds?: Credentials; problem?: { reason: string; message: string } }>();
+  const repoRefs = new Map<string, ObjectRef | undefined>();
+
+  const pool = new WriterPool({
+    dataDir: settings.dataDir,
+    committer: settings.committer,
+    maxPending: settings.queue.maxPending,
+    ...backoff,
+    toYaml,
+    logger: logger.child({ component: 'git' }),
+    events: {
+      opened: (d) => {
+        const ref = repoRefs.get(d.repoKey);
+        if (ref) statusOf(ref, ready('Opened', `cloned ${redactUrl(d.url)} (${d.branch})`), { lastCommitSHA: pool.writer(d.key)?.tip() ?? '' });
+      },
+      openFailed: (d, err) => {
+        const ref = repoRefs.get(d.repoKey);
+        if (ref && !credentials.get(d.repoKey)?.problem) statusOf(ref, notReady(gitReason(err), (err as Error).message, false));
+      },
+      pushed: (d, r) => {
+        const labels = { repo: redactUrl(d.url), branch: d.branch };
+        metrics.pushDuration.observe(labels, r.durationMs / 1000);
+        metrics.pendingCommits.set(labels, pool.pending(d.key));
+        if (r.ok) metrics.lastPushTime.set(labels, r.at.getTime() / 1000);
+        else metrics.pushFailures.inc({ ...labels, reason: r.error?.code ?? 'unknown' });
+        const ref = repoRefs.get(d.repoKey);
+        if (!ref) return;
+        if (r.ok) statusOf(ref, ready('Pushed', `pushed ${r.pushedCommits} commit(s) to ${d.branch}`), { lastCommitSHA: r.sha ?? '', lastPushTime: r.at.toISOString(), pendingCommits: pool.pending(d.key) });
+        else statusOf(ref, notReady(gitReason(r.error), r.error?.message ?? 'push failed', false), { pendingCommits: pool.pending(d.key) });
+      },
+      committed: (d, kind) => {
+        const labels = { repo: redactUrl(d.url), branch: d.branch };
+        metrics.commits.inc({ ...labels, kind });
+        metrics.pendingCommits.set(labels, pool.pending(d.key));
+      },
+      depth: (d, depth) => metrics.queueDepth.set({ repo: redactUrl(d.url), branch: d.branch }, depth),
+      needsResync: (d) => {
+        const keys = new Set(ruleSet.routes.filter((r) => destKey(r.destination) === d.key).flatMap((r) => (routeTypes.get(r.key) ?? '').split(',').filter(Boolean)));
+        manager.relist(keys, 'resync after the destination was unavailable');
+      },
+    },
+  });
+
+  const namespaces = new ResourceCache({ api, type: { group: '', version: 'v1', resource: 'namespaces' }, logger: log, onChange: () => undefined, ...backoff });
+  const nsLabels = (ns: string): Record<string, string> | undefined => namespaces.objects.get(`/${ns}`)?.metadata?.labels;
+
+  const manager = new WatchManager({
+    api, prepare, correlations: store, logger: logger.child({ component: 'watch' }), ...backoff,
+    resyncIntervalMs: settings.watch.resyncIntervalMs,
+    onLookup: (hit) => metrics.enrichment.inc({ result: hit ? 'hit' : 'miss' }),
+    missWaitMs: settings.correlation.missWaitMs,
+    waitFor: (keys, ms) => store.waitFor(keys, ms),
+    onEvent: (t, type) => metrics.watchEvents.inc({ resource: typeKey(t), type }),
+    onError: (t) => metrics.watchErrors.inc({ resource: typeKey(t) }),
+    onSize: (t, n) => metrics.watchedObjects.set({ resource: typeKey(t) }, n),
+    sink: {
+      async changes(type: ResourceType, changes: Change[]) {
+        for (const change of changes) {
+          for (const route of routesByType.get(typeKey(type)) ?? []) {
+            if (!route.operations.has(change.operation) || route.excluded(change.author)) continue;
+            if (!routeSelects(route, change.object, nsLabels)) continue;
+            await pool.push(destKey(route.destination), change, route.baseFolder);
+          }
+        }
+      },
+      async snapshot(type: ResourceType, objects: KubeObject[], reason: string) {
+        metrics.resyncs.inc({ resource: typeKey(type) });
+        for (const route of routesByType.get(typeKey(type)) ?? []) {
+          const selected = objects.filter((o) => routeSelects(route, o, nsLabels));
+          await pool.push(destKey(route.destination), { kind: 'reconcile', type, objects: selected, recorded: (ns) => route.namespace(ns, nsLabels(ns)), reason }, route.baseFolder);
+        }
+      },
+    },
+  });
+
+  const caches = new Map<KindName, ResourceCache>();
+  const secretCaches = new Map<string, { cache: ResourceCache; secret: string }>();
+  let recomputeTimer: NodeJS.Timeout | undefined;
+  const scheduleRecompute = (): void => {
+    clearTimeout(recomputeTimer);
+    recomputeTimer = setTimeout(() => void recompute().catch((err: unknown) => log.error({ err }, 'applying the configuration failed')), 100);
+  };
+
+  const bootstrap: Bootstrap | undefined = settings.git && {
+    repo: { url: settings.git.url, pushIntervalMs: settings.git.pushIntervalMs, pushMaxCommits: settings.git.pushMaxCommits, authorEmailTemplate: settings.git.authorEmailTemplate },
+    branch: settings.git.branch,
+    baseFolder: settings.git.baseFolder,
+    resourceRules: settings.watch.resources.map((spec) => {
+      const p = parseResourceName(spec);
+      return { apiGroups: [p.group], resources: [p.resource], operations: ['*' as const] };
+    }),
+    namespace: namespaceFilter(settings.watch.namespaces.include, settings.watch.namespaces.exclude, settings.ownNamespace),
+  };
+
+  function syncSecretWatches(): void {
+    const wanted = new Map([...ruleSet.repos.values()].filter((r) => r.secret).map((r) => [r.key, r.secret as { namespace: string; name: string }]));
+    for (const [key, s] of secretCaches) {
+      const w = wanted.get(key);
+      if (!w || `${w.namespace}/${w.name}` !== s.secret) {
+        void s.cache.stop();
+        secretCaches.delete(key);
+      }
+    }
+    for (const [key, secret] of wanted) {
+      if (secretCaches.has(key)) continue;
+      const cache = new ResourceCache({
+        api, type: { group: '', version: 'v1', resource: 'secrets' }, namespace: secret.namespace, fieldSelector: `metadata.name=${secret.name}`,
+        logger: log, ...backoff, onChange: () => { readCredentials(key, secret, cache); scheduleRecompute(); },
+      }).start();
+      secretCaches.set(key, { cache, secret: `${secret.namespace}/${secret.name}` });
+    }
+  }
+
+  function readCredentials(key: string, secret: { namespace: string; name: string }, cache: ResourceCache): void {
+    const obj = cache.objects.get(`${secret.namespace}/${secret.name}`);
+    const data = (obj?.data ?? {}) as Record<string, string>;
+    const get = (k: string): string | undefined => (data[k] === undefined ? undefined : Buffer.from(data[k], 'base64').toString('utf8'));
+    if (!obj) credentials.set(key, { problem: { reason: 'SecretNotFound', message: `Secret ${secret.namespace}/${secret.name} does not exist` } });
+    else if (get('token') !== undefined) credentials.set(key, { creds: { username: get('username') ?? 'x-access-token', password: get('token') ?? '' } });
+    else if (get('password') !== undefined) credentials.set(key, { creds: { username: get('username') ?? '', password: get('password') ?? '' } });
+    else credentials.set(key, { problem: { reason: 'SecretInvalid', message: `Secret ${secret.namespace}/${secret.name} has neither a password nor a token key` } });
+  }
+
+  async function refreshCatalogue(): Promise<boolean> {
+    const next = await discoverAll(api);
+    const json = JSON.stringify(next.map((t) => `${t.group}/${t.version}/${t.resource}`).sort());
+    if (json === catalogueJson) return false;
+    catalogue = next;
+    catalogueJson = json;
+    return true;
+  }
+
+  let webhookTypes: ResourceType[] = [];
+  async function syncWebhook(): Promise<void> {
+    if (!settings.webhook.configurationName) return;
+    await syncWebhookRules(api, settings.webhook.configurationName, webhookTypes, log).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not update the webhook configuration rules'));
+  }
+
+  async function recompute(): Promise<void> {
+    const list = (k: KindName): KubeObject[] => caches.get(k)?.list() ?? [];
+    ruleSet = compileRuleSet({ repos: list('GitRepoConfig'), rules: list('WatchRule'), clusterRules: list('ClusterWatchRule'), bootstrap, ownNamespace: settings.ownNamespace });
+    syncSecretWatches();
+    repoRefs.clear();
+    for (const r of ruleSet.repos.values()) repoRefs.set(r.key, r.ref);
+
+    // Problems of the custom resources (invalid spec, branch not allowed, Secret missing).
+    for (const p of ruleSet.problems) statusOf(p.ref, notReady(p.reason, p.message, true));
+    for (const r of ruleSet.repos.values()) {
+      const problem = r.secret ? (credentials.get(r.key)?.problem ?? (secretCaches.get(r.key)?.cache.synced ? undefined : { reason: 'SecretNotFound', message: 'reading the Secret' })) : undefined;
+      if (problem && r.ref) statusOf(r.ref, notReady(problem.reason, problem.message, true));
+    }
+
+    // Destinations: one writer per (repo, branch) that some valid route uses.
+    const configs = new Map<string, DestinationConfig>();
+    for (const route of ruleSet.routes) {
+      const repo = ruleSet.repos.get(route.destination.repoKey);
+      if (!repo) continue;
+      const key = destKey(route.destination);
+      configs.set(key, {
+        key, repoKey: repo.key, url: repo.url, branch: route.destination.branch,
+        pushIntervalMs: repo.pushIntervalMs, pushMaxCommits: repo.pushMaxCommits, authorEmailTemplate: repo.authorEmailTemplate,
+        credentials: repo.key === 'settings' ? secrets.gitCredentials : () => credentials.get(repo.key)?.creds,
+      });
+    }
+    await pool.sync([...configs.values()]);
+
+    // Resource types per route, resolved through discovery ('*' included).
+    const byType = new Map<string, Route[]>();
+    const allTypes = new Map<string, ResourceType>();
+    const relist = new Set<string>();
+    for (const route of ruleSet.routes) {
+      const types = typesFor(route.resourceRules, catalogue);
+      for (const t of types) {
+        byType.set(typeKey(t), [...(byType.get(typeKey(t)) ?? []), route]);
+        allTypes.set(typeKey(t), t);
+      }
+      const sig = `${route.ref?.generation ?? 0}|${types.map(typeKey).sort().join(',')}`;
+      const keys = types.map(typeKey);
+      if (routeTypes.get(route.key)?.split('|')[0] !== sig) keys.forEach((k) => relist.add(k));
+      routeTypes.set(route.key, keys.join(','));
+      if (route.ref) {
+        const unknown = route.resourceRules.flatMap((rr) => rr.resources.filter((res) => res !== '*' && !catalogue.some((t) => t.resource === res && (rr.apiGroups.includes('*') || rr.apiGroups.includes(t.group))))
+          .map((res) => `${res} (apiGroups ${rr.apiGroups.map((g) => JSON.stringify(g)).join(', ')})`));
+        if (unknown.length > 0) statusOf(route.ref, notReady('InvalidSpec', `spec.rules: not served by this cluster: ${unknown.join('; ')}`, true), { resources: keys });
+        else statusOf(route.ref, ready('Active', `recording ${keys.length} resource type(s) into ${route.destination.repoKey} ${route.destination.branch}${route.baseFolder ? `:${route.baseFolder}` : ''}`), { resources: keys });
+      }
+    }
+    const live = new Set(ruleSet.routes.map((r) => r.key));
+    for (const k of [...routeTypes.keys()]) if (!live.has(k)) routeTypes.delete(k);
+    routesByType = byType;
+    const started = new Set(manager.setTypes([...allTypes.values()]));
+    manager.relist([...relist].filter((k) => !started.has(k)), 'configuration changed');
+    webhookTypes = [...allTypes.values()];
+    await syncWebhook();
+  }
+
+  const isReady = (): { ready: boolean; detail: Record<string, unknown> } => {
+    const writers = pool.keys().map((k) => ({ destination: k, open: pool.writer(k) !== undefined }));
+    const crs = [...caches.values()].every((c) => c.synced);
+    const ok = crs && manager.synced() && writers.every((w) => w.open) && catalogue.length > 0;
+    return { ready: ok, detail: { customResourcesSynced: crs, watchesSynced: manager.synced(), watches: manager.types().length, writers } };
+  };
+
+  if (!bootstrap && !settings.customResources.enabled) {
+    log.warn('nothing to record: no `git` in the settings and customResources.enabled is false');
+  }
+  namespaces.start();
+  if (settings.customResources.enabled) {
+    for (const kind of Object.keys(KINDS) as KindName[]) {
+      caches.set(kind, new ResourceCache({ api, type: { group: GROUP, version: VERSION, resource: KINDS[kind].plural }, logger: log, onChange: scheduleRecompute, ...backoff }).start());
+    }
+  }
+  let discoveryTimer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const discover = async (): Promise<void> => {
+    try {
+      if (await refreshCatalogue()) scheduleRecompute();
+      else await syncWebhook(); // also repairs rules changed by hand or registered after start
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'API discovery failed; retrying');
+    }
+    if (!stopped) discoveryTimer = setTimeout(() => void discover(), catalogue.length > 0 ? settings.customResources.discoveryIntervalMs : settings.watch.backoffMs);
+  };
+  await discover();
+  scheduleRecompute();
+
+  return {
+    ready: isReady,
+    async stop() {
+      stopped = true;
+      clearTimeout(discoveryTimer);
+      clearTimeout(recomputeTimer);
+      await Promise.all([...caches.values(), ...[...secretCaches.values()].map((s) => s.cache), namespaces].map((c) => c.stop()));
+      await manager.stop();
+      await pool.close();
+    },
+  };
+}
+
+function gitReason(err: unknown): string {
+  switch ((err as { code?: string } | undefined)?.code) {
+    case 'KUBESCRIBE_ERR_GIT_AUTH': return 'AccessDenied';
+    case 'KUBESCRIBE_ERR_GIT_UNREACHABLE': return 'RepoUnreachable';
+    case 'KUBESCRIBE_ERR_GIT_PUSH_REJECTED': return 'PushRejected';
+    default: return 'GitError';
+  }
+}
