@@ -18,6 +18,21 @@ export interface InstanceOptions {
   namespaces: string[];
   resources?: string[];
   settings?: (s: Record<string, unknown>) => void;
+  /** Several replicas behind a round-robin TCP proxy, with leader election and peers (default 1). */
+  replicas?: number;
+}
+
+export interface Replica {
+  index: number;
+  metricsUrl: string;
+  webhookPort: number;
+  log: string;
+  pid(): number | undefined;
+  start(): Promise<void>;
+  kill(signal?: NodeJS.Signals): void;
+  running(): boolean;
+  /** GET /readyz: whether it is ready and whether it leads. */
+  state(): Promise<{ ready: boolean; leader: boolean }>;
 }
 
 export interface Instance {
@@ -37,10 +52,22 @@ export interface Instance {
   close(): Promise<void>;
 }
 
-export async function startInstance(env: StackEnv, o: InstanceOptions): Promise<Instance> {
+/** What an instance of several replicas adds. */
+export interface ReplicaControls {
+  replicas: Replica[];
+  /** The index of the replica that leads now, if any. */
+  leader(): Promise<number | undefined>;
+  peerSecret: string;
+}
+
+export async function startInstance(env: StackEnv, o: InstanceOptions): Promise<Instance & ReplicaControls> {
   const dir = await mkdtemp(join(env.stackDir, `instance-${o.name}-`));
   const marker = `kubescribe-instance-${randomBytes(6).toString('hex')}`;
-  const ports = { git: await freePort(), webhook: await freePort(), metrics: await freePort() };
+  const count = o.replicas ?? 1;
+  const ports = { git: await freePort(), webhook: await freePort(), metrics: await freePort(), proxy: count > 1 ? await freePort() : 0 };
+  const replicaPorts = [{ webhook: ports.webhook, metrics: ports.metrics }];
+  while (replicaPorts.length < count) replicaPorts.push({ webhook: await freePort(), metrics: await freePort() });
+  const peerSecret = randomBytes(20).toString('hex');
   const git = { username: 'scribe', password: randomBytes(10).toString('hex'), root: join(dir, 'git') };
   await mkdir(git.root, { recursive: true });
   const { createBareRepo } = await import('./git-server.ts');
@@ -50,6 +77,7 @@ export async function startInstance(env: StackEnv, o: InstanceOptions): Promise<
   await writeFile(join(dir, 'git-username'), git.username, { mode: 0o600 });
   await writeFile(join(dir, 'git-password'), git.password, { mode: 0o600 });
   await writeFile(join(dir, 'secret-hash-key'), randomBytes(32).toString('hex'), { mode: 0o600 });
+  await writeFile(join(dir, 'peer-secret'), peerSecret, { mode: 0o600 });
   const gitUrl = `http://127.0.0.1:${ports.git}/audit.git`;
   const settings: Record<string, unknown> = {
     dataDir: join(dir, 'data'),
@@ -62,15 +90,31 @@ export async function startInstance(env: StackEnv, o: InstanceOptions): Promise<
     sanitize: { secretHashKeyFile: join(dir, 'secret-hash-key') },
     // The shared stack's kubescribe acts on the custom resources; an instance only on its settings.
     customResources: { enabled: false },
-    leaderElection: { enabled: false },
+    leaderElection: count > 1
+      ? { enabled: true, leaseName: `instance-${o.name}-${marker.slice(-6)}`, leaseDurationMs: 4000, renewIntervalMs: 1000 }
+      : { enabled: false },
   };
   const vwcName = `kubescribe-${o.name}-${marker.slice(-6)}`;
   (settings.webhook as Record<string, unknown>).configurationName = vwcName;
   o.settings?.(settings);
   const settingsFile = join(dir, 'settings.yaml');
-  await writeFile(settingsFile, stringify(settings));
+  const settingsFiles: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const file = i === 0 ? settingsFile : join(dir, `settings-${i}.yaml`);
+    const rp = replicaPorts[i] as { webhook: number; metrics: number };
+    const own = structuredClone(settings) as Record<string, Record<string, unknown>>;
+    own.webhook = { ...own.webhook, port: rp.webhook };
+    own.server = { ...own.server, port: rp.metrics };
+    if (i > 0) (own as Record<string, unknown>).dataDir = join(dir, `data-${i}`);
+    if (count > 1) {
+      (own.leaderElection as Record<string, unknown>).identity = `${o.name}-${i}`;
+      own.peers = { secretFile: join(dir, 'peer-secret'), static: replicaPorts.filter((_, j) => j !== i).map((p) => `https://127.0.0.1:${p.webhook}`), caFile: env.apiserver.caFile, pullIntervalMs: 1000 };
+    }
+    await writeFile(file, stringify(own));
+    settingsFiles.push(file);
+  }
   const cp = { binDir: env.bin.kubectl.replace(/\/kubectl$/, ''), kubeconfigs: env.kubeconfigs } as unknown as ControlPlaneInfo;
-  const vwc = webhookConfiguration(vwcName, `https://127.0.0.1:${ports.webhook}/admission`, readFileSync(env.apiserver.caFile).toString('base64'), [
+  const vwc = webhookConfiguration(vwcName, `https://127.0.0.1:${count > 1 ? ports.proxy : ports.webhook}/admission`, readFileSync(env.apiserver.caFile).toString('base64'), [
     { group: '', version: 'v1', resource: 'configmaps' }, { group: '', version: 'v1', resource: 'secrets' },
     { group: '', version: 'v1', resource: 'services' }, { group: 'apps', version: 'v1', resource: 'deployments' },
     { group: 'apps', version: 'v1', resource: 'deployments/scale' },
@@ -79,9 +123,38 @@ export async function startInstance(env: StackEnv, o: InstanceOptions): Promise<
   await kubectlAs(cp, 'admin', ['apply', '-f', '-'], JSON.stringify(vwc));
 
   let gitProc: ProcessRecord | undefined;
-  let ksProc: ProcessRecord | undefined;
+  let proxyProc: ProcessRecord | undefined;
+  const procs: Array<ProcessRecord | undefined> = [];
   const log = join(dir, 'kubescribe.log');
-  const inst: Instance = {
+  const readyz = async (i: number): Promise<{ ready: boolean; leader: boolean }> => {
+    const res = await fetch(`http://127.0.0.1:${(replicaPorts[i] as { metrics: number }).metrics}/readyz`);
+    const body = (await res.json()) as { leader?: boolean };
+    return { ready: res.status === 200, leader: body.leader === true };
+  };
+  const replicas: Replica[] = replicaPorts.map((rp, i) => {
+    const rlog = i === 0 ? log : join(dir, `kubescribe-${i}.log`);
+    return {
+      index: i, metricsUrl: `http://127.0.0.1:${rp.metrics}/metrics`, webhookPort: rp.webhook, log: rlog,
+      pid: () => procs[i]?.pid,
+      running: () => isRunning(procs[i]),
+      kill: (signal: NodeJS.Signals = 'SIGKILL') => {
+        const p = procs[i];
+        if (p && isRunning(p)) process.kill(p.pid, signal);
+      },
+      state: () => readyz(i),
+      async start() {
+        if (!isRunning(procs[i])) {
+          procs[i] = startDetached(process.execPath, ['--enable-source-maps', join(repoRoot, 'dist', 'main.js'), 'run', '--settings', settingsFiles[i] as string], { log: rlog, marker, cwd: repoRoot });
+        }
+        const p = procs[i];
+        await waitFor(`instance ${o.name} replica ${i} /readyz (log ${rlog})`, async () => {
+          if (!isRunning(p)) throw new Error(`kubescribe exited; see ${rlog}`);
+          return (await readyz(i)).ready;
+        }, 60_000, 100);
+      },
+    };
+  });
+  const inst: Instance & ReplicaControls = {
     name: o.name, dir, settingsFile, log,
     git: { url: gitUrl, root: git.root, repo: join(git.root, 'audit.git'), username: git.username, password: git.password, port: ports.git },
     metricsUrl: `http://127.0.0.1:${ports.metrics}/metrics`,
@@ -92,21 +165,28 @@ export async function startInstance(env: StackEnv, o: InstanceOptions): Promise<
       await waitFor('the instance Git server', async () => (await fetch(`http://127.0.0.1:${ports.git}/audit.git/info/refs?service=git-upload-pack`)).status === 401, 30_000, 100);
     },
     async stopGit() { await stopProcess(gitProc, 5000); },
-    async startKubescribe() {
-      if (!isRunning(ksProc)) {
-        ksProc = startDetached(process.execPath, ['--enable-source-maps', join(repoRoot, 'dist', 'main.js'), 'run', '--settings', settingsFile], { log, marker, cwd: repoRoot });
+    replicas,
+    peerSecret,
+    async leader() {
+      for (const r of replicas) {
+        if (r.running() && (await r.state().catch(() => ({ leader: false }))).leader) return r.index;
       }
-      const p = ksProc;
-      await waitFor(`instance ${o.name} /readyz (log ${log})`, async () => {
-        if (!isRunning(p)) throw new Error(`kubescribe exited; see ${log}`);
-        return (await fetch(`http://127.0.0.1:${ports.metrics}/readyz`)).status === 200;
-      }, 60_000, 100);
+      return undefined;
     },
-    killKubescribe() { killNow(ksProc); },
-    async stopKubescribe() { await stopProcess(ksProc); },
-    kubescribeRunning() { return isRunning(ksProc); },
+    async startKubescribe() {
+      if (count > 1 && !isRunning(proxyProc)) {
+        proxyProc = startDetached(process.execPath, ['--import', 'tsx', join(repoRoot, 'e2e', 'stack', 'tcp-proxy.ts'), '--port', String(ports.proxy), '--backends', replicaPorts.map((p) => `127.0.0.1:${p.webhook}`).join(',')],
+          { log: join(dir, 'proxy.log'), marker, cwd: repoRoot });
+      }
+      await Promise.all(replicas.map((r) => r.start()));
+      if (count > 1) await waitFor(`instance ${o.name}: a leader`, async () => (await inst.leader()) !== undefined, 30_000, 100);
+    },
+    killKubescribe() { for (const p of procs) killNow(p); },
+    async stopKubescribe() { await Promise.all(procs.map((p) => stopProcess(p))); },
+    kubescribeRunning() { return procs.some((p) => isRunning(p)); },
     async close() {
-      await stopProcess(ksProc);
+      await Promise.all(procs.map((p) => stopProcess(p)));
+      await stopProcess(proxyProc, 5000);
       await stopProcess(gitProc, 5000);
       await kubectlAs(cp, 'admin', ['delete', 'validatingwebhookconfiguration', vwcName, '--ignore-not-found']).catch(() => undefined);
     },
