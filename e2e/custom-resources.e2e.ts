@@ -109,11 +109,11 @@ describe('custom resources', () => {
     await kubectl('alice', ['create', 'configmap', 'x', '-n', nsA]);
     await kubectl('bob', ['create', 'configmap', 'y', '-n', nsB]);
     const filesX = await eventually('repo X has team-a/…/x', async () => {
-      const f = (await log(repoX.path, 'main')).flatMap((c) => c.files);
+      const f = (await log(repoX.path, 'main')).flatMap((c) => c.files).filter((p) => !p.startsWith('.kubescribe/'));
       return f.includes(`team-a/${nsA}/core/configmaps/x.yaml`) ? f : undefined;
     });
     const filesY = await eventually('repo Y branch audit/b has clusters/dev/…/y', async () => {
-      const f = (await log(repoY.path, 'audit/b')).flatMap((c) => c.files);
+      const f = (await log(repoY.path, 'audit/b')).flatMap((c) => c.files).filter((p) => !p.startsWith('.kubescribe/'));
       return f.includes(`clusters/dev/${nsB}/core/configmaps/y.yaml`) ? f : undefined;
     });
     expect(filesX.every((f) => f.startsWith(`team-a/${nsA}/`))).toBe(true);

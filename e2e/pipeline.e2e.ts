@@ -136,7 +136,7 @@ describe('core pipeline', () => {
     await kubectl('carol', ['scale', 'deployment', 'api', '-n', ns, '--replicas=2']);
     const log = await commitsFor(path, 3);
     expect(log.map((c) => c.author)).toEqual(['alice', 'bob', 'carol']);
-    expect(await remoteFile(path)).toMatch(/^  replicas: 2$/m);
+    expect(await remoteFile(path)).toMatch(/^ {2}replicas: 2$/m);
   });
 
   it('attributes generateName creates and server-side apply', async () => {

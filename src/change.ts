@@ -28,6 +28,8 @@ export interface Reconcile {
   /** Namespaces whose files may be deleted when absent from `objects`. */
   recorded: (namespace: string) => boolean;
   reason: string;
+  /** The list's resourceVersion: the branch holds the state at this version afterwards. */
+  resourceVersion?: string;
 }
 
 export type QueueItem = Change | Reconcile;

@@ -7,7 +7,8 @@ import type { Logger } from 'pino';
 import type { Change } from './change.ts';
 import type { CorrelationStore } from './correlation/index.ts';
 import { redactUrl, type Credentials } from './git/index.ts';
-import { WriterPool, type DestinationConfig } from './git/writer-pool.ts';
+import { Checkpoints, compareRv } from './git/checkpoints.ts';
+import { WriterPool, type DestinationConfig } from './queue/writer-pool.ts';
 import { typeKey, type KubeObject, type ResourceType } from './kube-object.ts';
 import type { Metrics } from './metrics/metrics.ts';
 import { ResourceCache } from './rules/resource-cache.ts';
@@ -102,6 +103,15 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     resyncIntervalMs: settings.watch.resyncIntervalMs,
     onLookup: (hit) => metrics.enrichment.inc({ result: hit ? 'hit' : 'miss' }),
     missWaitMs: settings.correlation.missWaitMs,
+    // Replay from the oldest checkpoint among the branches that record the type; a branch that is
+    // further on skips what it has. No checkpoint anywhere (or a branch not open in time): list now.
+    startFrom: async (type) => {
+      const routes = routesByType.get(typeKey(type)) ?? [];
+      if (routes.length === 0) return undefined;
+      const cps = await Promise.all(routes.map((r) => pool.checkpoint(destKey(r.destination), Checkpoints.key(r.baseFolder, typeKey(type)), 10_000)));
+      if (cps.some((c) => c === undefined)) return undefined;
+      return (cps as string[]).reduce((min, c) => ((compareRv(c, min) ?? 0) < 0 ? c : min));
+    },
     waitFor: (keys, ms) => store.waitFor(keys, ms),
     onEvent: (t, type) => metrics.watchEvents.inc({ resource: typeKey(t), type }),
     onError: (t) => metrics.watchErrors.inc({ resource: typeKey(t) }),
@@ -116,11 +126,11 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
           }
         }
       },
-      async snapshot(type: ResourceType, objects: KubeObject[], reason: string) {
+      async snapshot(type: ResourceType, objects: KubeObject[], reason: string, resourceVersion: string) {
         metrics.resyncs.inc({ resource: typeKey(type) });
         for (const route of routesByType.get(typeKey(type)) ?? []) {
           const selected = objects.filter((o) => routeSelects(route, o, nsLabels));
-          await pool.push(destKey(route.destination), { kind: 'reconcile', type, objects: selected, recorded: (ns) => route.namespace(ns, nsLabels(ns)), reason }, route.baseFolder);
+          await pool.push(destKey(route.destination), { kind: 'reconcile', type, objects: selected, recorded: (ns) => route.namespace(ns, nsLabels(ns)), reason, resourceVersion }, route.baseFolder);
         }
       },
     },

@@ -1,8 +1,9 @@
 import * as fs from 'node:fs';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import git from 'isomorphic-git';
 import http from 'isomorphic-git/http/node';
@@ -85,5 +86,25 @@ describe('git server (smart HTTP over git-http-backend)', () => {
     expect(mapped.message).toContain('401');
     expect(mapped.message).not.toContain('wrong');
     await expect(cli(['ls-remote', cliUrl.replace(encodeURIComponent(PASSWORD), 'wrong')])).rejects.toThrow(/Authentication failed/);
+  });
+
+  it('runs as a script: prints {"url"} as one JSON line, creates --repo, stops on SIGTERM', async () => {
+    const root = join(tmp, 'script-root');
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./git-server.ts', import.meta.url)), '--root', root, '--user', 'u', '--password', 'p w', '--port', '0', '--repo', 'audit'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const line = await new Promise<string>((ok, fail) => {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('\n')) ok(out.split('\n')[0]!);
+      });
+      child.on('exit', (code) => fail(new Error(`exited with ${code}`)));
+    });
+    const { url: base } = JSON.parse(line) as { url: string };
+    expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const refs = await cli(['ls-remote', base.replace('http://', 'http://u:p%20w@') + '/audit.git']);
+    expect(refs).toBe('');
+    const exited = new Promise<number | null>((ok) => child.on('exit', (code) => ok(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
   });
 });

@@ -6,10 +6,12 @@
 import { createHash } from 'node:crypto';
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
+import { crc32, deflateSync } from 'node:zlib';
 import type { ObjectType } from './blob-oid.ts';
 
 export interface PackObject { oid: string; type: ObjectType; body: Uint8Array }
+/** An object already encoded as a pack entry (header + zlib data), copied from another pack as is. */
+export interface RawEntry { oid: string; raw: Buffer }
 
 const TYPE_CODE: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
 const MAX_STORED = 0xffff;
@@ -65,7 +67,12 @@ export function zlibStored(data: Uint8Array): Buffer {
 
 export interface BuiltPack { name: string; pack: Buffer; idx: Buffer }
 
-export function buildPack(objects: readonly PackObject[], withIndex = true): BuiltPack {
+/**
+ * A pack of objects; `compress` deflates each entry (slower, for long-lived packs), otherwise
+ * entries are stored.
+ */
+export function buildPack(objects: readonly (PackObject | RawEntry)[], opts: { index?: boolean; compress?: boolean } = {}): BuiltPack {
+  const withIndex = opts.index ?? true;
   const chunks: Buffer[] = [];
   const header = Buffer.alloc(12);
   header.write('PACK', 0, 'latin1');
@@ -75,8 +82,14 @@ export function buildPack(objects: readonly PackObject[], withIndex = true): Bui
   const entries: { oid: Buffer; crc: number; offset: number }[] = [];
   let offset = 12;
   for (const o of objects) {
+    if ('raw' in o) {
+      if (withIndex) entries.push({ oid: Buffer.from(o.oid, 'hex'), crc: crc32(o.raw), offset });
+      chunks.push(o.raw);
+      offset += o.raw.length;
+      continue;
+    }
     const head = entryHeader(o.type, o.body.byteLength);
-    const data = zlibStored(o.body);
+    const data = opts.compress ? deflateSync(o.body) : zlibStored(o.body);
     if (withIndex) entries.push({ oid: Buffer.from(o.oid, 'hex'), crc: crc32(data, crc32(head)), offset });
     chunks.push(head, data);
     offset += head.length + data.length;
@@ -117,12 +130,12 @@ function buildIndex(entries: { oid: Buffer; crc: number; offset: number }[], pac
 }
 
 /** Writes `pack-<sha>.pack` and `.idx` into packDir, the index last so readers never see half a pack. */
-export async function writePack(packDir: string, objects: readonly PackObject[]): Promise<string> {
-  const { name, pack, idx } = buildPack(objects);
+export async function writePack(packDir: string, objects: readonly (PackObject | RawEntry)[], compress = false): Promise<{ name: string; bytes: number }> {
+  const { name, pack, idx } = buildPack(objects, { compress });
   const tmp = join(packDir, `tmp-${process.pid}-${name}`);
   await writeFile(`${tmp}.pack`, pack);
   await rename(`${tmp}.pack`, join(packDir, `${name}.pack`));
   await writeFile(`${tmp}.idx`, idx);
   await rename(`${tmp}.idx`, join(packDir, `${name}.idx`));
-  return name;
+  return { name, bytes: pack.length + idx.length };
 }

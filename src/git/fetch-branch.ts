@@ -3,8 +3,8 @@
 // writer needs the tip's tree, not the history.
 import * as fs from 'node:fs';
 import git from 'isomorphic-git';
-import http from 'isomorphic-git/http/node';
 import { toGitError } from './git-error.ts';
+import { httpClient } from './http-client.ts';
 import { authHeaders, type Repo } from './repo.ts';
 
 export async function fetchBranch(repo: Repo): Promise<string | undefined> {
@@ -14,7 +14,7 @@ export async function fetchBranch(repo: Repo): Promise<string | undefined> {
   try {
     const res = await git.fetch({
       fs,
-      http,
+      http: httpClient,
       gitdir: repo.dir,
       url: repo.url,
       // `ref` only chooses the "have" we send: the last remote tip we know.

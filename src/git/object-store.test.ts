@@ -65,4 +65,31 @@ describe('ObjectStore', () => {
     await reopened.close();
     await exec('git', ['--git-dir', dir, 'fsck', '--strict']);
   });
+
+  it('reads what the git CLI packed with deltas, byte for byte', async () => {
+    const work = join(dir, 'work');
+    const run = (args: string[]) => exec('git', args, { cwd: work });
+    await exec('git', ['init', '--quiet', '--initial-branch=main', work]);
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 40; i++) {
+        await appendFile(join(work, `f${i}.yaml`), `line ${round} ${'shared text '.repeat(20)} ${i}\n`);
+      }
+      await run(['add', '-A']);
+      await run(['-c', 'user.name=a', '-c', 'user.email=a@b', 'commit', '--quiet', '-m', `r${round}`]);
+    }
+    await run(['repack', '-adf', '--depth=20', '--window=50']);
+    const gitdir = join(work, '.git');
+    const store = await ObjectStore.open(gitdir, 'main');
+    const all = (await exec('git', ['--git-dir', gitdir, 'cat-file', '--batch-all-objects', '--batch-check=%(objectname) %(objecttype)'])).stdout.trim().split('\n');
+    const deltas = (await exec('git', ['verify-pack', '-v', ...(await readdir(join(gitdir, 'objects', 'pack'))).filter((f) => f.endsWith('.idx')).map((f) => join(gitdir, 'objects', 'pack', f))])).stdout;
+    expect(deltas).toMatch(/blob\s+\d+ \d+ \d+ \d+ [0-9a-f]{40}/); // some blobs are deltas
+    for (const line of all) {
+      const [oid, type] = line.split(' ') as [string, string];
+      const o = await store.read(oid);
+      expect(o.type).toBe(type);
+      const expected = (await exec('git', ['--git-dir', gitdir, 'cat-file', type, oid], { encoding: 'buffer' })).stdout;
+      expect(Buffer.from(o.body).equals(expected)).toBe(true);
+    }
+    await store.close();
+  });
 });

@@ -1,15 +1,17 @@
 // The writer's object database. New objects live in memory and in an append-only journal
 // (one write a commit, so a commit survives a process crash the moment commit() returns);
-// flush() turns them into one packfile, moves the branch ref and empties the journal. Reads
-// fall through to isomorphic-git for everything already on disk (clones, fetches, our packs).
+// flush() turns them into one packfile, moves the branch ref and empties the journal. Reads of
+// everything already on disk (fetched packs, our packs) go through pack-reader.ts.
 // On open, a journal left by a crash is replayed up to its last complete commit.
 import * as fs from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { inflateSync } from 'node:zlib';
 import git from 'isomorphic-git';
 import { hashObject, type ObjectType } from './blob-oid.ts';
 import { EMPTY_TREE } from './object-format.ts';
 import { writePack, type PackObject } from './build-pack.ts';
+import { PackReader, type RawObject } from './pack-reader.ts';
 
 const JOURNAL = 'kubescribe.journal';
 const KIND: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
@@ -31,13 +33,17 @@ export class ObjectStore {
   /** isomorphic-git's cache (pack indexes): shared by every isomorphic-git call on this repo. */
   cache: object = {};
   private readonly pending = new Map<string, PackObject>();
-  private recent = new Map<string, PackObject>();
+  private recent = new Map<string, PackObject & { seq: number }>();
   private recentBytes = 0;
+  private seq = 0;
   private staged: Buffer[] = [];
   private pendingBytes = 0;
   private tipOnDisk: string | undefined;
   private tip: string | undefined;
   private fd: number | undefined;
+  private readonly packs = new Map<string, PackReader>();
+  /** Bytes of packs on disk since the last compaction (see compact-store.ts). */
+  packedBytes = 0;
 
   private constructor(readonly dir: string, readonly branch: string) {}
 
@@ -47,6 +53,10 @@ export class ObjectStore {
     await mkdir(join(dir, 'objects', 'pack'), { recursive: true });
     store.tipOnDisk = await store.readRef(`refs/heads/${branch}`);
     store.tip = store.tipOnDisk;
+    for (const f of await readdir(join(dir, 'objects', 'pack'))) {
+      if (f.endsWith('.pack')) store.packedBytes += (await stat(join(dir, 'objects', 'pack', f))).size;
+    }
+    await store.refreshPacks();
     const journal = join(dir, JOURNAL);
     const data = await readFile(journal).catch(() => undefined);
     store.fd = fs.openSync(journal, 'a');
@@ -131,26 +141,84 @@ export class ObjectStore {
       this.recentBytes = 0;
       return;
     }
-    this.recent.set(o.oid, o);
+    this.recent.set(o.oid, { ...o, seq: ++this.seq });
   }
 
-  /** After a successful push: objects written so far need not stay in memory. */
-  forgetRecent(): void {
-    this.recent = new Map();
-    this.recentBytes = 0;
+  /** A mark to pass to forgetRecent() once everything written so far is pushed. */
+  mark(): number {
+    return this.seq;
+  }
+
+  /** After a successful push: objects written up to `mark` need not stay in memory. */
+  forgetRecent(mark: number): void {
+    for (const [oid, o] of this.recent) {
+      if (o.seq > mark) break; // insertion order is seq order
+      this.recent.delete(oid);
+      this.recentBytes -= o.body.byteLength;
+    }
   }
 
   async tryRead(oid: string): Promise<StoredObject | undefined> {
     const p = this.pending.get(oid) ?? this.recent.get(oid);
     if (p) return p;
     if (oid === EMPTY_TREE) return { type: 'tree', body: new Uint8Array(0) };
-    try {
-      const r = await git.readObject({ fs, gitdir: this.dir, oid, format: 'content', cache: this.cache });
-      return { type: r.type as ObjectType, body: r.object as Uint8Array };
-    } catch (err) {
-      if ((err as { code?: string }).code === 'NotFoundError') return undefined;
-      throw err;
+    const packed = this.readPacked(oid);
+    if (packed) return packed;
+    // Packs that appeared since we last looked (a fetch), then a loose object (the git CLI).
+    if (await this.refreshPacks()) {
+      const again = this.readPacked(oid);
+      if (again) return again;
     }
+    return this.readLoose(oid);
+  }
+
+  private readPacked(oid: string): RawObject | undefined {
+    for (const pack of this.packs.values()) {
+      const o = pack.read(oid, (base) => this.readPacked(base));
+      if (o) return o;
+    }
+    return undefined;
+  }
+
+  /** The object's pack entry as stored on disk, when it is a plain (non-delta) packed entry. */
+  rawEntry(oid: string): Buffer | undefined {
+    for (const pack of this.packs.values()) {
+      if (pack.has(oid)) return pack.rawEntry(oid);
+    }
+    return undefined;
+  }
+
+  get packCount(): number {
+    return this.packs.size;
+  }
+
+  private async readLoose(oid: string): Promise<StoredObject | undefined> {
+    const file = await readFile(join(this.dir, 'objects', oid.slice(0, 2), oid.slice(2))).catch(() => undefined);
+    if (!file) return undefined;
+    const raw = inflateSync(file);
+    const nul = raw.indexOf(0);
+    const type = raw.toString('latin1', 0, raw.indexOf(0x20)) as ObjectType;
+    return { type, body: raw.subarray(nul + 1) };
+  }
+
+  /** Opens packs added to the folder and drops removed ones; true if anything changed. */
+  async refreshPacks(): Promise<boolean> {
+    const packDir = join(this.dir, 'objects', 'pack');
+    const names = new Set((await readdir(packDir)).filter((f) => f.startsWith('pack-') && f.endsWith('.idx')).map((f) => f.replace(/\.idx$/, '.pack')));
+    let changed = false;
+    for (const [name, reader] of this.packs) {
+      if (!names.has(name)) {
+        reader.close();
+        this.packs.delete(name);
+        changed = true;
+      }
+    }
+    for (const name of names) {
+      if (this.packs.has(name)) continue;
+      this.packs.set(name, await PackReader.open(join(packDir, name)));
+      changed = true;
+    }
+    return changed;
   }
 
   async read(oid: string, expected?: ObjectType): Promise<StoredObject> {
@@ -164,7 +232,9 @@ export class ObjectStore {
   async flush(): Promise<void> {
     if (this.staged.length > 0) this.setTip(this.tip);
     if (this.pending.size > 0) {
-      await writePack(join(this.dir, 'objects', 'pack'), [...this.pending.values()]);
+      const { name, bytes } = await writePack(join(this.dir, 'objects', 'pack'), [...this.pending.values()]);
+      this.packs.set(`${name}.pack`, await PackReader.open(join(this.dir, 'objects', 'pack', `${name}.pack`)));
+      this.packedBytes += bytes;
       this.pending.clear();
       this.pendingBytes = 0;
     }
@@ -175,14 +245,17 @@ export class ObjectStore {
     if (this.fd !== undefined) fs.ftruncateSync(this.fd, 0);
   }
 
-  /** Forgets cached pack indexes (after packs were removed). */
-  resetCache(): void {
+  /** After packs were removed: forget them here and in isomorphic-git's cache. */
+  async resetCache(): Promise<void> {
     this.cache = {};
+    await this.refreshPacks();
   }
 
   async close(): Promise<void> {
     await this.flush();
     if (this.fd !== undefined) fs.closeSync(this.fd);
     this.fd = undefined;
+    for (const reader of this.packs.values()) reader.close();
+    this.packs.clear();
   }
 }

@@ -7,6 +7,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import git from 'isomorphic-git';
 import type { Logger } from 'pino';
+import { KubescribeError } from '../errors.ts';
 import { fetchBranch } from './fetch-branch.ts';
 import { redactUrl } from './git-error.ts';
 import { ObjectStore } from './object-store.ts';
@@ -29,8 +30,23 @@ async function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
 }
 
+/** Credentials written into the URL (https://user:pass@host/...) serve when none are configured. */
+function splitUrl(url: string, credentials: () => Credentials | undefined): { url: string; credentials: () => Credentials | undefined } {
+  let inUrl: Credentials | undefined;
+  try {
+    const u = new URL(url);
+    if (u.username || u.password) inUrl = { username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) };
+  } catch {
+    throw new KubescribeError('KUBESCRIBE_ERR_SETTINGS_INVALID', `invalid Git remote URL ${JSON.stringify(redactUrl(url))}`);
+  }
+  if (!inUrl) return { url, credentials };
+  const fallback = inUrl;
+  return { url: redactUrl(url), credentials: () => credentials() ?? fallback };
+}
+
 export async function openRepo(opts: OpenRepoOptions): Promise<Repo> {
   assertSafeBranch(opts.branch);
+  const remote = splitUrl(opts.url, opts.credentials);
   const dir = opts.dir;
   const fresh = !(await exists(join(dir, 'HEAD')));
   if (fresh) {
@@ -38,15 +54,24 @@ export async function openRepo(opts: OpenRepoOptions): Promise<Repo> {
     await git.init({ fs, gitdir: dir, bare: true, defaultBranch: opts.branch });
   }
   // For people who inspect the folder with the git CLI; the URL carries no credentials.
-  await git.setConfig({ fs, gitdir: dir, path: 'remote.origin.url', value: redactUrl(opts.url) });
+  await git.setConfig({ fs, gitdir: dir, path: 'remote.origin.url', value: remote.url });
   await git.setConfig({ fs, gitdir: dir, path: 'remote.origin.fetch', value: `+refs/heads/${opts.branch}:refs/remotes/origin/${opts.branch}` });
 
   const store = await ObjectStore.open(dir, opts.branch);
+  try {
+    return await load(store, opts, remote);
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function load(store: ObjectStore, opts: OpenRepoOptions, remote: { url: string; credentials: () => Credentials | undefined }): Promise<Repo> {
   const previousRemote = await store.readRef(`refs/remotes/origin/${opts.branch}`);
   const localTip = store.getTip();
   const repo: Repo = {
-    dir,
-    url: opts.url,
+    dir: opts.dir,
+    url: remote.url,
     branch: opts.branch,
     store,
     tree: await TreeIndex.load(store, undefined),
@@ -54,7 +79,7 @@ export async function openRepo(opts: OpenRepoOptions): Promise<Repo> {
     remoteTip: previousRemote,
     unpushed: await commitsSince(store, localTip, previousRemote),
     committer: opts.committer,
-    credentials: opts.credentials,
+    credentials: remote.credentials,
     logger: opts.logger,
   };
 
@@ -71,7 +96,12 @@ export async function openRepo(opts: OpenRepoOptions): Promise<Repo> {
     if (localTip === undefined) throw err;
     repo.logger.warn({ event: 'git.fetch-failed', err }, 'could not fetch at start-up; working on the local branch');
   }
-  repo.tree = await TreeIndex.load(store, repo.tip ? (await readCommit(store, repo.tip))?.tree : undefined);
+  let tree: string | undefined;
+  if (repo.tip) {
+    tree = (await readCommit(store, repo.tip))?.tree;
+    if (!tree) throw new Error(`the tip ${repo.tip} of ${opts.branch} is missing from ${opts.dir}; remove the folder to clone again`);
+  }
+  repo.tree = await TreeIndex.load(store, tree);
   await store.flush();
   return repo;
 }

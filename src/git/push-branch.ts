@@ -1,61 +1,91 @@
-// One push attempt of the local branch: pack what the journal holds (durable first), send the
-// objects our unpushed commits introduced, and when the remote moved in between
-// (non-fast-forward), fetch, replay our commits on its new tip and try again a few times.
-// Failures come back as a PushResult carrying a KubescribeError; the commits stay local and the
-// writer retries later.
+// One push of the local branch, in three steps so that the network wait does not block commits:
+// under the lock, pack what the journal holds (durable first) and build the pack of the objects
+// our unpushed commits introduced; outside it, send that pack (plain HTTP, no isomorphic-git,
+// no shared state); under the lock again, record the result. When the remote moved in between
+// (non-fast-forward): fetch, replay our commits on its new tip, and try again a few times.
+// Failures come back as a PushResult carrying a KubescribeError; the commits stay local.
 import * as fs from 'node:fs';
 import git from 'isomorphic-git';
 import { buildPack } from './build-pack.ts';
 import { collectObjects } from './collect-objects.ts';
 import { fetchBranch } from './fetch-branch.ts';
-import { toGitError } from './git-error.ts';
+import { KubescribeError } from '../errors.ts';
+import { redactUrl, toGitError } from './git-error.ts';
+import type { RepoLock } from './lock.ts';
 import { syncWithRemote } from './replay.ts';
 import { authHeaders, readCommit, type Repo } from './repo.ts';
-import { sendPack, ZERO_OID } from './send-pack.ts';
+import { sendPack, ZERO_OID, type SendPackInput } from './send-pack.ts';
 import type { PushResult } from './types.ts';
 
 const MAX_ROUNDS = 3;
 
-export async function pushBranch(repo: Repo): Promise<PushResult> {
+interface Prepared { input: SendPackInput; count: number; mark: number }
+
+async function prepare(repo: Repo): Promise<Prepared | undefined> {
+  const tip = repo.tip;
+  if (repo.unpushed.length === 0 || !tip) return undefined;
+  await repo.store.flush();
+  const mark = repo.store.mark();
+  const first = await readCommit(repo.store, repo.unpushed[0]!);
+  const objects = await collectObjects(repo.store, repo.unpushed);
+  return {
+    count: repo.unpushed.length,
+    mark,
+    input: {
+      url: repo.url,
+      headers: authHeaders(repo),
+      ref: `refs/heads/${repo.branch}`,
+      old: first?.parents[0] ?? ZERO_OID,
+      new: tip,
+      pack: buildPack(objects, { index: false }).pack,
+    },
+  };
+}
+
+async function landed(repo: Repo, p: Prepared): Promise<void> {
+  const sha = p.input.new;
+  await git.writeRef({ fs, gitdir: repo.dir, ref: `refs/remotes/origin/${repo.branch}`, value: sha, force: true });
+  repo.remoteTip = sha;
+  // Commits made while the pack was on its way stay pending.
+  repo.unpushed = repo.unpushed.slice(repo.unpushed.indexOf(sha) + 1);
+  repo.store.forgetRecent(p.mark);
+}
+
+/** Pushes every commit pending when it starts. Call one at a time (the writer chains them). */
+export async function pushBranch(repo: Repo, lock: RepoLock): Promise<PushResult> {
   const started = Date.now();
   const result = (r: Omit<PushResult, 'durationMs' | 'at'>): PushResult => ({ ...r, durationMs: Date.now() - started, at: new Date() });
   for (let round = 1; ; round++) {
-    const count = repo.unpushed.length;
-    const tip = repo.tip;
-    if (count === 0 || !tip) return result({ ok: true, sha: tip, pushedCommits: 0 });
+    let prepared: Prepared | undefined;
     let outcome;
     try {
-      await repo.store.flush();
-      const first = await readCommit(repo.store, repo.unpushed[0]!);
-      const objects = await collectObjects(repo.store, repo.unpushed);
-      outcome = await sendPack({
-        url: repo.url,
-        headers: authHeaders(repo),
-        ref: `refs/heads/${repo.branch}`,
-        old: first?.parents[0] ?? ZERO_OID,
-        new: tip,
-        pack: buildPack(objects, false).pack,
-      });
+      prepared = await lock.run(() => prepare(repo));
+      if (!prepared) return result({ ok: true, sha: repo.tip, pushedCommits: 0 });
+      outcome = await sendPack(prepared.input);
     } catch (err) {
-      return result({ ok: false, sha: tip, pushedCommits: 0, error: toGitError(err, repo.url, 'push') });
+      return result({ ok: false, sha: repo.tip, pushedCommits: 0, error: toGitError(err, repo.url, 'push') });
     }
+    const p = prepared;
     if (outcome.status === 'ok') {
-      await git.writeRef({ fs, gitdir: repo.dir, ref: `refs/remotes/origin/${repo.branch}`, value: tip, force: true });
-      repo.remoteTip = tip;
-      repo.unpushed = [];
-      repo.store.forgetRecent();
-      return result({ ok: true, sha: tip, pushedCommits: count });
+      await lock.run(() => landed(repo, p));
+      return result({ ok: true, sha: p.input.new, pushedCommits: p.count });
+    }
+    if (outcome.remoteOid === ZERO_OID) {
+      // Our commits sit on history the remote no longer has; we hold only its tip (shallow).
+      return result({ ok: false, sha: repo.tip, pushedCommits: 0, error: new KubescribeError('KUBESCRIBE_ERR_GIT_PUSH_REJECTED', `branch ${repo.branch} no longer exists on ${redactUrl(repo.url)}; recreate it from the last pushed commit ${repo.remoteTip ?? ''}`.trim()) });
     }
     if (round >= MAX_ROUNDS) {
-      return result({ ok: false, sha: tip, pushedCommits: 0, error: toGitError(new Error(`remote branch keeps moving (now at ${outcome.remoteOid})`), repo.url, 'push') });
+      return result({ ok: false, sha: repo.tip, pushedCommits: 0, error: toGitError(new Error(`remote branch keeps moving (now at ${outcome.remoteOid})`), repo.url, 'push') });
     }
     repo.logger.info({ event: 'git.push-behind', round, remote: outcome.remoteOid }, 'remote branch moved; fetching and replaying');
     try {
-      const previous = repo.remoteTip;
-      const remoteTip = await fetchBranch(repo);
-      await syncWithRemote(repo, remoteTip, previous);
+      await lock.run(async () => {
+        const previous = repo.remoteTip;
+        const remoteTip = await fetchBranch(repo);
+        await syncWithRemote(repo, remoteTip, previous);
+      });
     } catch (err) {
-      return result({ ok: false, sha: tip, pushedCommits: 0, error: toGitError(err, repo.url, 'fetch') });
+      return result({ ok: false, sha: repo.tip, pushedCommits: 0, error: toGitError(err, repo.url, 'fetch') });
     }
   }
 }

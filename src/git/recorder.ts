@@ -6,6 +6,7 @@ import type { Change, QueueItem, Reconcile } from '../change.ts';
 import type { KubeObject } from '../kube-object.ts';
 import { authorEmail, changeMessage, reconcileMessage } from './commit-message.ts';
 import { blobOid } from './blob-oid.ts';
+import { Checkpoints, compareRv } from './checkpoints.ts';
 import { objectPath } from './paths.ts';
 import type { FileChange } from './types.ts';
 
@@ -21,6 +22,8 @@ export interface RecorderOptions {
   toYaml: (obj: KubeObject) => string;
   logger: Logger;
   onCommit?: (kind: 'change' | 'reconcile', item: QueueItem) => void;
+  /** How far each type of this branch is recorded (shared by the recorders of one writer). */
+  checkpoints?: Checkpoints;
 }
 
 export const UNKNOWN_USER = 'unknown';
@@ -38,25 +41,48 @@ export class Recorder {
     return objectPath({ baseFolder: this.o.baseFolder, namespace: namespace || undefined, group: t.group, resource: t.resource, name });
   }
 
+  private checkpointKey(t: { group: string; resource: string }): string {
+    return Checkpoints.key(this.o.baseFolder, `${t.group || 'core'}/${t.resource}`);
+  }
+
+  /** The checkpoint file moved forward, to go into the commit; applied once the commit is written. */
+  private checkpointChange(key: string, rv: string | undefined): { change: FileChange[]; apply: () => void } {
+    const cps = this.o.checkpoints;
+    if (!cps || !rv) return { change: [], apply: () => undefined };
+    const next = cps.advanced(key, rv);
+    return { change: [Checkpoints.file(next)], apply: () => cps.set(next) };
+  }
+
   private async recordChange(c: Change): Promise<void> {
+    const key = this.checkpointKey(c.type);
+    if (this.o.checkpoints?.covers(key, c.resourceVersion)) return; // replayed, already in the branch
     const path = this.pathOf(c.type, c.namespace, c.name);
     const user = c.author?.username ?? UNKNOWN_USER;
     const content = c.operation === 'DELETE' ? null : this.o.toYaml(c.object);
-    if (content !== null && this.o.writer.files().get(path) === blobOid(content)) return; // already recorded (e.g. after a restart)
-    if (content === null && !this.o.writer.files().has(path)) return;
+    const cp = this.checkpointChange(key, c.resourceVersion);
+    if ((content !== null && this.o.writer.files().get(path) === blobOid(content)) || (content === null && !this.o.writer.files().has(path))) {
+      cp.apply(); // already recorded (e.g. after a restart); remembered with the next commit
+      return;
+    }
     const sha = await this.o.writer.commit({
-      changes: [{ path, content }],
+      changes: [{ path, content }, ...cp.change],
       author: { name: user, email: authorEmail(this.o.authorEmailTemplate, user), timestamp: Math.floor(c.observedAt.getTime() / 1000) },
       message: changeMessage({
         operation: c.operation, group: c.type.group, version: c.type.version, resource: c.type.resource,
         namespace: c.namespace, name: c.name, user, groups: c.author?.groups ?? [], resourceVersion: c.resourceVersion,
       }),
     });
+    cp.apply();
     this.o.logger.info({ sha, operation: c.operation, resource: c.type.resource, namespace: c.namespace, name: c.name, user }, 'committed change');
     this.o.onCommit?.('change', c);
   }
 
   private async reconcile(r: Reconcile): Promise<void> {
+    const key = this.checkpointKey(r.type);
+    const cp = this.o.checkpoints?.get(key);
+    // A list older than what the branch already holds (a replay from another destination's
+    // checkpoint) must not take the branch back: the replayed changes bring it forward.
+    if (cp !== undefined && r.resourceVersion !== undefined && (compareRv(r.resourceVersion, cp) ?? 0) < 0) return;
     const files = this.o.writer.files();
     const groupDir = r.type.group === '' ? 'core' : r.type.group;
     const base = this.o.baseFolder === '' ? '' : `${this.o.baseFolder.replace(/\/$/, '')}/`;
@@ -86,12 +112,17 @@ export class Recorder {
       const name = parts[3].slice(0, -'.yaml'.length);
       deleted.push(ns ? `${ns}/${name}` : name);
     }
-    if (changes.length === 0) return;
+    const cpChange = this.checkpointChange(key, r.resourceVersion);
+    if (changes.length === 0) {
+      cpChange.apply();
+      return;
+    }
     const sha = await this.o.writer.commit({
-      changes,
+      changes: [...changes, ...cpChange.change],
       author: { name: KUBESCRIBE_USER, email: authorEmail(this.o.authorEmailTemplate, KUBESCRIBE_USER) },
       message: reconcileMessage({ group: r.type.group, version: r.type.version, resource: r.type.resource, reason: r.reason, created, updated, deleted, user: KUBESCRIBE_USER }),
     });
+    cpChange.apply();
     this.o.logger.info({ sha, resource: r.type.resource, created: created.length, updated: updated.length, deleted: deleted.length }, 'committed reconcile');
     this.o.onCommit?.('reconcile', r);
   }

@@ -5,9 +5,9 @@
 // commits of a 10,000-file repository, against well under one here).
 import { KubescribeError } from '../errors.ts';
 import { redactUrl } from './git-error.ts';
+import { REQUEST_TIMEOUT_MS } from './http-client.ts';
 
 export const ZERO_OID = '0000000000000000000000000000000000000000';
-const TIMEOUT_MS = 300_000;
 
 export type SendPackOutcome =
   | { status: 'ok' }
@@ -36,7 +36,7 @@ function* pktLines(buf: Buffer): Generator<Buffer | null> {
 }
 
 async function httpCall(url: string, init: RequestInit, action: string, remoteUrl: string): Promise<Buffer> {
-  const res = await fetch(url, { ...init, redirect: 'follow', signal: AbortSignal.timeout(TIMEOUT_MS) });
+  const res = await fetch(url, { ...init, redirect: 'follow', signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
   const body = Buffer.from(await res.arrayBuffer());
   if (res.status === 401 || res.status === 403) {
     throw new KubescribeError('KUBESCRIBE_ERR_GIT_AUTH', `Git remote ${redactUrl(remoteUrl)} refused the credentials (HTTP ${res.status} ${res.statusText}) during ${action}`);
@@ -113,7 +113,10 @@ export async function sendPack(p: SendPackInput): Promise<SendPackOutcome> {
 
   const sideBand = caps.has('side-band-64k');
   const wanted = ['report-status', ...(sideBand ? ['side-band-64k'] : []), 'agent=kubescribe'];
-  const body = Buffer.concat([pkt(`${p.old} ${p.new} ${p.ref}\0${wanted.join(' ')}\n`), Buffer.from('0000'), p.pack]);
+  const head = Buffer.concat([pkt(`${p.old} ${p.new} ${p.ref}\0${wanted.join(' ')}\n`), Buffer.from('0000')]);
+  const body = new Uint8Array(head.length + p.pack.length);
+  body.set(head, 0);
+  body.set(p.pack, head.length);
   const res = await httpCall(`${base}/git-receive-pack`, {
     method: 'POST',
     headers: {

@@ -160,9 +160,4 @@ export class TreeIndex {
     folder.oid = store.write('tree', body);
     return folder.oid;
   }
-
-  /** Root tree id if nothing is dirty. */
-  get rootOid(): string | undefined {
-    return this.root.oid;
-  }
 }

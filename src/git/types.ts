@@ -38,5 +38,7 @@ export interface GitWriterOptions {
   pushIntervalMs?: number;
   /** Push as soon as this many commits are unpushed; default 200. */
   pushMaxCommits?: number;
+  /** Compact the local object store (keep only the pushed tip) once this many pack bytes were written; default 64 MiB. */
+  compactAfterBytes?: number;
   logger: Logger;
 }

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -255,5 +255,70 @@ describe('GitWriter against a real git server', () => {
     expect(again.pending()).toBe(0);
     expect(again.tip()).toBe(two);
     expect(await log(await cliClone(), '%s')).toEqual(['two', 'one']);
+  });
+
+  it('compacts its local store once pushed, and keeps working on it (replay, reopen)', async () => {
+    const w = await open({ compactAfterBytes: 1 });
+    for (let i = 0; i < 5; i++) await w.commit({ changes: [{ path: cm(`c${i}`), content: yaml(`c${i}`, String(i)) }], author: alice, message: `c${i}` });
+    await w.flush();
+    const local = join(remote.tmp, 'clone');
+    const packs = (await readdir(join(local, 'objects', 'pack'))).filter((f) => f.endsWith('.pack'));
+    expect(packs).toHaveLength(1);
+    await remote.git(['verify-pack', join(local, 'objects', 'pack', packs[0]!)]);
+    expect((await readFile(join(local, 'shallow'), 'utf8')).trim()).toBe(w.tip());
+    await remote.git(['--git-dir', local, 'fsck', '--strict']);
+
+    const dir = await cliClone('foreign');
+    await writeFile(join(dir, 'README.md'), 'hi');
+    await remote.git(['add', 'README.md'], dir);
+    await remote.git(['-c', 'user.name=carol', '-c', 'user.email=c@example.com', 'commit', '--quiet', '-m', 'foreign'], dir);
+    await remote.git(['push', '--quiet', 'origin', 'main'], dir);
+    await w.commit({ changes: [{ path: cm('c0'), content: null }], author: bob, message: 'after compaction' });
+    expect(await w.flush()).toMatchObject({ ok: true, pushedCommits: 1 });
+    expect(await w.readFile(cm('c1'))).toBe(yaml('c1', '1'));
+    expect(await w.readFile('README.md')).toBe('hi');
+    const after = (await readdir(join(local, 'objects', 'pack'))).filter((f) => f.endsWith('.pack'));
+    expect(after).toHaveLength(1);
+    await remote.git(['verify-pack', join(local, 'objects', 'pack', after[0]!)]);
+    await remote.git(['--git-dir', local, 'fsck', '--strict']);
+    await w.close();
+    writers.length = 0;
+
+    const again = await open();
+    expect(again.pending()).toBe(0);
+    expect(again.files().has('README.md')).toBe(true);
+    expect(again.files().has(cm('c0'))).toBe(false);
+    expect(await log(await cliClone(), '%s')).toEqual(['after compaction', 'foreign', 'c4', 'c3', 'c2', 'c1', 'c0']);
+  });
+
+  it('serializes concurrent commits and pushes: all land, in call order', async () => {
+    const w = await open({ pushMaxCommits: 7, pushIntervalMs: 50 });
+    const calls: Promise<string>[] = [];
+    for (let i = 0; i < 40; i++) {
+      calls.push(w.commit({ changes: [{ path: cm(`k${i % 9}`), content: `v${i}` }], author: alice, message: `k ${i}` }));
+      if (i % 13 === 0) void w.flush();
+    }
+    const shas = await Promise.all(calls);
+    expect(new Set(shas).size).toBe(40);
+    expect(await w.flush()).toMatchObject({ ok: true });
+    expect(w.pending()).toBe(0);
+    const dir = await cliClone();
+    expect(await log(dir, '%H')).toEqual([...shas].reverse());
+    expect(await readFile(join(dir, cm('k3')), 'utf8')).toBe('v39');
+  });
+
+  it('takes credentials from the URL when none are configured, and never shows them', async () => {
+    const w = await open({ url: remote.cliUrl, credentials: () => undefined });
+    await w.commit({ changes: [{ path: cm('a'), content: 'a' }], author: alice, message: 'one' });
+    expect(await w.flush()).toMatchObject({ ok: true, pushedCommits: 1 });
+    const bad = await open({ url: remote.cliUrl.replace(PASSWORD, 'nope-nope'), credentials: () => undefined }, 'clone-bad').catch((e: unknown) => e);
+    expect(bad).toMatchObject({ code: 'KUBESCRIBE_ERR_GIT_AUTH' });
+    expect(String((bad as Error).message)).not.toContain('nope-nope');
+    expect(String((bad as Error).message)).toContain(remote.url);
+  });
+
+  it('refuses a second writer on the same folder', async () => {
+    await open();
+    await expect(open()).rejects.toMatchObject({ code: 'KUBESCRIBE_ERR_SETTINGS_INVALID' });
   });
 });

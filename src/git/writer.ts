@@ -1,13 +1,17 @@
-// The public face of the git writer: one GitWriter per (repo, branch). Every operation runs
-// inside the repository's lock (lock.ts); the work itself lives in one file an operation
+// The public face of the git writer: one GitWriter per (repo, branch). Every operation on the
+// repository runs inside its lock (lock.ts); the work itself lives in one file an operation
 // (open-repo, commit-changes, push-branch, replay). Pushes are batched: one timer after the first
-// unpushed commit, or at once when pushMaxCommits are waiting, and after a failure the next try
-// waits with exponential backoff (1 s doubling to 30 s) while commits keep piling up locally.
+// unpushed commit, or at once when pushMaxCommits are waiting; one push at a time, and its
+// network wait does not hold the lock. After a failure the next try waits with exponential
+// backoff (1 s doubling to 30 s) while commits keep piling up locally.
+import { resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { KubescribeError } from '../errors.ts';
 import { backoffDelay } from './backoff.ts';
 import { blobOid } from './blob-oid.ts';
 import { commitChanges } from './commit-changes.ts';
-import { redactUrl } from './git-error.ts';
+import { compactStore } from './compact-store.ts';
+import { redactUrl, toGitError } from './git-error.ts';
 import { lockFor, type RepoLock } from './lock.ts';
 import { openRepo } from './open-repo.ts';
 import { pushBranch } from './push-branch.ts';
@@ -18,9 +22,13 @@ import type { CommitInput, GitWriterOptions, PushResult } from './types.ts';
 export { blobOid };
 export type { CommitInput, FileChange, GitWriterOptions, PushResult } from './types.ts';
 
-const DEFAULTS = { pushIntervalMs: 1000, pushMaxCommits: 200 };
+const DEFAULTS = { pushIntervalMs: 1000, pushMaxCommits: 200, compactAfterBytes: 64 * 1024 * 1024 };
 // Pack the journal early when this much waits in memory (a long outage, a huge resync).
 const MAX_UNFLUSHED_BYTES = 64 * 1024 * 1024;
+const YIELD_EVERY_MS = 10;
+// Each pack is an open file: compact before there are many.
+const MAX_PACKS = 64;
+const openDirs = new Set<string>();
 
 export class GitWriter {
   private readonly listeners = new Set<(r: PushResult) => void>();
@@ -29,12 +37,15 @@ export class GitWriter {
   private closed = false;
   private broken = false;
   private pushQueued = false;
+  private inflight: Promise<PushResult> | undefined;
+  private lastYield = performance.now();
 
   private constructor(
     private readonly repo: Repo,
     private readonly lock: RepoLock,
     private readonly pushIntervalMs: number,
     private readonly pushMaxCommits: number,
+    private readonly compactAfterBytes: number,
     private readonly logger: Logger,
   ) {}
 
@@ -44,10 +55,31 @@ export class GitWriter {
    * after (replayed first if the remote moved).
    */
   static async open(opts: GitWriterOptions): Promise<GitWriter> {
+    for (const key of ['pushIntervalMs', 'pushMaxCommits', 'compactAfterBytes'] as const) {
+      const v = opts[key];
+      if (v !== undefined && !(Number.isFinite(v) && v > 0)) throw new KubescribeError('KUBESCRIBE_ERR_SETTINGS_INVALID', `git writer: ${key} must be a positive number, got ${v}`);
+    }
+    const dir = resolve(opts.dir);
+    // The folder (journal, packs, compaction) belongs to one writer.
+    if (openDirs.has(dir)) throw new KubescribeError('KUBESCRIBE_ERR_SETTINGS_INVALID', `git writer: ${dir} is already used by another open writer`);
+    openDirs.add(dir);
     const logger = opts.logger.child({ component: 'git-writer', remote: redactUrl(opts.url), branch: opts.branch });
-    const lock = lockFor(opts.dir);
-    const repo = await lock.run(() => openRepo({ ...opts, logger }));
-    const w = new GitWriter(repo, lock, opts.pushIntervalMs ?? DEFAULTS.pushIntervalMs, opts.pushMaxCommits ?? DEFAULTS.pushMaxCommits, logger);
+    const lock = lockFor(dir);
+    let repo: Repo;
+    try {
+      repo = await lock.run(() => openRepo({ ...opts, dir, logger }));
+    } catch (err) {
+      openDirs.delete(dir);
+      throw err;
+    }
+    const w = new GitWriter(
+      repo,
+      lock,
+      opts.pushIntervalMs ?? DEFAULTS.pushIntervalMs,
+      opts.pushMaxCommits ?? DEFAULTS.pushMaxCommits,
+      opts.compactAfterBytes ?? DEFAULTS.compactAfterBytes,
+      logger,
+    );
     logger.info({ event: 'git.opened', tip: repo.tip, pending: repo.unpushed.length, files: repo.tree.files.size }, 'git writer ready');
     if (repo.unpushed.length > 0) w.schedule(0);
     return w;
@@ -71,6 +103,12 @@ export class GitWriter {
         this.logger.debug({ event: 'git.commit', sha, files: input.changes.length }, 'committed');
         if (this.repo.store.unflushed.bytes > MAX_UNFLUSHED_BYTES) await this.repo.store.flush();
         this.afterCommit();
+      }
+      // A commit does no I/O a caller would wait on, so a backlog committed back to back would
+      // never let timers, pushes or other requests run: yield now and then.
+      if (performance.now() - this.lastYield > YIELD_EVERY_MS) {
+        await new Promise((ok) => setImmediate(ok));
+        this.lastYield = performance.now();
       }
       return sha;
     });
@@ -99,9 +137,20 @@ export class GitWriter {
     return this.repo.unpushed.length;
   }
 
-  /** Pushes now (after whatever holds the lock) and reports the outcome. */
+  /**
+   * Pushes every commit made so far, after any push already under way, and reports the outcome.
+   * Commits go on meanwhile: only packing and recording the result take the lock.
+   */
   flush(): Promise<PushResult> {
-    return this.lock.run(() => this.pushNow());
+    const previous = this.inflight;
+    const next = (async () => {
+      await previous?.catch(() => undefined);
+      return this.pushNow();
+    })();
+    this.inflight = next;
+    const clear = (): void => { if (this.inflight === next) this.inflight = undefined; };
+    next.then(clear, clear);
+    return next;
   }
 
   onPush(cb: (r: PushResult) => void): () => void {
@@ -114,10 +163,12 @@ export class GitWriter {
     if (this.closed) return;
     this.closed = true;
     this.clearTimer();
-    await this.lock.run(async () => {
-      if (this.repo.unpushed.length > 0) await this.pushNow();
-      await this.repo.store.close();
-    });
+    try {
+      await this.flush();
+      await this.lock.run(() => this.repo.store.close());
+    } finally {
+      openDirs.delete(this.repo.dir);
+    }
   }
 
   private async pushNow(): Promise<PushResult> {
@@ -126,10 +177,17 @@ export class GitWriter {
     if (this.repo.unpushed.length === 0) {
       return { ok: true, sha: this.repo.tip, pushedCommits: 0, durationMs: 0, at: new Date() };
     }
-    const r = await pushBranch(this.repo);
+    let r: PushResult;
+    try {
+      r = await pushBranch(this.repo, this.lock);
+    } catch (err) {
+      r = { ok: false, sha: this.repo.tip, pushedCommits: 0, durationMs: 0, at: new Date(), error: toGitError(err, this.repo.url, 'push') };
+    }
     if (r.ok) {
       this.failures = 0;
       this.logger.info({ event: 'git.pushed', sha: r.sha, commits: r.pushedCommits, ms: r.durationMs }, 'pushed');
+      const store = this.repo.store;
+      if (store.packedBytes > this.compactAfterBytes || store.packCount > MAX_PACKS) await this.compact();
     } else {
       this.failures++;
       const delay = backoffDelay(this.failures);
@@ -172,6 +230,16 @@ export class GitWriter {
   private clearTimer(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+  }
+
+  private async compact(): Promise<void> {
+    try {
+      const started = Date.now();
+      const done = await this.lock.run(() => compactStore(this.repo));
+      if (done) this.logger.info({ event: 'git.compacted', ...done, ms: Date.now() - started }, 'compacted the local object store');
+    } catch (err) {
+      this.logger.warn({ event: 'git.compact-failed', err }, 'could not compact the local object store');
+    }
   }
 
   private async reload(): Promise<void> {

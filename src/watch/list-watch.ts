@@ -33,6 +33,11 @@ export interface ListWatchOptions {
   fieldSelector?: string;
   /** Lets the owner ask for a relist now (e.g. a new rule needs a reconcile). */
   control?: ListWatchControl;
+  /**
+   * Where the first list starts: a resourceVersion to list AT (then watch from), so that changes
+   * since a checkpoint are replayed as events; undefined or compacted (410): list now.
+   */
+  startFrom?: () => Promise<string | undefined>;
   onSynced?: () => void;
   onError?: (err: unknown) => void;
 }
@@ -56,6 +61,7 @@ export async function runListWatch(o: ListWatchOptions): Promise<void> {
   let lists = 0;
   let backoff = o.backoffMs;
   let listedAt = 0;
+  let from: string | undefined = lists === 0 && o.startFrom ? await o.startFrom().catch(() => undefined) : undefined;
   while (!o.signal.aborted) {
     // One stream at a time, cut at the next resync so the relist runs in this same loop: nothing
     // from the stream is handled while the list is, so a reconcile never overtakes newer events.
@@ -75,6 +81,10 @@ export async function runListWatch(o: ListWatchOptions): Promise<void> {
         do {
           const q = new URLSearchParams({ limit: String(o.pageSize ?? 500) });
           if (o.fieldSelector) q.set('fieldSelector', o.fieldSelector);
+          if (from && !cont) {
+            q.set('resourceVersion', from);
+            q.set('resourceVersionMatch', 'Exact');
+          }
           if (cont) q.set('continue', cont);
           const page = await o.api.getJson<ListResponse>(`${base}?${q}`, { signal: o.signal });
           for (const item of page.items) {
@@ -86,6 +96,8 @@ export async function runListWatch(o: ListWatchOptions): Promise<void> {
           cont = page.metadata.continue || undefined;
           listRv = page.metadata.resourceVersion;
         } while (cont);
+        if (from) log.info({ resourceVersion: from }, 'listed at the checkpoint; replaying changes since');
+        from = undefined;
         await o.handler.onList(items, listRv, lists > 0);
         lists++;
         listedAt = Date.now();
@@ -130,7 +142,14 @@ export async function runListWatch(o: ListWatchOptions): Promise<void> {
         rv = undefined; // a periodic or requested resync cut the stream
         continue;
       }
-      if (err instanceof KubeApiError && err.status === 410) rv = undefined;
+      if (err instanceof KubeApiError && err.status === 410) {
+        rv = undefined;
+        if (from) {
+          log.info({ resourceVersion: from }, 'the checkpoint is compacted away; listing now (a reconcile records the difference)');
+          from = undefined;
+          continue;
+        }
+      }
       o.onError?.(err);
       const wait = Math.round(backoff * (0.5 + Math.random() / 2));
       log.warn({ err: err instanceof Error ? err.message : String(err), retryInMs: wait }, 'list/watch failed; retrying');

@@ -11,8 +11,8 @@ import { ListWatchControl, runListWatch } from './list-watch.ts';
 
 export interface WatchSink {
   changes(type: ResourceType, changes: Change[]): Promise<void>;
-  /** Every object of the type, sanitized; `reason` says why (start-up, periodic resync, ...). */
-  snapshot(type: ResourceType, objects: KubeObject[], reason: string): Promise<void>;
+  /** Every object of the type at `resourceVersion`, sanitized; `reason` says why (start-up, periodic resync, ...). */
+  snapshot(type: ResourceType, objects: KubeObject[], reason: string, resourceVersion: string): Promise<void>;
 }
 
 export interface WatchManagerOptions {
@@ -31,6 +31,8 @@ export interface WatchManagerOptions {
   onEvent?: (type: ResourceType, event: string) => void;
   onError?: (type: ResourceType) => void;
   onSize?: (type: ResourceType, size: number) => void;
+  /** The checkpoint to replay a type from (see list-watch startFrom). */
+  startFrom?: (type: ResourceType) => Promise<string | undefined>;
 }
 
 interface Running { type: ResourceType; abort: AbortController; control: ListWatchControl; synced: boolean; done: Promise<void>; reason: string }
@@ -119,22 +121,23 @@ export class WatchManager {
     const r: Running = { type, abort, control, synced: false, reason: 'start-up', done: Promise.resolve() };
     const done = runListWatch({
       api: o.api, type, signal: abort.signal, logger: o.logger, control,
+      startFrom: o.startFrom ? () => (o.startFrom as (t: ResourceType) => Promise<string | undefined>)(type) : undefined,
       backoffMs: o.backoffMs, maxBackoffMs: o.maxBackoffMs, resyncIntervalMs: o.resyncIntervalMs,
       onSynced: () => { r.synced = true; },
       onError: () => o.onError?.(type),
       handler: {
-        onList: async (items, _rv, relist) => {
+        onList: async (items, listRv, relist) => {
           const reason = relist ? (r.reason === 'start-up' ? 'periodic resync' : r.reason) : 'start-up';
           r.reason = 'periodic resync';
           if (relist) {
             // Changes missed meanwhile go through correlation first (their authors may still match).
             await emit(detector.relist(items));
             await tail; // the snapshot comes after the changes it follows
-            await o.sink.snapshot(type, items.map((obj) => o.prepare(obj).sanitized), reason);
+            await o.sink.snapshot(type, items.map((obj) => o.prepare(obj).sanitized), reason, listRv);
           } else {
             const prepared = items.map((obj) => ({ obj, prepared: o.prepare(obj) }));
             detector.seed(prepared);
-            await o.sink.snapshot(type, prepared.map((p) => p.prepared.sanitized), reason);
+            await o.sink.snapshot(type, prepared.map((p) => p.prepared.sanitized), reason, listRv);
           }
           o.onSize?.(type, detector.size);
         },

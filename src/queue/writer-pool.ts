@@ -9,11 +9,11 @@ import type { Logger } from 'pino';
 import type { QueueItem } from '../change.ts';
 import { KubescribeError } from '../errors.ts';
 import type { KubeObject } from '../kube-object.ts';
-import { BoundedQueue } from '../queue/index.ts';
-import { redactUrl } from './git-error.ts';
-import { Recorder } from './recorder.ts';
-import type { Credentials, PushResult } from './types.ts';
-import { GitWriter } from './writer.ts';
+import { BoundedQueue } from './bounded-queue.ts';
+import { Checkpoints } from '../git/checkpoints.ts';
+import { redactUrl } from '../git/git-error.ts';
+import { GitWriter, type Credentials, type PushResult } from '../git/index.ts';
+import { Recorder } from '../git/recorder.ts';
 
 export interface DestinationConfig {
   key: string;
@@ -52,6 +52,10 @@ interface Slot {
   config: DestinationConfig;
   queue: BoundedQueue<{ item: QueueItem; baseFolder: string }>;
   writer?: GitWriter;
+  checkpoints?: Checkpoints;
+  /** Resolves once the writer is open and the checkpoints are read. */
+  opened: Promise<void>;
+  markOpened: () => void;
   overflowed: boolean;
   stopped: boolean;
   done: Promise<void>;
@@ -97,6 +101,16 @@ export class WriterPool {
     await slot.queue.push({ item, baseFolder });
   }
 
+  /** The checkpoint of (base folder, type) in a destination's branch; waits up to `ms` for the branch to open. */
+  async checkpoint(key: string, checkpointKey: string, ms: number): Promise<string | undefined> {
+    const slot = this.slots.get(key);
+    if (!slot) return undefined;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([slot.opened, new Promise<void>((r) => { timer = setTimeout(r, ms); })]);
+    clearTimeout(timer);
+    return slot.checkpoints?.get(checkpointKey);
+  }
+
   writer(key: string): GitWriter | undefined {
     return this.slots.get(key)?.writer;
   }
@@ -123,9 +137,13 @@ export class WriterPool {
   }
 
   private startSlot(config: DestinationConfig): Slot {
+    let markOpened: () => void = () => undefined;
+    const opened = new Promise<void>((r) => { markOpened = r; });
     const slot: Slot = {
       config,
       queue: new BoundedQueue(this.o.maxPending, (d) => this.o.events.depth?.(slot.config, d)),
+      opened,
+      markOpened,
       overflowed: false,
       stopped: false,
       done: Promise.resolve(),
@@ -165,6 +183,9 @@ export class WriterPool {
     if (!writer) return;
     if (slot.stopped) return;
     writer.onPush((r) => this.o.events.pushed?.(slot.config, r));
+    const checkpoints = await Checkpoints.load((p) => writer.readFile(p));
+    slot.checkpoints = checkpoints;
+    slot.markOpened();
     this.o.events.opened?.(slot.config);
     if (slot.overflowed) {
       slot.overflowed = false;
@@ -177,6 +198,7 @@ export class WriterPool {
         r = new Recorder({
           writer, baseFolder, toYaml: this.o.toYaml, logger: log,
           authorEmailTemplate: slot.config.authorEmailTemplate,
+          checkpoints,
           onCommit: (kind) => this.o.events.committed?.(slot.config, kind),
         });
         recorders.set(baseFolder, r);
