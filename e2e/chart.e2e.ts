@@ -135,7 +135,10 @@ function commonChecks(objs: Obj[], ns: string): void {
       expect(ownWebhook || events || ownStatus, `write access in ${JSON.stringify(rule)}`).toBe(true);
     }
   }
-  expect(one(objs, 'Role').rules).toEqual([{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'] }]);
+  expect(one(objs, 'Role').rules).toEqual([
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'] },
+    { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
+  ]);
   expect(one(objs, 'ClusterRoleBinding').subjects).toEqual([{ kind: 'ServiceAccount', name: pod.serviceAccountName, namespace: ns }]);
 
   const peers = objs.find((o) => o.kind === 'Service' && (o as Loose).spec.clusterIP === 'None') as Loose | undefined;
@@ -213,6 +216,7 @@ const variants: Array<{ name: string; values: Record<string, unknown>; check: (o
       webhook: { tls: { mode: 'certManager', certManager: { issuerRef: { name: 'corp-ca', kind: 'ClusterIssuer' } } } },
       git: { credentials: { existingSecret: 'git-creds', usernameKey: 'user', passwordKey: 'token' } },
       sanitize: { secretHashKey: { existingSecret: 'hash', key: 'hmac' } },
+      peers: { existingSecret: 'peer' },
     },
     check: (objs) => {
       expect(kinds(objs)).not.toContain('Issuer');
@@ -284,11 +288,11 @@ describe('Helm chart', () => {
     await expect(render('x', { webhook: { tls: { mode: 'none' } } })).rejects.toThrow(/\/webhook\/tls\/mode/);
   });
 
-  it('keeps the generated CA, certificate and hash key on upgrade (lookup)', async () => {
+  it('keeps the generated CA, certificate, hash key and peer secret on upgrade (lookup)', async () => {
     const ns = await freshNamespace('chart-up');
     const installed = await render(ns, {}, ['--dry-run=server', '--kubeconfig', stackEnv().kubeconfigs.admin]);
     const secrets = installed.filter((o) => o.kind === 'Secret');
-    expect(secrets.map((s) => s.metadata.name).sort()).toEqual(['kubescribe-hash-key', 'kubescribe-webhook-tls']);
+    expect(secrets.map((s) => s.metadata.name).sort()).toEqual(['kubescribe-hash-key', 'kubescribe-peer', 'kubescribe-webhook-tls']);
     await kubectl('admin', ['apply', '-f', '-'], secrets.map((o) => JSON.stringify(o)).join('\n'));
     const upgraded = await render(ns, {}, ['--dry-run=server', '--kubeconfig', stackEnv().kubeconfigs.admin]);
     for (const s of secrets) expect(one(upgraded, 'Secret', s.metadata.name).data).toEqual((s as Loose).data);

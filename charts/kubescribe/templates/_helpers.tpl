@@ -99,7 +99,7 @@ app.kubernetes.io/part-of: kubescribe
 
 {{/* Mount points inside the container (one projected volume at /etc/kubescribe). */}}
 {{- define "kubescribe.paths" -}}
-{"settings": "/etc/kubescribe/settings.yaml", "tlsCert": "/etc/kubescribe/tls/tls.crt", "tlsKey": "/etc/kubescribe/tls/tls.key", "gitUsername": "/etc/kubescribe/git/username", "gitPassword": "/etc/kubescribe/git/password", "hashKey": "/etc/kubescribe/hash-key/key", "dataDir": "/var/lib/kubescribe"}
+{"settings": "/etc/kubescribe/settings.yaml", "tlsCert": "/etc/kubescribe/tls/tls.crt", "tlsKey": "/etc/kubescribe/tls/tls.key", "gitUsername": "/etc/kubescribe/git/username", "gitPassword": "/etc/kubescribe/git/password", "hashKey": "/etc/kubescribe/hash-key/key", "peerSecret": "/etc/kubescribe/peer/secret", "tlsCa": "/etc/kubescribe/tls/ca.crt", "dataDir": "/var/lib/kubescribe"}
 {{- end }}
 
 {{/* The settings file (docs/configuration.md), rendered from values, then extraSettings over it. */}}
@@ -121,6 +121,8 @@ app.kubernetes.io/part-of: kubescribe
   "correlation" (dict "ttlMs" $v.correlation.ttlMs "maxEntries" $v.correlation.maxEntries)
   "queue" (dict "maxPending" $v.queue.maxPending)
   "sanitize" (dict "excludeFields" $v.sanitize.excludeFields "secretHashKeyFile" $p.hashKey)
+  "leaderElection" (dict "enabled" true "leaseName" (include "kubescribe.fullname" .))
+  "peers" (dict "secretFile" $p.peerSecret "service" (printf "%s-peers" (include "kubescribe.fullname" .)) "port" $v.webhook.port "caFile" $p.tlsCa)
 }}
 {{- if $v.git.url }}
 {{- $git := dict "url" $v.git.url "branch" $v.git.branch "baseFolder" $v.git.baseFolder "pushIntervalMs" $v.git.pushIntervalMs "pushMaxCommits" $v.git.pushMaxCommits "authorEmailTemplate" $v.git.authorEmailTemplate }}
@@ -131,4 +133,9 @@ app.kubernetes.io/part-of: kubescribe
 {{- $_ := set $settings "git" $git }}
 {{- end }}
 {{- toYaml (mustMergeOverwrite $settings (deepCopy $v.extraSettings)) }}
+{{- end }}
+
+{{/* The Secret with the replicas' shared peer secret (generated, kept across upgrades). */}}
+{{- define "kubescribe.peerSecretName" -}}
+{{- .Values.peers.existingSecret | default (printf "%s-peer" (include "kubescribe.fullname" .)) -}}
 {{- end }}
