@@ -8,6 +8,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { blameCommand } from './blame.ts';
+import { runCommand } from './run.ts';
 import type { CliContext, Command } from './context.ts';
 import { CliError, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE } from './errors.ts';
 import { historyCommand } from './history.ts';
@@ -17,7 +18,7 @@ import { whoCommand } from './who.ts';
  * Every subcommand, in the order `--help` lists them. To add one (e.g. `run`, the operator
  * itself), write src/cli/<name>.ts exporting a Command and list it here.
  */
-export const COMMANDS: readonly Command[] = [historyCommand, blameCommand, whoCommand];
+export const COMMANDS: readonly Command[] = [historyCommand, blameCommand, whoCommand, runCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
