@@ -19,6 +19,11 @@ export async function buildWebhookServer(opts: WebhookServerOptions): Promise<Fa
     disableRequestLogging: true,
     bodyLimit: opts.maxBodyBytes,
     return503OnClosing: true,
+    // `__proto__` and `constructor` are valid keys of a ConfigMap's data: refusing them (fastify's
+    // default) would let anyone record a change as unknown. JSON.parse keeps them as plain own
+    // properties, and everything downstream copies objects without touching prototypes.
+    onProtoPoisoning: 'ignore',
+    onConstructorPoisoning: 'ignore',
   }) as unknown as FastifyInstance;
   await app.register(admissionRoutes, { handler: opts.handler, path: opts.path, observe: opts.observe });
   if (opts.tls) {
@@ -31,8 +36,14 @@ export async function buildWebhookServer(opts: WebhookServerOptions): Promise<Fa
         app.log.error({ err, certFile }, 'could not reload webhook serving certificate; keeping the old one');
       }
     };
+    // Both files: a rotation may write the certificate before the key (the first reload then
+    // fails and keeps the old pair; the key's change reloads again).
     watchFile(certFile, { interval: 2000 }, reload);
-    app.addHook('onClose', async () => unwatchFile(certFile, reload));
+    watchFile(keyFile, { interval: 2000 }, reload);
+    app.addHook('onClose', async () => {
+      unwatchFile(certFile, reload);
+      unwatchFile(keyFile, reload);
+    });
   }
   return app;
 }

@@ -21,8 +21,8 @@ describe('objectPath and parseObjectPath', () => {
     expect(objectPath('/clusters/prod/', { group: '', resource: 'secrets', namespace: 'a', name: 'b' })).toBe('clusters/prod/a/core/secrets/b.yaml');
   });
 
-  it.each([['..'], ['a/b'], ['a b'], ['.hidden']])('refuses the name %j as a usage error', (name) => {
-    expect(() => objectPath('', { group: '', resource: 'configmaps', namespace: 'shop', name })).toThrow(expect.objectContaining({ exitCode: 2 }));
+  it.each([['..', '%2E%2E'], ['a b', 'a%20b'], ['.hidden', '%2Ehidden']])('looks for the name %j where the writer puts it (%s.yaml)', (name, file) => {
+    expect(objectPath('', { group: '', resource: 'configmaps', namespace: 'shop', name })).toBe(`shop/core/configmaps/${file}.yaml`);
   });
 
   it.each([['README.md'], ['shop/core/configmaps'], ['shop/core/configmaps/x.json'], ['a/b/c/d/e.yaml'], ['shop/core/configmaps/.yaml']])('ignores %s, which is outside the layout', (path) => {

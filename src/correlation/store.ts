@@ -1,11 +1,11 @@
 // The correlation store: who made which change, kept briefly until the watch event of that change
-// arrives. A bounded lru-cache with TTL. Several requests can share a key (a request denied after
-// our webhook, one that failed, or both sides of a race); at most one of them was persisted. The
+// arrives. A bounded LRU map with TTL (ttl-lru.ts). Several requests can share a key (a request
+// denied after our webhook, one that failed, or both sides of a race); at most one of them was persisted. The
 // persisted one is taken to be the LAST recorded: a request that failed or was denied precedes the
 // successful retry or the other user's success (see docs/architecture.md). A match consumes the
 // whole key, since the old resourceVersion in it can never be left again.
 import { createHash } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
+import { TtlLru } from './ttl-lru.ts';
 
 export interface Author {
   username: string;
@@ -22,7 +22,7 @@ export interface CorrelationStoreOptions {
 }
 
 export class CorrelationStore {
-  private readonly cache: LRUCache<string, Author[]>;
+  private readonly cache: TtlLru<Author[]>;
   /**
    * The content hash: XOR of a digest of every (key, author) entry, kept up to date on every
    * change, so peers can ask "changed since <hash>?" without the store being serialized.
@@ -31,11 +31,9 @@ export class CorrelationStore {
   private readonly waiters = new Map<string, Set<() => void>>();
 
   constructor(opts: CorrelationStoreOptions) {
-    this.cache = new LRUCache<string, Author[]>({
+    this.cache = new TtlLru<Author[]>({
       max: opts.maxEntries,
       ttl: opts.ttlMs,
-      ttlAutopurge: false,
-      updateAgeOnGet: false,
       dispose: (value, key, reason) => {
         if (reason === 'set') return; // the same array is set again after a push
         for (const a of value) this.toggle(key, a);

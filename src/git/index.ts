@@ -1,6 +1,6 @@
 // The git writer: one writer per (repo, branch) that turns changes into commits and pushes them.
 export { GitWriter } from './writer.ts';
 export { blobOid } from './blob-oid.ts';
-export { objectPath, validateBaseFolder, type ObjectLocation } from './paths.ts';
+export { fileName, objectPath, validateBaseFolder, type ObjectLocation } from './paths.ts';
 export { redactUrl, toGitError } from './git-error.ts';
 export type { CommitInput, Credentials, FileChange, GitWriterOptions, PushResult } from './types.ts';

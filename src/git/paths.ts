@@ -2,6 +2,7 @@
 // it. The layout is the DESIGN contract `<baseFolder>/<namespace or _cluster>/<group or core>/
 // <resource>/<name>.yaml`; every component is checked against what Kubernetes itself accepts, so
 // a hostile or broken name can never climb out of its folder or hit a filesystem limit.
+import { createHash } from 'node:crypto';
 import { KubescribeError } from '../errors.ts';
 
 export interface ObjectLocation {
@@ -52,10 +53,29 @@ export function objectPath(p: ObjectLocation): string {
   if (p.namespace !== undefined && p.namespace.length > 63) throw unsafe('namespace', p.namespace, 'longer than 63 characters');
   if (p.group !== '' && (!DNS_SUBDOMAIN.test(p.group) || p.group.length > 253)) throw unsafe('group', p.group, 'not a DNS-1123 subdomain');
   if (!DNS_SUBDOMAIN.test(p.resource) || p.resource.length > 253) throw unsafe('resource', p.resource, 'not a lowercase resource name');
-  if (!OBJECT_NAME.test(p.name) || p.name.includes('..')) throw unsafe('name', p.name, 'not a valid Kubernetes object name');
-  if (p.name.length > MAX_NAME) throw unsafe('name', p.name, `longer than ${MAX_NAME} characters`);
-  const rel = `${p.namespace ? p.namespace : '_cluster'}/${p.group === '' ? 'core' : p.group}/${p.resource}/${p.name}.yaml`;
+  const rel = `${p.namespace ? p.namespace : '_cluster'}/${p.group === '' ? 'core' : p.group}/${p.resource}/${fileName(p.name)}.yaml`;
   return base === '' ? rel : `${base}/${rel}`;
+}
+
+const ENCODE_KEEP = /^[A-Za-z0-9_:@+=~-]$/;
+
+/**
+ * The file name (without `.yaml`) of an object name. Ordinary names (DNS-1123, `system:…`) are
+ * kept as they are. Names that Kubernetes accepts for some kinds but a file name should not hold
+ * (`deploy bot`, `.hidden`, `a..b`, `élan`, `ops-`) are percent-encoded byte by byte, dots
+ * included: Kubernetes forbids `%` in names, so an encoded name never equals another name's file.
+ * Over 250 bytes: a prefix, `~` and a SHA-256 of the name.
+ */
+export function fileName(name: string): string {
+  if (name === '') throw unsafe('name', name, 'empty');
+  if (OBJECT_NAME.test(name) && !name.includes('..') && name.length <= MAX_NAME) return name;
+  let out = '';
+  for (const byte of Buffer.from(name, 'utf8')) {
+    const ch = String.fromCharCode(byte);
+    out += byte < 0x80 && ENCODE_KEEP.test(ch) ? ch : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  if (out.length > MAX_NAME) out = `${out.slice(0, 180)}~${createHash('sha256').update(name).digest('hex')}`;
+  return out;
 }
 
 /**

@@ -94,7 +94,14 @@ export class Recorder {
     for (const obj of r.objects) {
       const ns = obj.metadata?.namespace ?? '';
       const name = obj.metadata?.name ?? '';
-      const path = this.pathOf(r.type, ns, name);
+      let path: string;
+      try {
+        path = this.pathOf(r.type, ns, name);
+      } catch (err) {
+        // One object that cannot be placed must not keep the others out of the branch.
+        this.o.logger.error({ code: (err as { code?: string }).code, err: (err as Error).message, resource: r.type.resource, namespace: ns, name }, 'object skipped in the reconcile');
+        continue;
+      }
       wanted.add(path);
       const content = this.o.toYaml(obj);
       const have = files.get(path);

@@ -16,62 +16,77 @@ export function sanitize(obj: KubeObject, options: SanitizeOptions): KubeObject 
     throw new TypeError('sanitize expects a Kubernetes object (a JSON object)');
   }
   const rules = options.rulesFor(obj.apiVersion, obj.kind);
-  return copyObject(obj as Rec, rules, options) as KubeObject;
+  return copyObject(obj as Rec, rules, options, MAX_DEPTH) as KubeObject;
 }
 
-function copyValue(value: unknown, node: RuleNode | undefined, options: SanitizeOptions): unknown {
+/**
+ * The apiserver accepts objects nested ~10,000 levels deep (custom resources with unknown
+ * fields), deeper than recursion here and in canonicalJson/toYaml can go. Anything below this
+ * depth is replaced by a marker — the same on the webhook and the watch side, so hashes still
+ * match and the author is kept — and the cut is visible in Git.
+ */
+export const MAX_DEPTH = 512;
+export const TRUNCATED = `kubescribe: nested deeper than ${MAX_DEPTH} levels, not recorded`;
+
+function copyValue(value: unknown, node: RuleNode | undefined, options: SanitizeOptions, depth: number): unknown {
   if (node !== undefined && node.redact !== null) return redact(value, node, options);
   if (typeof value !== 'object' || value === null) return value;
-  if (node === undefined) return Array.isArray(value) ? copyArrayPlain(value) : copyObjectPlain(value as Rec);
-  return Array.isArray(value) ? copyArray(value, node, options) : copyObject(value as Rec, node, options);
+  if (depth === 0) return TRUNCATED;
+  if (node === undefined) return Array.isArray(value) ? copyArrayPlain(value, depth) : copyObjectPlain(value as Rec, depth);
+  return Array.isArray(value) ? copyArray(value, node, options, depth) : copyObject(value as Rec, node, options, depth);
 }
 
-function copyObject(obj: Rec, node: RuleNode, options: SanitizeOptions): Rec {
+function copyObject(obj: Rec, node: RuleNode, options: SanitizeOptions, depth: number): Rec {
   const out: Rec = {};
   for (const key of Object.keys(obj)) {
     const value = obj[key];
     if (value === undefined) continue;
     const child = node.keys?.get(key) ?? node.any ?? undefined;
     if (child === undefined) {
-      setOwn(out, key, copyValue(value, undefined, options));
+      setOwn(out, key, copyValue(value, undefined, options, depth - 1));
       continue;
     }
     if (child.remove) continue;
-    const copy = copyValue(value, child, options);
+    const copy = copyValue(value, child, options, depth - 1);
     if (child.dropIfEmpty && isEmptyObject(copy)) continue;
     setOwn(out, key, copy);
   }
   return out;
 }
 
-function copyArray(arr: readonly unknown[], node: RuleNode, options: SanitizeOptions): unknown[] {
+function copyArray(arr: readonly unknown[], node: RuleNode, options: SanitizeOptions, depth: number): unknown[] {
   const out: unknown[] = [];
   for (let i = 0; i < arr.length; i++) {
     const child = node.indices?.get(i) ?? node.any ?? undefined;
     if (child?.remove) continue;
-    out.push(copyValue(arr[i], child, options));
+    out.push(copyValue(arr[i], child, options, depth - 1));
   }
   return out;
 }
 
 // The plain copies run for everything no rule points into (most of a Deployment's spec).
-function copyObjectPlain(obj: Rec): Rec {
+function copyObjectPlain(obj: Rec, depth: number): Rec {
   const out: Rec = {};
   for (const key of Object.keys(obj)) {
     const v = obj[key];
     if (v === undefined) continue;
-    setOwn(out, key, typeof v === 'object' && v !== null ? (Array.isArray(v) ? copyArrayPlain(v) : copyObjectPlain(v as Rec)) : v);
+    setOwn(out, key, typeof v === 'object' && v !== null ? plain(v, depth - 1) : v);
   }
   return out;
 }
 
-function copyArrayPlain(arr: readonly unknown[]): unknown[] {
+function copyArrayPlain(arr: readonly unknown[], depth: number): unknown[] {
   const out = new Array<unknown>(arr.length);
   for (let i = 0; i < arr.length; i++) {
     const v = arr[i];
-    out[i] = typeof v === 'object' && v !== null ? (Array.isArray(v) ? copyArrayPlain(v) : copyObjectPlain(v as Rec)) : v;
+    out[i] = typeof v === 'object' && v !== null ? plain(v, depth - 1) : v;
   }
   return out;
+}
+
+function plain(v: object, depth: number): unknown {
+  if (depth === 0) return TRUNCATED;
+  return Array.isArray(v) ? copyArrayPlain(v, depth) : copyObjectPlain(v as Rec, depth);
 }
 
 /**

@@ -3,7 +3,7 @@ import { parse } from 'yaml';
 import type { KubeObject } from '../kube-object.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { compileSanitizeOptions } from './sanitize-options.ts';
-import { sanitize } from './sanitize.ts';
+import { sanitize, TRUNCATED } from './sanitize.ts';
 import { configMapFixture, deploymentFixture, secretFixture, serviceFixture, shuffleKeys } from './testing/fixtures.ts';
 import { yamlInDocumentOrder } from './testing/yaml-document-order.ts';
 import { toYaml } from './to-yaml.ts';
@@ -110,9 +110,15 @@ describe('toYaml', () => {
     let deep: unknown = 1;
     for (let i = 0; i < 4000; i++) deep = i % 2 ? [deep] : { k: deep };
     const obj = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'deep' }, data: deep } as KubeObject;
+    expect(canonicalJson(obj)).toBe(JSON.stringify(obj));
+    expect(toYaml(obj).length).toBeGreaterThan(4000);
+    // sanitize cuts what is deeper than MAX_DEPTH, the same way every time (webhook and watch alike).
     const sanitized = sanitize(obj, options);
-    expect(canonicalJson(sanitized)).toBe(JSON.stringify(obj));
-    expect(toYaml(sanitized).length).toBeGreaterThan(4000);
+    expect(canonicalJson(sanitized)).toContain(JSON.stringify(TRUNCATED));
+    let again: unknown = 1;
+    for (let i = 0; i < 4000; i++) again = i % 2 ? [again] : { k: again };
+    expect(canonicalJson(sanitize({ ...obj, data: again } as KubeObject, options))).toBe(canonicalJson(sanitized));
+    expect(toYaml(sanitized)).toContain(TRUNCATED);
   });
 
   it('writes __proto__ keys as data', () => {
