@@ -60,8 +60,24 @@ export interface ReplicaControls {
   peerSecret: string;
 }
 
-export async function startInstance(env: StackEnv, o: InstanceOptions): Promise<Instance & ReplicaControls> {
-  const dir = await mkdtemp(join(env.stackDir, `instance-${o.name}-`));
+/** The cluster an instance records: the shared stack's (default) or a private one (private-cluster.ts). */
+export interface InstanceTarget {
+  /** Where the instance's folder is made; `pki` inside holds the cluster's CA (ca.crt, ca.key). */
+  dir: string;
+  caFile: string;
+  kubescribeKubeconfig: string;
+  kubectl(user: string, args: string[], stdin?: string): Promise<string>;
+  /** False while the cluster is down (close() then skips removing the webhook registration). */
+  available?: () => boolean;
+}
+
+export function stackTarget(env: StackEnv): InstanceTarget {
+  const cp = { binDir: env.bin.kubectl.replace(/\/kubectl$/, ''), kubeconfigs: env.kubeconfigs } as unknown as ControlPlaneInfo;
+  return { dir: env.stackDir, caFile: env.apiserver.caFile, kubescribeKubeconfig: env.kubeconfigs.kubescribe, kubectl: (user, args, stdin) => kubectlAs(cp, user, args, stdin) };
+}
+
+export async function startInstance(env: StackEnv, o: InstanceOptions, target: InstanceTarget = stackTarget(env)): Promise<Instance & ReplicaControls> {
+  const dir = await mkdtemp(join(target.dir, `instance-${o.name}-`));
   const marker = `kubescribe-instance-${randomBytes(6).toString('hex')}`;
   const count = o.replicas ?? 1;
   const ports = { git: await freePort(), webhook: await freePort(), metrics: await freePort(), proxy: count > 1 ? await freePort() : 0 };
@@ -72,8 +88,8 @@ export async function startInstance(env: StackEnv, o: InstanceOptions): Promise<
   await mkdir(git.root, { recursive: true });
   const { createBareRepo } = await import('./git-server.ts');
   await createBareRepo(git.root, 'audit', { defaultBranch: 'main' });
-  const pki = join(env.stackDir, 'pki');
-  const cert = await ensureCert(pki, { cert: env.apiserver.caFile, key: join(pki, 'ca.key') }, { name: 'webhook', commonName: 'kubescribe-webhook', usage: 'server', ips: ['127.0.0.1'], dnsNames: ['localhost'] });
+  const pki = join(target.dir, 'pki');
+  const cert = await ensureCert(pki, { cert: target.caFile, key: join(pki, 'ca.key') }, { name: 'webhook', commonName: 'kubescribe-webhook', usage: 'server', ips: ['127.0.0.1'], dnsNames: ['localhost'] });
   await writeFile(join(dir, 'git-username'), git.username, { mode: 0o600 });
   await writeFile(join(dir, 'git-password'), git.password, { mode: 0o600 });
   await writeFile(join(dir, 'secret-hash-key'), randomBytes(32).toString('hex'), { mode: 0o600 });
@@ -82,7 +98,7 @@ export async function startInstance(env: StackEnv, o: InstanceOptions): Promise<
   const settings: Record<string, unknown> = {
     dataDir: join(dir, 'data'),
     logLevel: 'info',
-    kubernetes: { kubeconfig: env.kubeconfigs.kubescribe },
+    kubernetes: { kubeconfig: target.kubescribeKubeconfig },
     git: { url: gitUrl, branch: 'main', usernameFile: join(dir, 'git-username'), passwordFile: join(dir, 'git-password'), pushIntervalMs: 300 },
     watch: { resources: o.resources ?? ['configmaps', 'secrets', 'services', 'deployments.apps'], namespaces: { include: o.namespaces, exclude: [] }, backoffMs: 200, maxBackoffMs: 2000 },
     webhook: { host: '127.0.0.1', port: ports.webhook, tlsCertFile: cert.cert, tlsKeyFile: cert.key },
@@ -108,19 +124,18 @@ export async function startInstance(env: StackEnv, o: InstanceOptions): Promise<
     if (i > 0) (own as Record<string, unknown>).dataDir = join(dir, `data-${i}`);
     if (count > 1) {
       (own.leaderElection as Record<string, unknown>).identity = `${o.name}-${i}`;
-      own.peers = { secretFile: join(dir, 'peer-secret'), static: replicaPorts.filter((_, j) => j !== i).map((p) => `https://127.0.0.1:${p.webhook}`), caFile: env.apiserver.caFile, pullIntervalMs: 1000 };
+      own.peers = { secretFile: join(dir, 'peer-secret'), static: replicaPorts.filter((_, j) => j !== i).map((p) => `https://127.0.0.1:${p.webhook}`), caFile: target.caFile, pullIntervalMs: 1000 };
     }
     await writeFile(file, stringify(own));
     settingsFiles.push(file);
   }
-  const cp = { binDir: env.bin.kubectl.replace(/\/kubectl$/, ''), kubeconfigs: env.kubeconfigs } as unknown as ControlPlaneInfo;
-  const vwc = webhookConfiguration(vwcName, `https://127.0.0.1:${count > 1 ? ports.proxy : ports.webhook}/admission`, readFileSync(env.apiserver.caFile).toString('base64'), [
+  const vwc = webhookConfiguration(vwcName, `https://127.0.0.1:${count > 1 ? ports.proxy : ports.webhook}/admission`, readFileSync(target.caFile).toString('base64'), [
     { group: '', version: 'v1', resource: 'configmaps' }, { group: '', version: 'v1', resource: 'secrets' },
     { group: '', version: 'v1', resource: 'services' }, { group: 'apps', version: 'v1', resource: 'deployments' },
     { group: 'apps', version: 'v1', resource: 'deployments/scale' },
   ], []) as { webhooks: Array<Record<string, unknown>> };
   vwc.webhooks[0]!.namespaceSelector = { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: o.namespaces }] };
-  await kubectlAs(cp, 'admin', ['apply', '-f', '-'], JSON.stringify(vwc));
+  await target.kubectl('admin', ['apply', '-f', '-'], JSON.stringify(vwc));
 
   let gitProc: ProcessRecord | undefined;
   let proxyProc: ProcessRecord | undefined;
@@ -188,7 +203,7 @@ export async function startInstance(env: StackEnv, o: InstanceOptions): Promise<
       await Promise.all(procs.map((p) => stopProcess(p)));
       await stopProcess(proxyProc, 5000);
       await stopProcess(gitProc, 5000);
-      await kubectlAs(cp, 'admin', ['delete', 'validatingwebhookconfiguration', vwcName, '--ignore-not-found']).catch(() => undefined);
+      if (target.available?.() !== false) await target.kubectl('admin', ['delete', 'validatingwebhookconfiguration', vwcName, '--ignore-not-found']).catch(() => undefined);
     },
   };
   await inst.startGit();
