@@ -2,15 +2,40 @@
 // order canonicalJson hashes, from the same canonicalKeys), trailing newline, byte-stable.
 // Strings are quoted wherever a YAML 1.1 reader such as kubectl's would otherwise read a number,
 // bool or null (`yes`, `on`, `0o17`, `1_000`), so `kubectl apply -f` of a recorded file round-trips.
+// The common shapes are written by fast-yaml.ts, byte for byte as the library writes them here.
 
 import { Document, Pair, Scalar, YAMLMap, YAMLSeq, type Node, type ScalarTag, type Tags } from 'yaml';
 import { canonicalKeys, childLevel, isRecordable, Level } from './canonical-order.ts';
 import { writeCanonicalJson, type CanonicalInput } from './canonical-json.ts';
+import { fastYaml, type PlainTest } from './fast-yaml.ts';
 
 export function toYaml(value: CanonicalInput): string {
-  const doc = new Document(null, { schema: 'core', compat: 'yaml-1.1', customTags: withKubescribeTags, version: '1.2' });
+  return fastYaml(value, resolvesToNonString()) ?? toYamlByLibrary(value);
+}
+
+const DOCUMENT_OPTIONS = { schema: 'core', compat: 'yaml-1.1', customTags: withKubescribeTags, version: '1.2' } as const;
+
+/** toYaml through the YAML library alone: what fast-yaml.ts must equal byte for byte. */
+export function toYamlByLibrary(value: CanonicalInput): string {
+  const doc = new Document(null, DOCUMENT_OPTIONS);
   doc.contents = toNode(value, Level.Root, 0);
   return doc.toString({ lineWidth: 0, directives: false, indentSeq: false, doubleQuotedMinMultiLineLength: Number.MAX_SAFE_INTEGER });
+}
+
+let plainTest: PlainTest | undefined;
+
+/** The library's own test of plain text against every tag of this schema (core + YAML 1.1 compat). */
+function resolvesToNonString(): PlainTest {
+  if (plainTest) return plainTest;
+  const { tags, compat } = new Document(null, DOCUMENT_OPTIONS).schema;
+  const tests = [...tags, ...(compat ?? [])]
+    .filter((t): t is ScalarTag & { test: RegExp } => Boolean(t.default) && t.tag !== 'tag:yaml.org,2002:str' && 'test' in t && t.test instanceof RegExp)
+    .map((t) => t.test);
+  // One pass of one regular expression instead of ~20 calls (most strings fail at their first
+  // character); the same answer, as long as the expressions share their flags.
+  const combined = tests.every((re) => re.flags === '' && !/\\[1-9k]/.test(re.source)) ? new RegExp(tests.map((re) => `(?:${re.source})`).join('|')) : undefined;
+  plainTest = combined ? (text) => combined.test(text) : (text) => tests.some((re) => re.test(text));
+  return plainTest;
 }
 
 /**

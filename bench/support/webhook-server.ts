@@ -1,0 +1,129 @@
+// A webhook server in a process of its own, for bench/webhook.ts and bench/correlation-flood.ts,
+// so that the load generator (autocannon, in the parent) never shares its event loop. Two modes,
+// set up alike (same fastify options, TLS choice, body limit, logger; the same onResponse hook):
+//   admission  the production route: buildWebhookServer + createAdmissionHandler with the real
+//              fingerprint contentHash(sanitize(obj, compileSanitizeOptions({secretKey}))), a real
+//              CorrelationStore and the production metrics, wired as src/app.ts wires them;
+//   bare       a fastify route that only answers `allowed` (fastify still parses the JSON body).
+// Speaks to the parent over IPC: {type:'stats'} → samples and memory; {type:'gc-stats'} → the same
+// after a full garbage collection; {type:'reset'}; {type:'sample', on}.
+// Run by the parent only: node --import tsx bench/support/webhook-server.ts <mode> <tls|plain> <maxEntries> <certDir>
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { buildWebhookServer, createAdmissionHandler } from '../../src/admission/index.ts';
+import { CorrelationStore } from '../../src/correlation/index.ts';
+import { createMetrics } from '../../src/metrics/metrics.ts';
+import { compileSanitizeOptions, contentHash, sanitize } from '../../src/sanitize/index.ts';
+
+export type ServerMode = 'admission' | 'bare';
+
+export interface ServerStats {
+  /** Seconds per request in the route, decode + handler (the `observe` callback); admission only. */
+  handler: number[];
+  /** Milliseconds per request from onRequest to onResponse (fastify's reply.elapsedTime): receiving and parsing the body, handler, serialize, write. */
+  server: number[];
+  /** Milliseconds per request from the body parsed (preValidation) to onResponse: handler, serialize, write. */
+  afterParse: number[];
+  requests: number;
+  /** CPU time (user + system) of this process since the last reset, in microseconds. */
+  cpuMicros: number;
+  storeSize: number;
+  rssBytes: number;
+  hwmBytes: number;
+  heapUsedBytes: number;
+}
+
+const [mode, tlsArg, maxEntriesArg, certDir] = process.argv.slice(2) as [ServerMode, string, string, string];
+const MAX_BODY = 8 * 1024 * 1024; // the settings default
+const logger = pino({ level: 'warn' });
+const tls = tlsArg === 'tls' ? { certFile: join(certDir, 'webhook.crt'), keyFile: join(certDir, 'webhook.key') } : undefined;
+
+let sampling = true;
+let handler: number[] = [];
+let server: number[] = [];
+let afterParse: number[] = [];
+let requests = 0;
+let cpuAtReset = process.cpuUsage();
+let store: CorrelationStore | undefined;
+
+async function build(): Promise<FastifyInstance> {
+  if (mode === 'admission') {
+    const metrics = createMetrics(new Registry());
+    const sanitizeOptions = compileSanitizeOptions({ secretKey: randomBytes(32) });
+    const correlations = new CorrelationStore({ ttlMs: 5 * 60_000, maxEntries: Number(maxEntriesArg), onEvict: (reason) => metrics.correlationEvictions.inc({ reason }) });
+    store = correlations;
+    return buildWebhookServer({
+      handler: createAdmissionHandler({ sink: correlations, fingerprint: (obj) => contentHash(sanitize(obj, sanitizeOptions)), onRecord: () => metrics.correlationsStored.inc() }),
+      tls,
+      maxBodyBytes: MAX_BODY,
+      logger,
+      observe: (outcome, seconds) => {
+        metrics.webhookRequests.inc({ outcome });
+        if (seconds > 0) metrics.webhookDuration.observe(seconds);
+        if (sampling) handler.push(seconds);
+      },
+    });
+  }
+  const https = tls ? { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } : null;
+  // The same fastify options as src/admission/server.ts (keep them in step), only the route differs.
+  const app = Fastify({
+    ...(https ? { https } : {}), loggerInstance: logger.child({ component: 'webhook' }), disableRequestLogging: true, bodyLimit: MAX_BODY, return503OnClosing: true,
+    onProtoPoisoning: 'ignore', onConstructorPoisoning: 'ignore',
+  }) as unknown as FastifyInstance;
+  app.post('/admission', async (req) => {
+    const uid = (req.body as { request?: { uid?: unknown } } | undefined)?.request?.uid;
+    return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, allowed: true } };
+  });
+  return app;
+}
+
+function memory(): { rssBytes: number; hwmBytes: number; heapUsedBytes: number } {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const kb = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0) * 1024;
+  return { rssBytes: kb('VmRSS'), hwmBytes: kb('VmHWM'), heapUsedBytes: process.memoryUsage().heapUsed };
+}
+
+const app = await build();
+const parsedAt = new WeakMap<object, number>();
+app.addHook('preValidation', async (req) => {
+  if (sampling) parsedAt.set(req, performance.now());
+});
+app.addHook('onResponse', async (req, reply) => {
+  requests++;
+  if (!sampling) return;
+  server.push(reply.elapsedTime);
+  const t = parsedAt.get(req);
+  if (t !== undefined) afterParse.push(performance.now() - t);
+});
+await app.listen({ host: '127.0.0.1', port: 0 });
+const address = app.server.address();
+const port = typeof address === 'object' && address ? address.port : 0;
+
+process.on('message', (msg: { type: string; on?: boolean }) => {
+  if (msg.type === 'stats' || msg.type === 'gc-stats') {
+    // gc-stats: after a full collection (the process runs with --expose-gc), what is retained.
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (msg.type === 'gc-stats' && gc) { gc(); gc(); }
+    const cpu = process.cpuUsage(cpuAtReset);
+    const stats: ServerStats = { handler, server, afterParse, requests, cpuMicros: cpu.user + cpu.system, storeSize: store?.size ?? 0, ...memory() };
+    process.send?.({ type: msg.type, stats });
+  } else if (msg.type === 'reset') {
+    handler = [];
+    server = [];
+    afterParse = [];
+    requests = 0;
+    cpuAtReset = process.cpuUsage();
+    process.send?.({ type: 'reset' });
+  } else if (msg.type === 'sample') {
+    sampling = msg.on ?? true;
+    process.send?.({ type: 'sample' });
+  } else if (msg.type === 'stop') {
+    void app.close().then(() => process.exit(0));
+  }
+});
+process.on('disconnect', () => process.exit(0));
+process.send?.({ type: 'listening', port });
