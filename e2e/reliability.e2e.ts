@@ -26,6 +26,7 @@ import type { Instance } from './stack/instance.ts';
 import { startInstance } from './stack/instance.ts';
 import { allFree, startPrivateCluster } from './stack/private-cluster.ts';
 import { eventually, freshNamespace, kubectl as sharedKubectl, remoteLog, stackEnv, type User } from './support.ts';
+import { seededRandom } from '../src/sanitize/testing/fixtures.ts';
 
 const exec = promisify(execFile);
 const USERS: User[] = ['alice', 'bob', 'carol'];
@@ -51,16 +52,6 @@ type Kind = 'configmaps' | 'secrets';
 interface Write { by: string; doneAt: number }
 interface Tracked { kind: Kind; name: string; exists: boolean; rev: number; writes: Map<number, Write> }
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Creates, patches and deletes of ConfigMaps and Secrets by alice, bob and carol, in rounds: an
@@ -79,7 +70,7 @@ class Load {
   private readonly random: () => number;
 
   constructor(private readonly kubectl: Kubectl, private readonly ns: string, o: { configMaps: number; secrets: number; seed: number }) {
-    this.random = rng(o.seed);
+    this.random = seededRandom(o.seed);
     const make = (kind: Kind, prefix: string, n: number): Tracked[] =>
       Array.from({ length: n }, (_, i) => ({ kind, name: `${prefix}-${i}`, exists: false, rev: 0, writes: new Map() }));
     this.objects = [...make('configmaps', 'cm', o.configMaps), ...make('secrets', 'sec', o.secrets)];
