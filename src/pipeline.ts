@@ -51,7 +51,8 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
   let routesByType = new Map<string, Route[]>();
   let catalogue: ResourceType[] = [];
   let catalogueJson = '';
-  const routeTypes = new Map<string, string>(); // route key → its types, to see what a rule change needs relisted
+  const routeTypes = new Map<string, string>(); // route key → its types (comma-separated)
+  const routeSigs = new Map<string, string>(); // route key → generation|types: a change needs a reconcile
   const credentials = new Map<string, { creds?: Credentials; problem?: { reason: string; message: string } }>();
   const repoRefs = new Map<string, ObjectRef | undefined>();
 
@@ -89,8 +90,9 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
       },
       depth: (d, depth) => metrics.queueDepth.set({ repo: redactUrl(d.url), branch: d.branch }, depth),
       needsResync: (d) => {
-        const keys = new Set(ruleSet.routes.filter((r) => destKey(r.destination) === d.key).flatMap((r) => (routeTypes.get(r.key) ?? '').split(',').filter(Boolean)));
-        manager.relist(keys, 'resync after the destination was unavailable');
+        const routes = ruleSet.routes.filter((r) => destKey(r.destination) === d.key);
+        const keys = new Set(routes.flatMap((r) => (routeTypes.get(r.key) ?? '').split(',').filter(Boolean)));
+        manager.relist(keys, 'resync after the destination was unavailable', routes.map((r) => r.key));
       },
     },
   });
@@ -126,9 +128,10 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
           }
         }
       },
-      async snapshot(type: ResourceType, objects: KubeObject[], reason: string, resourceVersion: string) {
+      async snapshot(type: ResourceType, objects: KubeObject[], reason: string, resourceVersion: string, only?: ReadonlySet<string>) {
         metrics.resyncs.inc({ resource: typeKey(type) });
         for (const route of routesByType.get(typeKey(type)) ?? []) {
+          if (only && !only.has(route.key)) continue;
           const selected = objects.filter((o) => routeSelects(route, o, nsLabels));
           await pool.push(destKey(route.destination), { kind: 'reconcile', type, objects: selected, recorded: (ns) => route.namespace(ns, nsLabels(ns)), reason, resourceVersion }, route.baseFolder);
         }
@@ -231,6 +234,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     const byType = new Map<string, Route[]>();
     const allTypes = new Map<string, ResourceType>();
     const relist = new Set<string>();
+    const relistFor = new Set<string>();
     for (const route of ruleSet.routes) {
       const types = typesFor(route.resourceRules, catalogue);
       for (const t of types) {
@@ -239,7 +243,11 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
       }
       const sig = `${route.ref?.generation ?? 0}|${types.map(typeKey).sort().join(',')}`;
       const keys = types.map(typeKey);
-      if (routeTypes.get(route.key)?.split('|')[0] !== sig) keys.forEach((k) => relist.add(k));
+      if (routeSigs.get(route.key) !== sig) {
+        keys.forEach((k) => relist.add(k));
+        relistFor.add(route.key);
+      }
+      routeSigs.set(route.key, sig);
       routeTypes.set(route.key, keys.join(','));
       if (route.ref) {
         const unknown = route.resourceRules.flatMap((rr) => rr.resources.filter((res) => res !== '*' && !catalogue.some((t) => t.resource === res && (rr.apiGroups.includes('*') || rr.apiGroups.includes(t.group))))
@@ -249,10 +257,10 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
       }
     }
     const live = new Set(ruleSet.routes.map((r) => r.key));
-    for (const k of [...routeTypes.keys()]) if (!live.has(k)) routeTypes.delete(k);
+    for (const k of [...routeTypes.keys()]) if (!live.has(k)) { routeTypes.delete(k); routeSigs.delete(k); }
     routesByType = byType;
     const started = new Set(manager.setTypes([...allTypes.values()]));
-    manager.relist([...relist].filter((k) => !started.has(k)), 'configuration changed');
+    manager.relist([...relist].filter((k) => !started.has(k)), 'configuration changed', relistFor);
     webhookTypes = [...allTypes.values()];
     await syncWebhook();
   }

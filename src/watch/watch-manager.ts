@@ -11,8 +11,11 @@ import { ListWatchControl, runListWatch } from './list-watch.ts';
 
 export interface WatchSink {
   changes(type: ResourceType, changes: Change[]): Promise<void>;
-  /** Every object of the type at `resourceVersion`, sanitized; `reason` says why (start-up, periodic resync, ...). */
-  snapshot(type: ResourceType, objects: KubeObject[], reason: string, resourceVersion: string): Promise<void>;
+  /**
+   * Every object of the type at `resourceVersion`, sanitized; `reason` says why (start-up,
+   * periodic resync, ...); `only`: the consumers that asked for this relist (undefined: all).
+   */
+  snapshot(type: ResourceType, objects: KubeObject[], reason: string, resourceVersion: string, only?: ReadonlySet<string>): Promise<void>;
 }
 
 export interface WatchManagerOptions {
@@ -35,7 +38,7 @@ export interface WatchManagerOptions {
   startFrom?: (type: ResourceType) => Promise<string | undefined>;
 }
 
-interface Running { type: ResourceType; abort: AbortController; control: ListWatchControl; synced: boolean; done: Promise<void>; reason: string }
+interface Running { type: ResourceType; abort: AbortController; control: ListWatchControl; synced: boolean; done: Promise<void>; reason: string; only?: Set<string> }
 
 export class WatchManager {
   private readonly running = new Map<string, Running>();
@@ -61,12 +64,17 @@ export class WatchManager {
     return started;
   }
 
-  /** Asks for a relist (and so a snapshot) of these types, e.g. because a rule now covers them. */
-  relist(keys: Iterable<string>, reason: string): void {
+  /**
+   * Asks for a relist of these types, e.g. because a rule now covers them; the snapshot is meant
+   * for `forKeys` only (the consumers that need it), the others already hold the state.
+   */
+  relist(keys: Iterable<string>, reason: string, forKeys: Iterable<string>): void {
     for (const key of keys) {
       const r = this.running.get(key);
       if (!r) continue;
       r.reason = reason;
+      r.only ??= new Set();
+      for (const k of forKeys) r.only.add(k);
       r.control.relist();
     }
   }
@@ -128,12 +136,15 @@ export class WatchManager {
       handler: {
         onList: async (items, listRv, relist) => {
           const reason = relist ? (r.reason === 'start-up' ? 'periodic resync' : r.reason) : 'start-up';
+          // A requested relist is for those who asked; a periodic one (or the first list) for all.
+          const only = relist && reason !== 'periodic resync' ? r.only : undefined;
           r.reason = 'periodic resync';
+          r.only = undefined;
           if (relist) {
             // Changes missed meanwhile go through correlation first (their authors may still match).
             await emit(detector.relist(items));
             await tail; // the snapshot comes after the changes it follows
-            await o.sink.snapshot(type, items.map((obj) => o.prepare(obj).sanitized), reason, listRv);
+            await o.sink.snapshot(type, items.map((obj) => o.prepare(obj).sanitized), reason, listRv, only);
           } else {
             const prepared = items.map((obj) => ({ obj, prepared: o.prepare(obj) }));
             detector.seed(prepared);
