@@ -1,6 +1,5 @@
-// Resolves the configured resource names (`configmaps`, `deployments.apps`, `apps/v1/deployments`)
-// to resource types through API discovery: preferred version, kind, and whether namespaced.
-import { KubescribeError } from '../errors.ts';
+// API discovery: every resource type the cluster serves (preferred version, kind, namespaced,
+// scale subresource), the paths of resource types, and the names rules use for them.
 import type { ResourceType } from '../kube-object.ts';
 import type { KubeApi } from './kube-api.ts';
 
@@ -19,30 +18,6 @@ export function parseResourceName(spec: string): { group: string; version?: stri
   if (parts.length === 2) return { group: '', version: parts[0], resource: parts[1] ?? '' };
   const dot = spec.indexOf('.');
   return dot < 0 ? { group: '', resource: spec } : { group: spec.slice(dot + 1), resource: spec.slice(0, dot) };
-}
-
-export async function resolveResources(api: KubeApi, specs: readonly string[]): Promise<ResourceType[]> {
-  const groups = await api.getJson<ApiGroupList>('/apis');
-  const out: ResourceType[] = [];
-  for (const spec of specs) {
-    const want = parseResourceName(spec);
-    let version = want.version;
-    if (!version) {
-      if (want.group === '') version = 'v1';
-      else {
-        const g = groups.groups.find((x) => x.name === want.group);
-        if (!g) throw new KubescribeError('KUBESCRIBE_ERR_SETTINGS_INVALID', `resource ${spec}: API group ${want.group} is not served by this cluster`);
-        version = g.preferredVersion.version;
-      }
-    }
-    const type: ResourceType = { group: want.group, version, resource: want.resource };
-    const list = await api.getJson<ApiResourceList>(resourcePath(type).replace(/\/[^/]+$/, ''));
-    const r = list.resources.find((x) => x.name === want.resource);
-    if (!r) throw new KubescribeError('KUBESCRIBE_ERR_SETTINGS_INVALID', `resource ${spec}: ${want.resource} is not served in ${list.groupVersion}`);
-    if (!r.verbs.includes('watch') || !r.verbs.includes('list')) throw new KubescribeError('KUBESCRIBE_ERR_SETTINGS_INVALID', `resource ${spec} cannot be listed and watched`);
-    out.push({ ...type, kind: r.kind, namespaced: r.namespaced, scalable: list.resources.some((x) => x.name === `${want.resource}/scale`) });
-  }
-  return out;
 }
 
 /** Every resource type the cluster serves that can be listed and watched (preferred versions). */

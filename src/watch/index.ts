@@ -1,6 +1,6 @@
 export { createKubeApi, loadKubeConfig, KubeApiError, type KubeApi } from './kube-api.ts';
 export { runListWatch, ListWatchControl, type ListWatchHandler, type WatchEvent } from './list-watch.ts';
-export { resolveResources, resourcePath, parseResourceName, discoverAll } from './discovery.ts';
+export { resourcePath, parseResourceName, discoverAll } from './discovery.ts';
 export { ChangeDetector, type Prepare, type Prepared } from './change-detector.ts';
 export { namespaceFilter, glob } from './namespace-filter.ts';
 export { WatchManager, type WatchSink } from './watch-manager.ts';
