@@ -62,7 +62,7 @@ describe('change detector', () => {
     const other = (name: string, rv: string): KubeObject => ({ metadata: { name, namespace: 'shop', uid: `uid-${name}`, resourceVersion: rv }, spec: { n: name } });
     d.observe('ADDED', other('a', '1'));
     d.observe('ADDED', other('b', '2'));
-    const changes = d.relist([{ ...other('a', '5'), spec: { n: 'changed' } }, other('c', '6')]);
+    const changes = d.relist([{ ...other('a', '5'), spec: { n: 'changed' } }, other('c', '6')].map((obj) => ({ obj, prepared: prepare(obj) })));
     expect(changes.map((c) => `${c.operation} ${c.name}`).sort()).toEqual(['CREATE c', 'DELETE b', 'UPDATE a']);
   });
 

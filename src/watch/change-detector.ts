@@ -44,7 +44,7 @@ export class ChangeDetector {
   }
 
   /** One watch event → at most two changes (a missed delete before a re-create under the same name). */
-  observe(type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: KubeObject): Change[] {
+  observe(type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: KubeObject, given?: Prepared): Change[] {
     if (!this.accepts(obj)) return [];
     const m = obj.metadata ?? {};
     const key = stateKey(m.namespace, m.name);
@@ -57,7 +57,7 @@ export class ChangeDetector {
       // The webhook hashed oldObject: the content of the last version we saw (prev.hash).
       return [this.change('DELETE', obj, this.prepare(obj).sanitized, prev.hash, prev.rv, rv, uid)];
     }
-    const prepared = this.prepare(obj);
+    const prepared = given ?? this.prepare(obj);
     this.states.set(key, { uid, rv, hash: prepared.hash });
     if (prev && prev.uid !== uid) {
       // Deleted and re-created while we were not watching: record both.
@@ -71,14 +71,14 @@ export class ChangeDetector {
     return [this.change('UPDATE', obj, prepared.sanitized, prepared.hash, prev.rv, rv, uid)];
   }
 
-  /** A relist after 410 or a reconnect: diff the full list against what we knew. */
-  relist(items: KubeObject[]): Change[] {
+  /** A relist after 410 or a resync: diff the full list (prepared once, as for seed) against what we knew. */
+  relist(items: Array<{ obj: KubeObject; prepared: Prepared }>): Change[] {
     const seen = new Set<string>();
     const out: Change[] = [];
-    for (const obj of items) {
+    for (const { obj, prepared } of items) {
       if (!this.accepts(obj)) continue;
       seen.add(stateKey(obj.metadata?.namespace, obj.metadata?.name));
-      out.push(...this.observe('MODIFIED', obj));
+      out.push(...this.observe('MODIFIED', obj, prepared));
     }
     for (const [key, prev] of [...this.states]) {
       if (seen.has(key)) continue;

@@ -140,16 +140,16 @@ export class WatchManager {
           const only = relist && reason !== 'periodic resync' ? r.only : undefined;
           r.reason = 'periodic resync';
           r.only = undefined;
+          // Every object is sanitized and hashed once, for the detector and the snapshot alike.
+          const prepared = items.map((obj) => ({ obj, prepared: o.prepare(obj) }));
           if (relist) {
             // Changes missed meanwhile go through correlation first (their authors may still match).
-            await emit(detector.relist(items));
+            await emit(detector.relist(prepared));
             await tail; // the snapshot comes after the changes it follows
-            await o.sink.snapshot(type, items.map((obj) => o.prepare(obj).sanitized), reason, listRv, only);
           } else {
-            const prepared = items.map((obj) => ({ obj, prepared: o.prepare(obj) }));
             detector.seed(prepared);
-            await o.sink.snapshot(type, prepared.map((p) => p.prepared.sanitized), reason, listRv);
           }
+          await o.sink.snapshot(type, prepared.map((p) => p.prepared.sanitized), reason, listRv, only);
           o.onSize?.(type, detector.size);
         },
         onEvent: async (ev) => {
