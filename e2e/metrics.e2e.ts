@@ -67,11 +67,18 @@ describe('metrics, dashboard and alerts on a real Prometheus', () => {
   it('answers every dashboard panel query and every alert expression with data', async () => {
     const p = prom!;
     await eventually('Prometheus scrapes the instance', async () => (await p.query('up{job="kubescribe"} == 1')).length === 1);
+    // The watch of ConfigMaps is cluster-wide; changes in a namespace no rule records are no author
+    // lookups (they would read as misses and fire KubescribeEnrichmentRatioLow). Made first: the
+    // watch handles events in order, so they are behind us once alice's changes are committed.
+    const other = await freshNamespace('metrics-other');
+    for (let i = 0; i < 4; i++) await kubectl('bob', ['create', 'configmap', `o-${i}`, '-n', other, `--from-literal=n=${i}`]);
     // Traffic: alice creates and patches ConfigMaps in the recorded namespace.
     for (let i = 0; i < 6; i++) await kubectl('alice', ['create', 'configmap', `m-${i}`, '-n', ns, `--from-literal=n=${i}`]);
     for (let i = 0; i < 6; i++) await kubectl('alice', ['patch', 'configmap', `m-${i}`, '-n', ns, '--type=merge', '-p', '{"data":{"patched":"yes"}}']);
     await eventually('the changes pushed and scraped', async () =>
       (await p.query('kubescribe_pending_commits == 0 and on () sum(kubescribe_commits_total{kind="change"}) >= 12')).length === 1, 60_000);
+    const lookups = (await (await fetch(inst!.metricsUrl)).text()).split('\n').filter((l) => l.startsWith('kubescribe_enrichment_total')).sort();
+    expect(lookups).toEqual(['kubescribe_enrichment_total{result="hit"} 12']);
 
     const queries = [
       ...dashboardQueries(),
@@ -91,7 +98,8 @@ describe('metrics, dashboard and alerts on a real Prometheus', () => {
     await eventually('every query returns data', async () => (last = await empty()).length === 0, 30_000, 500).catch(() => undefined);
     expect(last).toEqual([]);
     // The unmodified alert expressions are valid too, and none is even pending on a healthy instance.
-    for (const a of alerts()) expect(await p.query(a.expr)).toEqual([]);
+    const counters = (await (await fetch(inst!.metricsUrl)).text()).split('\n').filter((l) => /^kubescribe_(enrichment|watch_events|webhook_requests)_total/.test(l)).join('; ');
+    for (const a of alerts()) expect(await p.query(a.expr), `${a.alert} (${counters})`).toEqual([]);
     expect(await p.alerts()).toEqual([]);
   });
 

@@ -104,6 +104,8 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     api, prepare, correlations: store, logger: logger.child({ component: 'watch' }), ...backoff,
     resyncIntervalMs: settings.watch.resyncIntervalMs,
     onLookup: (hit) => metrics.enrichment.inc({ result: hit ? 'hit' : 'miss' }),
+    wanted: (type, change) => (routesByType.get(typeKey(type)) ?? []).some((route) =>
+      route.operations.has(change.operation) && routeSelects(route, change.object, nsLabels)),
     missWaitMs: settings.correlation.missWaitMs,
     // Replay from the oldest checkpoint among the branches that record the type; a branch that is
     // further on skips what it has. No checkpoint anywhere (or a branch not open in time): list now.

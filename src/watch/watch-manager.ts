@@ -28,6 +28,12 @@ export interface WatchManagerOptions {
   maxBackoffMs: number;
   resyncIntervalMs: number;
   onLookup?: (hit: boolean) => void;
+  /**
+   * Whether any consumer records this change. The watch of a type is cluster-wide, so it also sees
+   * changes that no rule covers (other namespaces, other operations): those are not looked up,
+   * waited for, or counted as enrichment misses (their webhook calls were never asked for).
+   */
+  wanted?: (type: ResourceType, change: Change) => boolean;
   /** On a miss, wait this long (from when the event was seen) for a correlation still on its way from a peer. */
   missWaitMs?: number;
   waitFor?: (keys: readonly string[], ms: number) => Promise<import('../correlation/index.ts').Author | undefined>;
@@ -99,6 +105,7 @@ export class WatchManager {
     // Misses wait (bounded, from the time the event was seen) for correlations pushed by a peer.
     const enrich = async (changes: Change[]): Promise<Change[]> => {
       await Promise.all(changes.map(async (c) => {
+        if (o.wanted && !o.wanted(type, c)) return;
         if (!c.author && o.waitFor && o.missWaitMs && c.correlationKeys) {
           c.author = await o.waitFor(c.correlationKeys, c.observedAt.getTime() + o.missWaitMs - Date.now());
         }
