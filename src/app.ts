@@ -17,7 +17,7 @@ import { startPipeline, type Pipeline } from './pipeline.ts';
 import { ResourceCache } from './rules/resource-cache.ts';
 import { compileSanitizeOptions, contentHash, sanitize } from './sanitize/index.ts';
 import type { Secrets, Settings } from './settings/index.ts';
-import { createKubeApi, KubeApiError, loadKubeConfig, type KubeApi, type Prepared } from './watch/index.ts';
+import { createKubeApi, KubeApiError, loadKubeConnection, type KubeApi, type Prepared } from './watch/index.ts';
 
 export interface App {
   start(): Promise<void>;
@@ -34,7 +34,7 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
     const sanitized = sanitize(obj, sanitizeOptions);
     return { sanitized, hash: contentHash(sanitized) };
   };
-  const api = createKubeApi(loadKubeConfig(settings.kubernetes.kubeconfig));
+  const api = createKubeApi(loadKubeConnection(settings.kubernetes.kubeconfig));
   const log = logger.child({ component: 'replica' });
 
   const store = new CorrelationStore({

@@ -12,7 +12,7 @@ export const SettingsSchema = z.object({
   ownNamespace: z.string().default('kubescribe'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   kubernetes: z.object({
-    /** A kubeconfig file; empty means in-cluster, then $KUBECONFIG, then ~/.kube/config. */
+    /** A kubeconfig file; empty means $KUBECONFIG, then the in-cluster service account, then ~/.kube/config. */
     kubeconfig: z.string().optional(),
   }).prefault({}),
   /**

@@ -1,4 +1,5 @@
-export { createKubeApi, loadKubeConfig, KubeApiError, type KubeApi } from './kube-api.ts';
+export { createKubeApi, KubeApiError, type KubeApi } from './kube-api.ts';
+export { loadKubeConnection, type KubeConnection } from './kube-config.ts';
 export { runListWatch, ListWatchControl, type ListWatchHandler, type WatchEvent } from './list-watch.ts';
 export { resourcePath, parseResourceName, discoverAll } from './discovery.ts';
 export { ChangeDetector, type Prepare, type Prepared } from './change-detector.ts';

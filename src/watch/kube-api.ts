@@ -1,11 +1,11 @@
 // A small Kubernetes API client for what the watch needs: JSON GETs and a watch stream read line
-// by line. Authentication comes from @kubernetes/client-node's KubeConfig (kubeconfig file,
-// in-cluster service account, exec plugins); the streaming is ours so that a slow consumer slows
-// the reading (back-pressure) and every error is seen (the client-node informer stops on non-410 errors).
+// by line. Where the API is and how to authenticate comes from kube-config.ts; the streaming is
+// ours so that a slow consumer slows the reading (back-pressure) and every error is seen (the
+// client-node informer stops on non-410 errors).
 import { Agent, request, type RequestOptions } from 'node:https';
 import { request as httpRequest } from 'node:http';
-import { KubeConfig } from '@kubernetes/client-node';
 import { KubescribeError } from '../errors.ts';
+import type { KubeConnection } from './kube-config.ts';
 
 export interface KubeApi {
   server: string;
@@ -26,24 +26,14 @@ export class KubeApiError extends KubescribeError {
   }
 }
 
-export function loadKubeConfig(file?: string): KubeConfig {
-  const kc = new KubeConfig();
-  if (file) kc.loadFromFile(file);
-  else kc.loadFromDefault();
-  if (!kc.getCurrentCluster()) throw new KubescribeError('KUBESCRIBE_ERR_SETTINGS_INVALID', `no current cluster in kubeconfig ${file ?? '(default)'}`);
-  return kc;
-}
-
-export function createKubeApi(kc: KubeConfig): KubeApi {
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new KubescribeError('KUBESCRIBE_ERR_SETTINGS_INVALID', 'kubeconfig has no current cluster');
-  const server = cluster.server.replace(/\/$/, '');
+export function createKubeApi(conn: KubeConnection): KubeApi {
+  const server = conn.server;
   const agent = new Agent({ keepAlive: true, maxSockets: 32 });
 
   async function open(method: string, path: string, body: string | undefined, headers: Record<string, string>, signal?: AbortSignal) {
     const url = new URL(server + path);
     const opts: RequestOptions = { method, headers: { accept: 'application/json', ...headers }, signal };
-    await kc.applyToHTTPSOptions(opts);
+    await conn.apply(opts);
     const isHttps = url.protocol === 'https:';
     if (isHttps) opts.agent = agent;
     const send = isHttps ? request : httpRequest;
