@@ -36,7 +36,7 @@ export class BoundedQueue<T> {
         await new Promise<void>((r) => (this.waitingConsumer = r));
         continue;
       }
-      const item = this.items[this.head] as T;
+      let item: T | undefined = this.items[this.head] as T;
       this.items[this.head] = undefined as T;
       this.head++;
       if (this.head > 1024 && this.head * 2 > this.items.length) {
@@ -45,7 +45,10 @@ export class BoundedQueue<T> {
       }
       this.onDepth?.(this.depth);
       this.waitingPushers.shift()?.();
-      yield item;
+      yield item as T;
+      // A suspended generator keeps its locals: without this the last item (say a start-up
+      // snapshot of every object) stays in memory until the next one arrives.
+      item = undefined;
     }
   }
 

@@ -50,7 +50,8 @@ export interface PoolOptions {
 
 interface Slot {
   config: DestinationConfig;
-  queue: BoundedQueue<{ item: QueueItem; baseFolder: string }>;
+  /** `item` is cleared once recorded, so the loop waiting for the next one does not keep it. */
+  queue: BoundedQueue<{ item?: QueueItem; baseFolder: string }>;
   writer?: GitWriter;
   checkpoints?: Checkpoints;
   /** Resolves once the writer is open and the checkpoints are read. */
@@ -205,11 +206,11 @@ export class WriterPool {
       }
       return r;
     };
-    for await (const { item, baseFolder } of slot.queue.drain()) {
+    for await (const entry of slot.queue.drain()) {
       let wait = this.o.backoffMs;
       for (;;) {
         try {
-          await recorderFor(baseFolder).record(item);
+          await recorderFor(entry.baseFolder).record(entry.item as QueueItem);
           break;
         } catch (err) {
           if (err instanceof KubescribeError && err.terminal) {
@@ -222,6 +223,7 @@ export class WriterPool {
           wait = Math.min(wait * 2, this.o.maxBackoffMs);
         }
       }
+      entry.item = undefined;
     }
   }
 }

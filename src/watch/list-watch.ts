@@ -75,7 +75,7 @@ export async function runListWatch(o: ListWatchOptions): Promise<void> {
         rv = undefined;
       }
       if (rv === undefined) {
-        const items: KubeObject[] = [];
+        let items: KubeObject[] = [];
         let cont: string | undefined;
         let listRv = '';
         do {
@@ -99,10 +99,12 @@ export async function runListWatch(o: ListWatchOptions): Promise<void> {
         if (from) log.info({ resourceVersion: from }, 'listed at the checkpoint; replaying changes since');
         from = undefined;
         await o.handler.onList(items, listRv, lists > 0);
+        const listed = items.length;
+        items = []; // this frame waits on the watch for hours: let the raw list go now
         lists++;
         listedAt = Date.now();
         rv = listRv;
-        log.info({ items: items.length, resourceVersion: rv, relist: lists > 1 }, 'listed');
+        log.info({ items: listed, resourceVersion: rv, relist: lists > 1 }, 'listed');
         o.onSynced?.();
       }
       if (o.resyncIntervalMs) {
