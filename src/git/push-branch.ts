@@ -6,7 +6,7 @@
 // Failures come back as a PushResult carrying a KubescribeError; the commits stay local.
 import * as fs from 'node:fs';
 import git from 'isomorphic-git';
-import { buildPack } from './build-pack.ts';
+import { buildPack, type PackObject } from './build-pack.ts';
 import { collectObjects } from './collect-objects.ts';
 import { fetchBranch } from './fetch-branch.ts';
 import { KubescribeError } from '../errors.ts';
@@ -27,7 +27,13 @@ async function prepare(repo: Repo): Promise<Prepared | undefined> {
   await repo.store.flush();
   const mark = repo.store.mark();
   const first = await readCommit(repo.store, repo.unpushed[0]!);
-  const objects = await collectObjects(repo.store, repo.unpushed);
+  const unpushed = new Set(repo.unpushed);
+  for (const oid of repo.introduced.keys()) if (!unpushed.has(oid)) repo.introduced.delete(oid);
+  const objects: PackObject[] = [];
+  for (const oid of await collectObjects(repo.store, repo.unpushed, repo.introduced)) {
+    const o = await repo.store.read(oid);
+    objects.push({ oid, type: o.type, body: o.body });
+  }
   return {
     count: repo.unpushed.length,
     mark,
@@ -47,7 +53,9 @@ async function landed(repo: Repo, p: Prepared): Promise<void> {
   await git.writeRef({ fs, gitdir: repo.dir, ref: `refs/remotes/origin/${repo.branch}`, value: sha, force: true });
   repo.remoteTip = sha;
   // Commits made while the pack was on its way stay pending.
-  repo.unpushed = repo.unpushed.slice(repo.unpushed.indexOf(sha) + 1);
+  const pushed = repo.unpushed.indexOf(sha) + 1;
+  for (const oid of repo.unpushed.slice(0, pushed)) repo.introduced.delete(oid);
+  repo.unpushed = repo.unpushed.slice(pushed);
   repo.store.forgetRecent(p.mark);
 }
 

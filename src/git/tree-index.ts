@@ -129,12 +129,12 @@ export class TreeIndex {
     this.files.delete(path);
   }
 
-  /** Writes every dirty folder (children first) and returns the root tree id. */
-  write(store: ObjectStore): string {
-    return this.writeFolder(store, this.root);
+  /** Writes every dirty folder (children first) and returns the root tree id; `written` collects the folders' ids. */
+  write(store: ObjectStore, written?: string[]): string {
+    return this.writeFolder(store, this.root, written);
   }
 
-  private writeFolder(store: ObjectStore, folder: Folder): string {
+  private writeFolder(store: ObjectStore, folder: Folder, written: string[] | undefined): string {
     if (folder.oid !== undefined) return folder.oid;
     if (!folder.sorted) {
       const names = [...folder.entries.keys()];
@@ -146,7 +146,7 @@ export class TreeIndex {
     const items: Item[] = [];
     for (const name of folder.sorted) {
       const item = folder.entries.get(name)!;
-      if (item.dir) item.oid = this.writeFolder(store, item.dir);
+      if (item.dir) item.oid = this.writeFolder(store, item.dir, written);
       item.head ??= Buffer.from(`${item.mode} ${name}\0`, 'utf8');
       size += item.head.length + 20;
       items.push(item);
@@ -158,6 +158,7 @@ export class TreeIndex {
       at += body.write(item.oid, at, 'hex');
     }
     folder.oid = store.write('tree', body);
+    written?.push(folder.oid);
     return folder.oid;
   }
 }
