@@ -6,7 +6,7 @@
 // Failures come back as a PushResult carrying a KubescribeError; the commits stay local.
 import * as fs from 'node:fs';
 import git from 'isomorphic-git';
-import { buildPack, type PackObject } from './build-pack.ts';
+import { buildPack } from './build-pack.ts';
 import { collectObjects } from './collect-objects.ts';
 import { fetchBranch } from './fetch-branch.ts';
 import { KubescribeError } from '../errors.ts';
@@ -29,11 +29,7 @@ async function prepare(repo: Repo): Promise<Prepared | undefined> {
   const first = await readCommit(repo.store, repo.unpushed[0]!);
   const unpushed = new Set(repo.unpushed);
   for (const oid of repo.introduced.keys()) if (!unpushed.has(oid)) repo.introduced.delete(oid);
-  const objects: PackObject[] = [];
-  for (const oid of await collectObjects(repo.store, repo.unpushed, repo.introduced)) {
-    const o = await repo.store.read(oid);
-    objects.push({ oid, type: o.type, body: o.body });
-  }
+  const objects = await repo.store.packObjects(await collectObjects(repo.store, repo.unpushed, repo.introduced));
   return {
     count: repo.unpushed.length,
     mark,
@@ -43,7 +39,7 @@ async function prepare(repo: Repo): Promise<Prepared | undefined> {
       ref: `refs/heads/${repo.branch}`,
       old: first?.parents[0] ?? ZERO_OID,
       new: tip,
-      pack: buildPack(objects, { index: false }).pack,
+      pack: buildPack(objects, { index: false, refDelta: true }).pack,
     },
   };
 }

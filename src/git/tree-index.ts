@@ -4,13 +4,19 @@
 // and the flat path → blob-id map (files()) is kept in step for resync comparisons.
 import { KubescribeError } from '../errors.ts';
 import { compareTreeNames, decodeTree, EMPTY_TREE, FILE_MODE, TREE_MODE } from './object-format.ts';
-import type { ObjectStore } from './object-store.ts';
+import { DELTA_MIN_BYTES, type DeltaBase, type ObjectStore } from './object-store.ts';
 
 /** A file set to a blob, or deleted (oid null). */
 export interface BlobChange { path: string; oid: string | null }
 
 interface Item { mode: string; oid: string; dir?: Folder; head?: Buffer }
-interface Folder { entries: Map<string, Item>; oid: string | undefined; sorted: string[] | undefined }
+interface Folder {
+  entries: Map<string, Item>;
+  oid: string | undefined;
+  sorted: string[] | undefined;
+  /** The last version written or loaded, when big enough to store the next one as a delta. */
+  base?: DeltaBase;
+}
 
 const BLOB_MODES = new Set(['100644', '100755', '120000']);
 
@@ -33,7 +39,7 @@ export class TreeIndex {
 
   private async loadFolder(store: ObjectStore, oid: string, prefix: string): Promise<Folder> {
     const { body } = await store.read(oid, 'tree');
-    const folder: Folder = { entries: new Map(), oid, sorted: [] };
+    const folder: Folder = { entries: new Map(), oid, sorted: [], base: body.byteLength >= DELTA_MIN_BYTES ? { oid, body } : undefined };
     const subs: Promise<void>[] = [];
     for (const e of decodeTree(body)) {
       const item: Item = { mode: e.mode, oid: e.oid };
@@ -157,7 +163,8 @@ export class TreeIndex {
       at += item.head!.copy(body, at);
       at += body.write(item.oid, at, 'hex');
     }
-    folder.oid = store.write('tree', body);
+    folder.oid = store.write('tree', body, undefined, folder.base);
+    folder.base = size >= DELTA_MIN_BYTES ? { oid: folder.oid, body } : undefined;
     written?.push(folder.oid);
     return folder.oid;
   }
