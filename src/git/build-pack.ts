@@ -1,6 +1,8 @@
-// Packfiles (version 2, no deltas) and their version-2 index, built in memory: the same bytes
-// serve the local object store (one pack a batch instead of one loose file an object) and the
-// push to the remote. Entries are zlib streams of *stored* deflate blocks: git and
+// Packfiles (version 2) and their version-2 index, built in memory: the same bytes serve the
+// local object store (one pack a batch instead of one loose file an object) and the push to the
+// remote. An object may be written as a delta against an object earlier in the same pack (never
+// outside it: a pack stands alone, no thin packs), as offset deltas locally and ref deltas in a
+// push (every receive-pack takes those, with or without the ofs-delta capability). Entries are zlib streams of *stored* deflate blocks: git and
 // isomorphic-git read them like any other, and writing one costs a copy and a checksum instead of
 // setting up a compressor per object, which dominated the commit path at ~25 µs an object.
 import { createHash } from 'node:crypto';
@@ -10,15 +12,19 @@ import { crc32, deflateSync } from 'node:zlib';
 import type { ObjectType } from './blob-oid.ts';
 
 export interface PackObject { oid: string; type: ObjectType; body: Uint8Array }
+/** An object as a git delta (delta.ts) against `base`, which must come earlier in the same pack. */
+export interface DeltaObject { oid: string; type: ObjectType; base: string; delta: Uint8Array }
 /** An object already encoded as a pack entry (header + zlib data), copied from another pack as is. */
 export interface RawEntry { oid: string; raw: Buffer }
 
 const TYPE_CODE: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
+const OFS_DELTA = 6;
+const REF_DELTA = 7;
 const MAX_STORED = 0xffff;
 
-function entryHeader(type: ObjectType, size: number): Buffer {
+function entryHeader(code: number, size: number): Buffer {
   const bytes: number[] = [];
-  let byte = (TYPE_CODE[type] << 4) | (size & 0x0f);
+  let byte = (code << 4) | (size & 0x0f);
   let rest = Math.floor(size / 16);
   while (rest > 0) {
     bytes.push(byte | 0x80);
@@ -27,6 +33,19 @@ function entryHeader(type: ObjectType, size: number): Buffer {
   }
   bytes.push(byte);
   return Buffer.from(bytes);
+}
+
+/** The header of a delta entry: type, size, then where its base is (a distance back, or its id). */
+function deltaHeader(size: number, distance: number | undefined, base: string): Buffer {
+  if (distance === undefined) return Buffer.concat([entryHeader(REF_DELTA, size), Buffer.from(base, 'hex')]);
+  const ofs: number[] = [distance & 0x7f];
+  let rest = Math.floor(distance / 128);
+  while (rest > 0) {
+    rest--;
+    ofs.unshift(0x80 | (rest & 0x7f));
+    rest = Math.floor(rest / 128);
+  }
+  return Buffer.concat([entryHeader(OFS_DELTA, size), Buffer.from(ofs)]);
 }
 
 function adler32(data: Uint8Array): number {
@@ -69,10 +88,11 @@ export interface BuiltPack { name: string; pack: Buffer; idx: Buffer }
 
 /**
  * A pack of objects; `compress` deflates each entry (slower, for long-lived packs), otherwise
- * entries are stored.
+ * entries are stored. `refDelta` writes deltas with their base's id instead of its offset.
  */
-export function buildPack(objects: readonly (PackObject | RawEntry)[], opts: { index?: boolean; compress?: boolean } = {}): BuiltPack {
+export function buildPack(objects: readonly (PackObject | DeltaObject | RawEntry)[], opts: { index?: boolean; compress?: boolean; refDelta?: boolean } = {}): BuiltPack {
   const withIndex = opts.index ?? true;
+  const offsets = new Map<string, number>();
   const chunks: Buffer[] = [];
   const header = Buffer.alloc(12);
   header.write('PACK', 0, 'latin1');
@@ -82,14 +102,25 @@ export function buildPack(objects: readonly (PackObject | RawEntry)[], opts: { i
   const entries: { oid: Buffer; crc: number; offset: number }[] = [];
   let offset = 12;
   for (const o of objects) {
+    offsets.set(o.oid, offset);
     if ('raw' in o) {
       if (withIndex) entries.push({ oid: Buffer.from(o.oid, 'hex'), crc: crc32(o.raw), offset });
       chunks.push(o.raw);
       offset += o.raw.length;
       continue;
     }
-    const head = entryHeader(o.type, o.body.byteLength);
-    const data = opts.compress ? deflateSync(o.body) : zlibStored(o.body);
+    let head: Buffer;
+    let payload: Uint8Array;
+    if ('delta' in o) {
+      const baseAt = offsets.get(o.base);
+      if (baseAt === undefined || baseAt === offset) throw new Error(`delta base ${o.base} of ${o.oid} is not earlier in the pack`);
+      head = deltaHeader(o.delta.byteLength, opts.refDelta ? undefined : offset - baseAt, o.base);
+      payload = o.delta;
+    } else {
+      head = entryHeader(TYPE_CODE[o.type], o.body.byteLength);
+      payload = o.body;
+    }
+    const data = opts.compress ? deflateSync(payload) : zlibStored(payload);
     if (withIndex) entries.push({ oid: Buffer.from(o.oid, 'hex'), crc: crc32(data, crc32(head)), offset });
     chunks.push(head, data);
     offset += head.length + data.length;
@@ -130,7 +161,7 @@ function buildIndex(entries: { oid: Buffer; crc: number; offset: number }[], pac
 }
 
 /** Writes `pack-<sha>.pack` and `.idx` into packDir, the index last so readers never see half a pack. */
-export async function writePack(packDir: string, objects: readonly (PackObject | RawEntry)[], compress = false): Promise<{ name: string; bytes: number }> {
+export async function writePack(packDir: string, objects: readonly (PackObject | DeltaObject | RawEntry)[], compress = false): Promise<{ name: string; bytes: number }> {
   const { name, pack, idx } = buildPack(objects, { compress });
   const tmp = join(packDir, `tmp-${process.pid}-${name}`);
   await writeFile(`${tmp}.pack`, pack);

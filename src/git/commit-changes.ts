@@ -25,8 +25,9 @@ export function commitChanges(repo: Repo, input: CommitInput, now = Date.now()):
   }
   const effective = repo.tree.apply(changes);
   if (effective.length === 0 && repo.tip !== undefined) return repo.tip;
-  for (const c of effective) if (c.oid !== null) repo.store.write('blob', blobs.get(c.oid)!, c.oid);
-  const tree = repo.tree.write(repo.store);
+  const introduced: string[] = [];
+  for (const c of effective) if (c.oid !== null) introduced.push(repo.store.write('blob', blobs.get(c.oid)!, c.oid));
+  const tree = repo.tree.write(repo.store, introduced);
   const seconds = Math.floor(now / 1000);
   const oid = repo.store.write('commit', encodeCommit({
     tree,
@@ -38,5 +39,7 @@ export function commitChanges(repo: Repo, input: CommitInput, now = Date.now()):
   repo.store.setTip(oid);
   repo.tip = oid;
   repo.unpushed.push(oid);
+  introduced.push(oid);
+  repo.introduced.set(oid, introduced);
   return oid;
 }

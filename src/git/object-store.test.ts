@@ -66,6 +66,46 @@ describe('ObjectStore', () => {
     await exec('git', ['--git-dir', dir, 'fsck', '--strict']);
   });
 
+  it('keeps new versions of a big folder as deltas: small in memory and journal, recovered after a crash, packed so git reads them', async () => {
+    const store = await ObjectStore.open(dir, 'main');
+    const tree = await TreeIndex.load(store, undefined);
+    const ident = formatIdent({ name: 'alice', email: 'a@example.com' }, 1_700_000_000);
+    let tip: string | undefined;
+    const trees: string[] = [];
+    const commit = (changes: Record<string, string>): void => {
+      tree.apply(Object.entries(changes).map(([path, content]) => ({ path, oid: store.write('blob', Buffer.from(content)) })));
+      const root = tree.write(store);
+      trees.push(root);
+      tip = store.write('commit', encodeCommit({ tree: root, parents: tip ? [tip] : [], author: ident, committer: ident, message: 'm' }));
+      store.setTip(tip);
+    };
+    const seed: Record<string, string> = {};
+    for (let i = 0; i < 400; i++) seed[`ns/core/configmaps/cm-${i}.yaml`] = `v: 0\ni: ${i}\n`;
+    commit(seed);
+    for (let k = 1; k <= 120; k++) {
+      commit({ [`ns/core/configmaps/cm-${(k * 37) % 400}.yaml`]: `v: ${k}\n` });
+      if (k === 100) await store.flush(); // later deltas have their base in a pack on disk
+    }
+    expect(store.unflushed.bytes).toBeLessThan(30 * 2000); // ~17 KB a folder version if stored whole
+    const journal = fs.statSync(join(dir, 'kubescribe.journal')).size;
+    expect(journal).toBeLessThan(30 * 2000);
+    const bodies = await Promise.all(trees.map(async (t) => Buffer.from((await store.read(t, 'tree')).body)));
+
+    // A crash: the journal holds commits 101..120, their folders as deltas.
+    const reopened = await ObjectStore.open(dir, 'main');
+    expect(reopened.getTip()).toBe(tip);
+    for (const [i, t] of trees.entries()) expect(Buffer.from((await reopened.read(t, 'tree')).body).equals(bodies[i]!)).toBe(true);
+    await reopened.close();
+    await exec('git', ['--git-dir', dir, 'fsck', '--strict']);
+    const idx = (await readdir(join(dir, 'objects', 'pack'))).filter((f) => f.endsWith('.idx')).map((f) => join(dir, 'objects', 'pack', f));
+    const verify = (await Promise.all(idx.map(async (f) => (await exec('git', ['verify-pack', '-v', f])).stdout))).join('\n');
+    expect(verify).toMatch(/chain length = 50:/);
+    expect(verify).not.toMatch(/chain length = (5[1-9]|[6-9]\d|\d{3,}):/); // depth capped at 50
+    const listed = (await exec('git', ['--git-dir', dir, 'ls-tree', '-r', tip!])).stdout.trim().split('\n');
+    expect(listed).toHaveLength(400);
+    expect(listed).toContain(`100644 blob ${blobOid('v: 120\n')}\tns/core/configmaps/cm-${(120 * 37) % 400}.yaml`);
+  });
+
   it('reads what the git CLI packed with deltas, byte for byte', async () => {
     const work = join(dir, 'work');
     const run = (args: string[]) => exec('git', args, { cwd: work });

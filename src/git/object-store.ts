@@ -3,6 +3,10 @@
 // flush() turns them into one packfile, moves the branch ref and empties the journal. Reads of
 // everything already on disk (fetched packs, our packs) go through pack-reader.ts.
 // On open, a journal left by a crash is replayed up to its last complete commit.
+// A new version of a big folder (a tree of thousands of entries) is kept, journaled and packed
+// as a delta against its previous version when that one is still in memory (deltas chain at most
+// MAX_DEPTH deep, as git's own packs): a commit to a folder of 10,000 files then costs ~100 bytes
+// of memory, journal and pack instead of ~600 KB. Reading such an object applies the deltas.
 import * as fs from 'node:fs';
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,17 +14,29 @@ import { inflateSync } from 'node:zlib';
 import git from 'isomorphic-git';
 import { hashObject, type ObjectType } from './blob-oid.ts';
 import { EMPTY_TREE } from './object-format.ts';
-import { writePack, type PackObject } from './build-pack.ts';
+import { writePack, type DeltaObject, type PackObject } from './build-pack.ts';
+import { applyDelta, encodeDelta } from './delta.ts';
 import { PackReader, type RawObject } from './pack-reader.ts';
 
 const JOURNAL = 'kubescribe.journal';
 const KIND: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
 const TYPES: Record<number, ObjectType> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
+const DELTA = 5; // journal record of a delta: type code, base id, delta
 const TIP = 9;
+/** Objects smaller than this are always stored whole: a delta would save little. */
+export const DELTA_MIN_BYTES = 4096;
+const MAX_DEPTH = 50;
+// Bodies rebuilt from deltas, kept for the next version's read (a replay reads them in order).
+const MATERIALIZED_CACHE = 8;
 // Objects of unpushed commits stay readable from memory for the next push, up to this much.
 const RECENT_CAP_BYTES = 256 * 1024 * 1024;
 
 export interface StoredObject { type: ObjectType; body: Uint8Array }
+/** A version an object can be stored as a delta against: its id and its body. */
+export interface DeltaBase { oid: string; body: Uint8Array }
+type Entry = (PackObject | DeltaObject) & { depth: number };
+
+const entryBytes = (e: Entry): number => ('body' in e ? e.body.byteLength : e.delta.byteLength);
 
 function record(kind: number, payload: Uint8Array): Buffer[] {
   const head = Buffer.allocUnsafe(5);
@@ -32,8 +48,9 @@ function record(kind: number, payload: Uint8Array): Buffer[] {
 export class ObjectStore {
   /** isomorphic-git's cache (pack indexes): shared by every isomorphic-git call on this repo. */
   cache: object = {};
-  private readonly pending = new Map<string, PackObject>();
-  private recent = new Map<string, PackObject & { seq: number }>();
+  private readonly pending = new Map<string, Entry>();
+  private recent = new Map<string, Entry & { seq: number }>();
+  private readonly materialized = new Map<string, Uint8Array>();
   private recentBytes = 0;
   private seq = 0;
   private staged: Buffer[] = [];
@@ -69,7 +86,7 @@ export class ObjectStore {
 
   private recover(data: Buffer): void {
     let at = 0;
-    let group: PackObject[] = [];
+    let group: Entry[] = [];
     while (at + 5 <= data.length) {
       const kind = data.readUInt8(at);
       const len = data.readUInt32BE(at + 1);
@@ -77,21 +94,44 @@ export class ObjectStore {
       const payload = data.subarray(at + 5, at + 5 + len);
       at += 5 + len;
       if (kind === TIP) {
-        for (const o of group) {
-          this.pending.set(o.oid, o);
-          this.remember(o);
-        }
+        for (const o of group) this.remember(o);
         group = [];
         this.tip = payload.toString('hex');
-      } else if (TYPES[kind]) {
+        continue;
+      }
+      let entry: Entry;
+      if (TYPES[kind]) {
         const type = TYPES[kind];
         const body = Buffer.from(payload);
-        group.push({ oid: hashObject(type, body), type, body });
+        entry = { oid: hashObject(type, body), type, body, depth: 0 };
+      } else if (kind === DELTA && TYPES[payload[0]!] && len > 21) {
+        const type = TYPES[payload[0]!]!;
+        const base = payload.toString('hex', 1, 21);
+        const delta = Buffer.from(payload.subarray(21));
+        let body: Buffer;
+        try {
+          body = applyDelta(this.bodyOf(base), delta);
+        } catch {
+          break; // a base we cannot find: stop at the last sure point
+        }
+        const oid = hashObject(type, body);
+        this.cacheBody(oid, body);
+        entry = { oid, type, base, delta, depth: (this.pending.get(base)?.depth ?? 0) + 1 };
       } else {
         break; // unknown record: stop at the last sure point
       }
+      // In pending at once: later objects of the group may be deltas against it.
+      if (!this.pending.has(entry.oid)) {
+        this.pending.set(entry.oid, entry);
+        this.pendingBytes += entryBytes(entry);
+        group.push(entry);
+      }
     }
     // `group` (objects after the last tip marker) belongs to a commit that never completed.
+    for (const o of group) {
+      this.pending.delete(o.oid);
+      this.pendingBytes -= entryBytes(o);
+    }
   }
 
   async readRef(ref: string): Promise<string | undefined> {
@@ -102,16 +142,30 @@ export class ObjectStore {
     }
   }
 
-  /** Adds an object (kept in memory, journaled with the next setTip) and returns its id. */
-  write(type: ObjectType, body: Uint8Array, knownOid?: string): string {
+  /**
+   * Adds an object (kept in memory, journaled with the next setTip) and returns its id. With
+   * `base` (an earlier version of it), a big object is kept as a delta when the base is in memory.
+   */
+  write(type: ObjectType, body: Uint8Array, knownOid?: string, base?: DeltaBase): string {
     const oid = knownOid ?? hashObject(type, body);
-    if (!this.pending.has(oid)) {
-      const o = { oid, type, body };
-      this.pending.set(oid, o);
-      this.pendingBytes += body.byteLength;
-      this.staged.push(...record(KIND[type], body));
-      this.remember(o);
+    if (this.pending.has(oid)) return oid;
+    let o: Entry = { oid, type, body, depth: 0 };
+    const b = base && base.oid !== oid && body.byteLength >= DELTA_MIN_BYTES ? this.pending.get(base.oid) ?? this.recent.get(base.oid) : undefined;
+    if (base && b && b.depth < MAX_DEPTH) {
+      const delta = encodeDelta(base.body, body);
+      if (delta.byteLength < body.byteLength / 2) o = { oid, type, base: base.oid, delta, depth: b.depth + 1 };
     }
+    this.pending.set(oid, o);
+    this.pendingBytes += entryBytes(o);
+    if ('body' in o) {
+      this.staged.push(...record(KIND[type], body));
+    } else {
+      const head = Buffer.allocUnsafe(21);
+      head[0] = KIND[type];
+      head.write(o.base, 1, 'hex');
+      this.staged.push(...record(DELTA, Buffer.concat([head, o.delta])));
+    }
+    this.remember(o);
     return oid;
   }
 
@@ -132,9 +186,9 @@ export class ObjectStore {
     return { objects: this.pending.size, bytes: this.pendingBytes };
   }
 
-  private remember(o: PackObject): void {
+  private remember(o: Entry): void {
     if (this.recent.has(o.oid)) return;
-    this.recentBytes += o.body.byteLength;
+    this.recentBytes += entryBytes(o);
     if (this.recentBytes > RECENT_CAP_BYTES) {
       // A long outage: stop caching; pushes read from the packs on disk instead.
       this.recent = new Map();
@@ -154,13 +208,13 @@ export class ObjectStore {
     for (const [oid, o] of this.recent) {
       if (o.seq > mark) break; // insertion order is seq order
       this.recent.delete(oid);
-      this.recentBytes -= o.body.byteLength;
+      this.recentBytes -= entryBytes(o);
     }
   }
 
   async tryRead(oid: string): Promise<StoredObject | undefined> {
     const p = this.pending.get(oid) ?? this.recent.get(oid);
-    if (p) return p;
+    if (p) return 'body' in p ? p : { type: p.type, body: this.bodyOf(oid) };
     if (oid === EMPTY_TREE) return { type: 'tree', body: new Uint8Array(0) };
     const packed = this.readPacked(oid);
     if (packed) return packed;
@@ -170,6 +224,48 @@ export class ObjectStore {
       if (again) return again;
     }
     return this.readLoose(oid);
+  }
+
+  /**
+   * The body of an object we wrote (in memory, or packed by us since): deltas are applied, their
+   * bases being our own objects too.
+   */
+  private bodyOf(oid: string): Uint8Array {
+    const e = this.pending.get(oid) ?? this.recent.get(oid);
+    if (e && 'body' in e) return e.body;
+    const hit = this.materialized.get(oid);
+    if (hit) return hit;
+    let body: Uint8Array | undefined;
+    if (e) body = applyDelta(this.bodyOf(e.base), e.delta);
+    else body = this.readPacked(oid)?.body;
+    if (!body) throw new Error(`git object ${oid} is missing from ${this.dir}`);
+    this.cacheBody(oid, body);
+    return body;
+  }
+
+  private cacheBody(oid: string, body: Uint8Array): void {
+    if (this.materialized.size >= MATERIALIZED_CACHE) this.materialized.delete(this.materialized.keys().next().value!);
+    this.materialized.set(oid, body);
+  }
+
+  /**
+   * The objects as pack entries, in order: a delta stays one when its base comes earlier in the
+   * list, otherwise the object goes whole (a pack holds its own bases).
+   */
+  async packObjects(oids: Iterable<string>): Promise<(PackObject | DeltaObject)[]> {
+    const out: (PackObject | DeltaObject)[] = [];
+    const placed = new Set<string>();
+    for (const oid of oids) {
+      const e = this.pending.get(oid) ?? this.recent.get(oid);
+      if (e && 'delta' in e && placed.has(e.base)) out.push({ oid, type: e.type, base: e.base, delta: e.delta });
+      else if (e) out.push({ oid, type: e.type, body: this.bodyOf(oid) });
+      else {
+        const o = await this.read(oid);
+        out.push({ oid, type: o.type, body: o.body });
+      }
+      placed.add(oid);
+    }
+    return out;
   }
 
   private readPacked(oid: string): RawObject | undefined {
@@ -232,7 +328,7 @@ export class ObjectStore {
   async flush(): Promise<void> {
     if (this.staged.length > 0) this.setTip(this.tip);
     if (this.pending.size > 0) {
-      const { name, bytes } = await writePack(join(this.dir, 'objects', 'pack'), [...this.pending.values()]);
+      const { name, bytes } = await writePack(join(this.dir, 'objects', 'pack'), await this.packObjects(this.pending.keys()));
       this.packs.set(`${name}.pack`, await PackReader.open(join(this.dir, 'objects', 'pack', `${name}.pack`)));
       this.packedBytes += bytes;
       this.pending.clear();

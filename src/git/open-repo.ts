@@ -78,6 +78,7 @@ async function load(store: ObjectStore, opts: OpenRepoOptions, remote: { url: st
     tip: localTip,
     remoteTip: previousRemote,
     unpushed: await commitsSince(store, localTip, previousRemote),
+    introduced: new Map(),
     committer: opts.committer,
     credentials: remote.credentials,
     logger: opts.logger,

@@ -7,6 +7,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { inflateSync } from 'node:zlib';
 import type { ObjectType } from './blob-oid.ts';
+import { applyDelta } from './delta.ts';
 
 const TYPES: Record<number, ObjectType> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
 const OFS_DELTA = 6;
@@ -14,44 +15,6 @@ const REF_DELTA = 7;
 const BASE_CACHE = 512;
 
 export interface RawObject { type: ObjectType; body: Buffer }
-
-/** Applies a git delta to its base. */
-export function applyDelta(base: Buffer, delta: Buffer): Buffer {
-  let at = 0;
-  const varint = (): number => {
-    let value = 0;
-    let shift = 0;
-    let byte: number;
-    do {
-      byte = delta[at++]!;
-      value += (byte & 0x7f) * 2 ** shift;
-      shift += 7;
-    } while (byte & 0x80);
-    return value;
-  };
-  const srcSize = varint();
-  if (srcSize !== base.length) throw new Error('corrupt delta: base size mismatch');
-  const out = Buffer.allocUnsafe(varint());
-  let o = 0;
-  while (at < delta.length) {
-    const op = delta[at++]!;
-    if (op & 0x80) {
-      let offset = 0;
-      let size = 0;
-      for (let i = 0; i < 4; i++) if (op & (1 << i)) offset += delta[at++]! * 2 ** (8 * i);
-      for (let i = 0; i < 3; i++) if (op & (0x10 << i)) size += delta[at++]! << (8 * i);
-      if (size === 0) size = 0x10000;
-      o += base.copy(out, o, offset, offset + size);
-    } else if (op > 0) {
-      o += delta.copy(out, o, at, at + op);
-      at += op;
-    } else {
-      throw new Error('corrupt delta: opcode 0');
-    }
-  }
-  if (o !== out.length) throw new Error('corrupt delta: result size mismatch');
-  return out;
-}
 
 export class PackReader {
   private readonly baseCache = new Map<number, RawObject>();

@@ -27,7 +27,9 @@ async function prepare(repo: Repo): Promise<Prepared | undefined> {
   await repo.store.flush();
   const mark = repo.store.mark();
   const first = await readCommit(repo.store, repo.unpushed[0]!);
-  const objects = await collectObjects(repo.store, repo.unpushed);
+  const unpushed = new Set(repo.unpushed);
+  for (const oid of repo.introduced.keys()) if (!unpushed.has(oid)) repo.introduced.delete(oid);
+  const objects = await repo.store.packObjects(await collectObjects(repo.store, repo.unpushed, repo.introduced));
   return {
     count: repo.unpushed.length,
     mark,
@@ -37,7 +39,7 @@ async function prepare(repo: Repo): Promise<Prepared | undefined> {
       ref: `refs/heads/${repo.branch}`,
       old: first?.parents[0] ?? ZERO_OID,
       new: tip,
-      pack: buildPack(objects, { index: false }).pack,
+      pack: buildPack(objects, { index: false, refDelta: true }).pack,
     },
   };
 }
@@ -47,7 +49,9 @@ async function landed(repo: Repo, p: Prepared): Promise<void> {
   await git.writeRef({ fs, gitdir: repo.dir, ref: `refs/remotes/origin/${repo.branch}`, value: sha, force: true });
   repo.remoteTip = sha;
   // Commits made while the pack was on its way stay pending.
-  repo.unpushed = repo.unpushed.slice(repo.unpushed.indexOf(sha) + 1);
+  const pushed = repo.unpushed.indexOf(sha) + 1;
+  for (const oid of repo.unpushed.slice(0, pushed)) repo.introduced.delete(oid);
+  repo.unpushed = repo.unpushed.slice(pushed);
   repo.store.forgetRecent(p.mark);
 }
 

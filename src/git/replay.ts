@@ -65,23 +65,29 @@ export async function replay(repo: Repo, commits: readonly string[], onto: strin
   let parent = onto;
   const replayed: string[] = [];
   let dropped = 0;
+  for (const oid of commits) repo.introduced.delete(oid);
   for (const oid of commits) {
     const c = await readCommit(repo.store, oid);
     if (!c) throw new Error(`local commit ${oid} is missing`);
     const before = c.parents[0] ? (await readCommit(repo.store, c.parents[0]))?.tree : undefined;
     const changes = await diffTrees(repo.store, before, c.tree);
-    if (tree.apply(changes).length === 0) {
+    const effective = tree.apply(changes);
+    if (effective.length === 0) {
       dropped++;
       continue;
     }
+    const introduced: string[] = [];
+    for (const e of effective) if (e.oid !== null) introduced.push(e.oid);
     parent = repo.store.write('commit', encodeCommit({
-      tree: tree.write(repo.store),
+      tree: tree.write(repo.store, introduced),
       parents: [parent],
       author: c.author,
       committer: formatIdent(repo.committer, now),
       message: c.message,
     }));
     replayed.push(parent);
+    introduced.push(parent);
+    repo.introduced.set(parent, introduced);
   }
   repo.store.setTip(parent);
   repo.tip = parent;

@@ -18,6 +18,12 @@ export interface Repo {
   remoteTip: string | undefined;
   /** Local commits the remote does not have yet, oldest first. */
   unpushed: string[];
+  /**
+   * Unpushed commit → the objects it introduced (itself, its new trees, its changed blobs), for
+   * the commits written by this process. A push sends these instead of diffing whole trees to
+   * find them again; commits without an entry (found again after a restart) are diffed.
+   */
+  introduced: Map<string, string[]>;
   committer: { name: string; email: string };
   credentials: () => Credentials | undefined;
   logger: Logger;

@@ -1,16 +1,34 @@
 // The branch tip's tree, held in memory as nested folders. A commit changes a few files: only
 // the folders on those paths are marked dirty and re-serialized (a 10,000-file repository still
 // writes ~5 small trees a commit), sorted entry names and entry headers are cached per folder,
-// and the flat path → blob-id map (files()) is kept in step for resync comparisons.
+// and the flat path → blob-id map (files()) is kept in step for resync comparisons. A big folder
+// (see DELTA_MIN_BYTES) keeps its last serialized bytes and where each entry's id sits in them:
+// when only ids changed (updates, not creates or deletes), the next version is those bytes with
+// the new ids written in, instead of all 10,000 entries serialized again.
 import { KubescribeError } from '../errors.ts';
 import { compareTreeNames, decodeTree, EMPTY_TREE, FILE_MODE, TREE_MODE } from './object-format.ts';
-import type { ObjectStore } from './object-store.ts';
+import { DELTA_MIN_BYTES, type DeltaBase, type ObjectStore } from './object-store.ts';
 
 /** A file set to a blob, or deleted (oid null). */
 export interface BlobChange { path: string; oid: string | null }
 
-interface Item { mode: string; oid: string; dir?: Folder; head?: Buffer }
-interface Folder { entries: Map<string, Item>; oid: string | undefined; sorted: string[] | undefined }
+interface Item {
+  mode: string;
+  oid: string;
+  dir?: Folder;
+  head?: Buffer;
+  /** Where the id sits in the folder's `base` bytes (when the folder keeps them). */
+  at?: number;
+}
+interface Folder {
+  entries: Map<string, Item>;
+  oid: string | undefined;
+  sorted: string[] | undefined;
+  /** The last version written or loaded, when big enough to store the next one as a delta. */
+  base?: DeltaBase;
+  /** Entries whose id changed since `base` was written. */
+  changed?: Item[];
+}
 
 const BLOB_MODES = new Set(['100644', '100755', '120000']);
 
@@ -33,7 +51,7 @@ export class TreeIndex {
 
   private async loadFolder(store: ObjectStore, oid: string, prefix: string): Promise<Folder> {
     const { body } = await store.read(oid, 'tree');
-    const folder: Folder = { entries: new Map(), oid, sorted: [] };
+    const folder: Folder = { entries: new Map(), oid, sorted: [], base: body.byteLength >= DELTA_MIN_BYTES ? { oid, body } : undefined };
     const subs: Promise<void>[] = [];
     for (const e of decodeTree(body)) {
       const item: Item = { mode: e.mode, oid: e.oid };
@@ -95,6 +113,8 @@ export class TreeIndex {
         item = { mode: TREE_MODE, oid: '', dir: emptyFolder() };
         folder.entries.set(name, item);
         folder.sorted = undefined;
+      } else {
+        (folder.changed ??= []).push(item);
       }
       folder = item.dir!;
       folder.oid = undefined;
@@ -103,7 +123,8 @@ export class TreeIndex {
     const item = folder.entries.get(name);
     if (item) {
       item.oid = oid;
-      if (item.mode !== FILE_MODE) { item.mode = FILE_MODE; item.head = undefined; }
+      if (item.mode !== FILE_MODE) { item.mode = FILE_MODE; item.head = undefined; item.at = undefined; }
+      (folder.changed ??= []).push(item);
     } else {
       folder.entries.set(name, { mode: FILE_MODE, oid });
       folder.sorted = undefined;
@@ -119,7 +140,11 @@ export class TreeIndex {
       if (!next) return;
       chain.push(next);
     }
-    for (const f of chain) f.oid = undefined;
+    for (const [i, f] of chain.entries()) {
+      f.oid = undefined;
+      const sub = i < chain.length - 1 ? f.entries.get(segs[i]!) : undefined;
+      if (sub) (f.changed ??= []).push(sub);
+    }
     for (let i = chain.length - 1; i >= 0; i--) {
       const f = chain[i]!;
       f.entries.delete(segs[i]!);
@@ -129,13 +154,34 @@ export class TreeIndex {
     this.files.delete(path);
   }
 
-  /** Writes every dirty folder (children first) and returns the root tree id. */
-  write(store: ObjectStore): string {
-    return this.writeFolder(store, this.root);
+  /** Writes every dirty folder (children first) and returns the root tree id; `written` collects the folders' ids. */
+  write(store: ObjectStore, written?: string[]): string {
+    return this.writeFolder(store, this.root, written);
   }
 
-  private writeFolder(store: ObjectStore, folder: Folder): string {
+  private writeFolder(store: ObjectStore, folder: Folder, written: string[] | undefined): string {
     if (folder.oid !== undefined) return folder.oid;
+    const changed = folder.changed;
+    folder.changed = undefined;
+    const body = (folder.sorted && changed && this.spliced(store, folder, changed, written)) || this.serialized(store, folder, written);
+    folder.oid = store.write('tree', body, undefined, folder.base);
+    folder.base = body.length >= DELTA_MIN_BYTES ? { oid: folder.oid, body } : undefined;
+    written?.push(folder.oid);
+    return folder.oid;
+  }
+
+  /** The folder's last bytes with the changed ids written in, if only ids changed and the bytes are kept. */
+  private spliced(store: ObjectStore, folder: Folder, changed: readonly Item[], written: string[] | undefined): Buffer | undefined {
+    if (!folder.base || !changed.every((item) => item.at !== undefined)) return undefined;
+    const body = Buffer.from(folder.base.body);
+    for (const item of changed) {
+      if (item.dir) item.oid = this.writeFolder(store, item.dir, written);
+      body.write(item.oid, item.at!, 'hex');
+    }
+    return body;
+  }
+
+  private serialized(store: ObjectStore, folder: Folder, written: string[] | undefined): Buffer {
     if (!folder.sorted) {
       const names = [...folder.entries.keys()];
       const isTree = (n: string): boolean => folder.entries.get(n)!.mode === TREE_MODE;
@@ -146,18 +192,19 @@ export class TreeIndex {
     const items: Item[] = [];
     for (const name of folder.sorted) {
       const item = folder.entries.get(name)!;
-      if (item.dir) item.oid = this.writeFolder(store, item.dir);
+      if (item.dir) item.oid = this.writeFolder(store, item.dir, written);
       item.head ??= Buffer.from(`${item.mode} ${name}\0`, 'utf8');
       size += item.head.length + 20;
       items.push(item);
     }
     const body = Buffer.allocUnsafe(size);
+    const keep = size >= DELTA_MIN_BYTES;
     let at = 0;
     for (const item of items) {
       at += item.head!.copy(body, at);
+      item.at = keep ? at : undefined;
       at += body.write(item.oid, at, 'hex');
     }
-    folder.oid = store.write('tree', body);
-    return folder.oid;
+    return body;
   }
 }

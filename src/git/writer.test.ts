@@ -291,6 +291,44 @@ describe('GitWriter against a real git server', () => {
     expect(await log(await cliClone(), '%s')).toEqual(['after compaction', 'foreign', 'c4', 'c3', 'c2', 'c1', 'c0']);
   });
 
+  it('pushes new versions of a big folder as deltas that the server accepts, also after a replay and a restart', async () => {
+    const w = await open();
+    const big = (i: number): string => `big/core/configmaps/cm-${String(i).padStart(4, '0')}.yaml`;
+    await w.commit({ changes: Array.from({ length: 300 }, (_, i) => ({ path: big(i), content: yaml(`cm-${i}`, '0') })), author: alice, message: 'seed' });
+    expect(await w.flush()).toMatchObject({ ok: true });
+    for (let k = 1; k <= 150; k++) await w.commit({ changes: [{ path: big((k * 7) % 300), content: yaml(`cm-${k}`, String(k)) }], author: alice, message: `u${k}` });
+    expect(await w.flush()).toMatchObject({ ok: true, pushedCommits: 150 });
+
+    const dir = await cliClone('foreign');
+    await writeFile(join(dir, 'big', 'core', 'configmaps', 'from-carol.yaml'), 'carol');
+    await remote.git(['add', '-A'], dir);
+    await remote.git(['-c', 'user.name=carol', '-c', 'user.email=c@example.com', 'commit', '--quiet', '-m', 'foreign'], dir);
+    await remote.git(['push', '--quiet', 'origin', 'main'], dir);
+    for (let k = 151; k <= 160; k++) await w.commit({ changes: [{ path: big(k % 300), content: yaml(`cm-${k}`, String(k)) }], author: bob, message: `u${k}` });
+    expect(await w.flush()).toMatchObject({ ok: true, pushedCommits: 10 });
+    // Commits left unpushed by a writer that stopped: pushed by the next one from what is on disk.
+    await w.commit({ changes: [{ path: big(1), content: 'last-1' }], author: bob, message: 'last-1' });
+    await w.commit({ changes: [{ path: big(2), content: 'last-2' }], author: bob, message: 'last-2' });
+    password = 'wrong';
+    await w.close();
+    writers.length = 0;
+    password = PASSWORD;
+    const again = await open();
+    expect(await again.flush()).toMatchObject({ ok: true, pushedCommits: 2 });
+
+    const server = join(remote.tmp, 'srv', 'audit.git');
+    await remote.git(['--git-dir', server, 'fsck', '--strict', '--no-dangling']);
+    const packs = (await readdir(join(server, 'objects', 'pack'))).filter((f) => f.endsWith('.idx'));
+    const verify = (await Promise.all(packs.map((f) => remote.git(['verify-pack', '-v', join(server, 'objects', 'pack', f)])))).join('\n');
+    expect(verify).toMatch(/chain length = \d+: \d+ objects?/); // the 150 commits' pack kept the folders as deltas
+    const check = await cliClone();
+    await remote.git(['fsck', '--strict'], check);
+    expect(await log(check, '%s')).toHaveLength(1 + 150 + 1 + 10 + 2);
+    expect(await readFile(join(check, big(160 % 300)), 'utf8')).toBe(yaml('cm-160', '160'));
+    expect(await readFile(join(check, big(2)), 'utf8')).toBe('last-2');
+    expect(await readFile(join(check, 'big', 'core', 'configmaps', 'from-carol.yaml'), 'utf8')).toBe('carol');
+  });
+
   it('serializes concurrent commits and pushes: all land, in call order', async () => {
     const w = await open({ pushMaxCommits: 7, pushIntervalMs: 50 });
     const calls: Promise<string>[] = [];
