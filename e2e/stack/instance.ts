@@ -194,7 +194,17 @@ export async function startInstance(env: StackEnv, o: InstanceOptions, target: I
           { log: join(dir, 'proxy.log'), marker, cwd: repoRoot });
       }
       await Promise.all(replicas.map((r) => r.start()));
-      if (count > 1) await waitFor(`instance ${o.name}: a leader`, async () => (await inst.leader()) !== undefined, 30_000, 100);
+      // Ready means: a leader whose watches have listed (a standby is ready as soon as it serves
+      // the webhook), so a change made after this is a change, not part of the start-up snapshot.
+      if (count > 1) {
+        await waitFor(`instance ${o.name}: a ready leader`, async () => {
+          for (const r of replicas) {
+            const s = r.running() ? await r.state().catch(() => undefined) : undefined;
+            if (s?.leader && s.ready) return true;
+          }
+          return false;
+        }, 30_000, 100);
+      }
     },
     killKubescribe() { for (const p of procs) killNow(p); },
     async stopKubescribe() { await Promise.all(procs.map((p) => stopProcess(p))); },
