@@ -218,7 +218,16 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     await syncWebhookRules(api, settings.webhook.configurationName, webhookTypes, log).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not update the webhook configuration rules'));
   }
 
+  // Ready needs the configuration applied once from synced custom resources: before that no
+  // watch exists, and "every watch synced" would be trivially true.
+  let applied = false;
   async function recompute(): Promise<void> {
+    const fromSynced = [...caches.values()].every((c) => c.synced);
+    await applyConfiguration();
+    if (fromSynced) applied = true;
+  }
+
+  async function applyConfiguration(): Promise<void> {
     const list = (k: KindName): KubeObject[] => caches.get(k)?.list() ?? [];
     ruleSet = compileRuleSet({ repos: list('GitRepoConfig'), rules: list('WatchRule'), clusterRules: list('ClusterWatchRule'), bootstrap, ownNamespace: settings.ownNamespace });
     syncSecretWatches();
@@ -284,8 +293,8 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
   const isReady = (): { ready: boolean; detail: Record<string, unknown> } => {
     const writers = pool.keys().map((k) => ({ destination: k, open: pool.writer(k) !== undefined }));
     const crs = [...caches.values()].every((c) => c.synced);
-    const ok = crs && manager.synced() && writers.every((w) => w.open) && catalogue.length > 0;
-    return { ready: ok, detail: { customResourcesSynced: crs, watchesSynced: manager.synced(), watches: manager.types().length, writers } };
+    const ok = applied && crs && manager.synced() && writers.every((w) => w.open) && catalogue.length > 0;
+    return { ready: ok, detail: { configurationApplied: applied, customResourcesSynced: crs, watchesSynced: manager.synced(), watches: manager.types().length, writers } };
   };
 
   if (!bootstrap && !settings.customResources.enabled) {
