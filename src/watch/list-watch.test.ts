@@ -88,4 +88,24 @@ describe('list + watch', () => {
     const log = await run(api, (l) => l.filter((x) => x.startsWith('relist')).length >= 2, { resyncIntervalMs: 30 });
     expect(log.slice(0, 3).map((x) => x.split(' ')[0])).toEqual(['list', 'relist', 'relist']);
   });
+
+  it('prepares each listed object as its page arrives, and hands onList the prepared ones', async () => {
+    const { api } = fakeApi([[cm('a', '1'), cm('b', '2')]], ['hang']);
+    const prepared: string[] = [];
+    let listed: string[] = [];
+    const ctl = new AbortController();
+    const done = runListWatch<string>({
+      api, type: { group: '', version: 'v1', resource: 'configmaps' }, signal: ctl.signal, logger: pino({ level: 'silent' }), backoffMs: 5, maxBackoffMs: 20,
+      handler: {
+        prepareListed: (obj) => { prepared.push(`${obj.kind}/${obj.metadata?.name}`); return `p:${obj.metadata?.name}`; },
+        onList: async (items) => { listed = items; },
+        onEvent: async () => undefined,
+      },
+    });
+    while (listed.length === 0) await new Promise((r) => setTimeout(r, 5));
+    ctl.abort();
+    await done;
+    expect(prepared).toEqual(['ConfigMap/a', 'ConfigMap/b']);
+    expect(listed).toEqual(['p:a', 'p:b']);
+  });
 });

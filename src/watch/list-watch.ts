@@ -9,16 +9,21 @@ import { resourcePath } from './discovery.ts';
 
 export interface WatchEvent { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: KubeObject }
 
-export interface ListWatchHandler {
+export interface ListWatchHandler<L = KubeObject> {
+  /**
+   * Turns each listed object into what onList gets, as its page arrives, so that a list of
+   * 100,000 objects is never held raw all at once (the peak memory of a start-up).
+   */
+  prepareListed?(obj: KubeObject): L;
   /** A full list; `relist` is false for the first list after start. */
-  onList(items: KubeObject[], resourceVersion: string, relist: boolean): Promise<void>;
+  onList(items: L[], resourceVersion: string, relist: boolean): Promise<void>;
   onEvent(event: WatchEvent): Promise<void>;
 }
 
-export interface ListWatchOptions {
+export interface ListWatchOptions<L = KubeObject> {
   api: KubeApi;
   type: ResourceType;
-  handler: ListWatchHandler;
+  handler: ListWatchHandler<L>;
   signal: AbortSignal;
   logger: Logger;
   backoffMs: number;
@@ -54,7 +59,8 @@ export class ListWatchControl {
 
 interface ListResponse { metadata: { resourceVersion: string; continue?: string }; items: KubeObject[]; kind?: string; apiVersion?: string }
 
-export async function runListWatch(o: ListWatchOptions): Promise<void> {
+export async function runListWatch<L = KubeObject>(o: ListWatchOptions<L>): Promise<void> {
+  const prepareListed = o.handler.prepareListed?.bind(o.handler) ?? ((obj: KubeObject) => obj as unknown as L);
   const base = resourcePath(o.type, o.namespace);
   const log = o.logger.child({ resource: `${o.type.group || 'core'}/${o.type.version}/${o.type.resource}` });
   let rv: string | undefined;
@@ -75,10 +81,9 @@ export async function runListWatch(o: ListWatchOptions): Promise<void> {
         rv = undefined;
       }
       if (rv === undefined) {
-        let items: KubeObject[] = [];
-        let cont: string | undefined;
+        let items: L[] = [];
         let listRv = '';
-        do {
+        const fetchPage = (cont: string | undefined): Promise<ListResponse> => {
           const q = new URLSearchParams({ limit: String(o.pageSize ?? 500) });
           if (o.fieldSelector) q.set('fieldSelector', o.fieldSelector);
           if (from && !cont) {
@@ -86,16 +91,27 @@ export async function runListWatch(o: ListWatchOptions): Promise<void> {
             q.set('resourceVersionMatch', 'Exact');
           }
           if (cont) q.set('continue', cont);
-          const page = await o.api.getJson<ListResponse>(`${base}?${q}`, { signal: o.signal });
+          const p = o.api.getJson<ListResponse>(`${base}?${q}`, { signal: o.signal });
+          p.catch(() => undefined); // awaited below; a failure while the page before is prepared is not unhandled
+          return p;
+        };
+        // The next page is asked for before this one is prepared: the apiserver serves it while we
+        // parse and sanitize (two pages in memory at most).
+        let next: Promise<ListResponse> | undefined = fetchPage(undefined);
+        while (next) {
+          const page: ListResponse = await next;
+          const cont = page.metadata.continue || undefined;
+          next = cont ? fetchPage(cont) : undefined;
+          const kind = page.kind?.replace(/List$/, '');
           for (const item of page.items) {
             // List items carry no apiVersion/kind; fill them in so sanitize and YAML see whole objects.
             item.apiVersion ??= page.apiVersion;
-            item.kind ??= page.kind?.replace(/List$/, '');
-            items.push(item);
+            item.kind ??= kind;
+            items.push(prepareListed(item));
           }
-          cont = page.metadata.continue || undefined;
           listRv = page.metadata.resourceVersion;
-        } while (cont);
+          page.items = []; // the frame keeps `page` while it waits for the next one
+        }
         if (from) log.info({ resourceVersion: from }, 'listed at the checkpoint; replaying changes since');
         from = undefined;
         await o.handler.onList(items, listRv, lists > 0);
@@ -165,7 +181,7 @@ export async function runListWatch(o: ListWatchOptions): Promise<void> {
   }
 }
 
-function resyncDue(o: ListWatchOptions, listedAt: number): boolean {
+function resyncDue(o: { resyncIntervalMs?: number }, listedAt: number): boolean {
   return !!o.resyncIntervalMs && Date.now() - listedAt >= o.resyncIntervalMs;
 }
 

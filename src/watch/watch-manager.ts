@@ -141,14 +141,16 @@ export class WatchManager {
       onSynced: () => { r.synced = true; },
       onError: () => o.onError?.(type),
       handler: {
+        // Every listed object is sanitized and hashed once, as its page arrives, for the detector
+        // and the snapshot alike; of the raw object only what the detector reads is kept.
+        prepareListed: (obj: KubeObject) => ({ obj: listedIdentity(obj), prepared: o.prepare(obj) }),
         onList: async (items, listRv, relist) => {
           const reason = relist ? (r.reason === 'start-up' ? 'periodic resync' : r.reason) : 'start-up';
           // A requested relist is for those who asked; a periodic one (or the first list) for all.
           const only = relist && reason !== 'periodic resync' ? r.only : undefined;
           r.reason = 'periodic resync';
           r.only = undefined;
-          // Every object is sanitized and hashed once, for the detector and the snapshot alike.
-          const prepared = items.map((obj) => ({ obj, prepared: o.prepare(obj) }));
+          const prepared = items;
           if (relist) {
             // Changes missed meanwhile go through correlation first (their authors may still match).
             await emit(detector.relist(prepared));
@@ -170,4 +172,15 @@ export class WatchManager {
     r.done = done.then(() => tail);
     return r;
   }
+}
+
+/** What the change detector reads of a listed object: its identity, and replicas for the scale key. */
+function listedIdentity(obj: KubeObject): KubeObject {
+  const m = obj.metadata ?? {};
+  const replicas = (obj.spec as { replicas?: unknown } | undefined)?.replicas;
+  return {
+    apiVersion: obj.apiVersion, kind: obj.kind,
+    metadata: { namespace: m.namespace, name: m.name, uid: m.uid, resourceVersion: m.resourceVersion },
+    ...(typeof replicas === 'number' ? { spec: { replicas } } : {}),
+  };
 }
