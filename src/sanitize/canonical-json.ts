@@ -60,7 +60,8 @@ export function writeCanonicalJson(value: unknown, level: Level): string | undef
 // eslint-disable-next-line no-control-regex
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
-function quote(text: string): string {
+/** A JSON string literal, as JSON.stringify writes it. */
+export function quote(text: string): string {
   return NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : '"' + text + '"';
 }
 
@@ -68,7 +69,8 @@ function quote(text: string): string {
 const quotedKeys = new Map<string, string>();
 const QUOTED_KEYS_MAX = 4096;
 
-function quoteKey(key: string): string {
+/** `quote` for object keys, memoized. */
+export function quoteKey(key: string): string {
   let quoted = quotedKeys.get(key);
   if (quoted === undefined) {
     quoted = quote(key);
