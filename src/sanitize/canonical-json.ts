@@ -69,8 +69,7 @@ export function quote(text: string): string {
 const quotedKeys = new Map<string, string>();
 const QUOTED_KEYS_MAX = 4096;
 
-/** `quote` for object keys, memoized. */
-export function quoteKey(key: string): string {
+function quoteKey(key: string): string {
   let quoted = quotedKeys.get(key);
   if (quoted === undefined) {
     quoted = quote(key);
