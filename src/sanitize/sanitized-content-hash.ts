@@ -8,7 +8,7 @@
 // sanitized-content-hash.property.test.ts holds it to `contentHash(sanitize(obj))` on arbitrary
 // objects. The watch keeps using sanitize + contentHash: it needs the copy for the YAML anyway.
 
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { KubeObject } from '../kube-object.ts';
 import { quote } from './canonical-json.ts';
 import { canonicalKeys, childLevel, Level } from './canonical-order.ts';
@@ -26,7 +26,8 @@ export function sanitizedContentHash(obj: KubeObject, options: SanitizeOptions):
   pos = 0;
   try {
     writeObject(obj as Rec, options.rulesFor(obj.apiVersion, obj.kind), options, MAX_DEPTH, Level.Root);
-    return createHash('sha256').update(buf.subarray(0, pos)).digest('hex');
+    // One-shot: no Hash object per request.
+    return hash('sha256', buf.subarray(0, pos), 'hex');
   } finally {
     // One huge object (the body limit is 8 MiB) must not pin its buffer for good.
     if (buf.length > MAX_KEPT_BYTES) buf = Buffer.allocUnsafe(INITIAL_BYTES);
