@@ -15,7 +15,7 @@ import { LeaseElection, type Lease, type LeaseSpec } from './leader/lease-electi
 import { createMetrics } from './metrics/metrics.ts';
 import { startPipeline, type Pipeline } from './pipeline.ts';
 import { ResourceCache } from './rules/resource-cache.ts';
-import { compileSanitizeOptions, contentHash, sanitize } from './sanitize/index.ts';
+import { compileSanitizeOptions, contentHash, sanitize, sanitizedContentHash } from './sanitize/index.ts';
 import type { Secrets, Settings } from './settings/index.ts';
 import { createKubeApi, KubeApiError, loadKubeConnection, type KubeApi, type Prepared } from './watch/index.ts';
 
@@ -72,7 +72,8 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
   const webhook = await buildWebhookServer({
     handler: createAdmissionHandler({
       sink: store,
-      fingerprint: (obj) => prepare(obj).hash,
+      // The hash alone, without the sanitized copy the watch needs (equal to prepare(obj).hash).
+      fingerprint: (obj) => sanitizedContentHash(obj, sanitizeOptions),
       onRecord: (parts, author) => {
         metrics.correlationsStored.inc();
         peers?.notify(correlationKey(parts), author);

@@ -2,7 +2,7 @@
 // so that the load generator (autocannon, in the parent) never shares its event loop. Two modes,
 // set up alike (same fastify options, TLS choice, body limit, logger; the same onResponse hook):
 //   admission  the production route: buildWebhookServer + createAdmissionHandler with the real
-//              fingerprint contentHash(sanitize(obj, compileSanitizeOptions({secretKey}))), a real
+//              fingerprint sanitizedContentHash(obj, compileSanitizeOptions({secretKey})), a real
 //              CorrelationStore and the production metrics, wired as src/app.ts wires them;
 //   bare       a fastify route that only answers `allowed` (fastify still parses the JSON body).
 // Speaks to the parent over IPC: {type:'stats'} → samples and memory; {type:'gc-stats'} → the same
@@ -17,7 +17,7 @@ import { Registry } from 'prom-client';
 import { buildWebhookServer, createAdmissionHandler } from '../../src/admission/index.ts';
 import { CorrelationStore } from '../../src/correlation/index.ts';
 import { createMetrics } from '../../src/metrics/metrics.ts';
-import { compileSanitizeOptions, contentHash, sanitize } from '../../src/sanitize/index.ts';
+import { compileSanitizeOptions, sanitizedContentHash } from '../../src/sanitize/index.ts';
 
 export type ServerMode = 'admission' | 'bare';
 
@@ -57,7 +57,7 @@ async function build(): Promise<FastifyInstance> {
     const correlations = new CorrelationStore({ ttlMs: 5 * 60_000, maxEntries: Number(maxEntriesArg), onEvict: (reason) => metrics.correlationEvictions.inc({ reason }) });
     store = correlations;
     return buildWebhookServer({
-      handler: createAdmissionHandler({ sink: correlations, fingerprint: (obj) => contentHash(sanitize(obj, sanitizeOptions)), onRecord: () => metrics.correlationsStored.inc() }),
+      handler: createAdmissionHandler({ sink: correlations, fingerprint: (obj) => sanitizedContentHash(obj, sanitizeOptions), onRecord: () => metrics.correlationsStored.inc() }),
       tls,
       maxBodyBytes: MAX_BODY,
       logger,

@@ -60,7 +60,8 @@ export function writeCanonicalJson(value: unknown, level: Level): string | undef
 // eslint-disable-next-line no-control-regex
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
-function quote(text: string): string {
+/** A JSON string literal, as JSON.stringify writes it. */
+export function quote(text: string): string {
   return NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : '"' + text + '"';
 }
 

@@ -19,11 +19,49 @@ export function childLevel(level: Level, key: string): Level {
  * too: JS objects iterate them numerically, which is why writers walk this list instead of relying
  * on an object's own key order. Writers skip keys whose value is not recordable (see isRecordable).
  */
-export function canonicalKeys(obj: object, level: Level): string[] {
-  const keys = sortKeys(Object.keys(obj));
+export function canonicalKeys(obj: object, level: Level): readonly string[] {
+  const keys = Object.keys(obj);
+  const n = keys.length;
+  if (n < REMEMBER_MIN_KEYS || n > REMEMBER_MAX_KEYS) return order(keys, level);
+  const first = keys[0]!;
+  const seen = remembered.get(first);
+  if (seen !== undefined) {
+    for (const r of seen) if (r.level === level && sameKeys(r.keys, keys)) return r.ordered;
+  }
+  const ordered = order(keys.slice(), level);
+  if (remembered.size >= REMEMBER_MAX_LISTS) remembered.clear();
+  if (seen === undefined) remembered.set(first, [{ keys, level, ordered }]);
+  else if (seen.length < REMEMBER_PER_FIRST_KEY) seen.push({ keys, level, ordered });
+  else seen[0] = { keys, level, ordered };
+  return ordered;
+}
+
+function order(keys: string[], level: Level): string[] {
+  sortKeys(keys);
   if (level === Level.Root) return moveToFront(keys, ROOT_FIRST);
   if (level === Level.RootMetadata) return moveToFront(keys, METADATA_FIRST);
   return keys;
+}
+
+// Objects of one kind arrive with the same keys in the same order, request after request (a
+// container, a port, a probe): the canonical order of a key list is remembered, so the sort runs
+// once per shape. A hit is checked key by key, so another list is only a miss. The lists returned
+// are shared: callers only read them. Bounded (keys also come from user data).
+interface Remembered {
+  readonly keys: readonly string[];
+  readonly level: Level;
+  readonly ordered: readonly string[];
+}
+const remembered = new Map<string, Remembered[]>();
+const REMEMBER_MIN_KEYS = 4;
+const REMEMBER_MAX_KEYS = 64;
+const REMEMBER_PER_FIRST_KEY = 4;
+const REMEMBER_MAX_LISTS = 1024;
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Values JSON leaves out of objects (and writes as null in arrays): undefined, functions, symbols. */

@@ -106,7 +106,8 @@ function redact(value: unknown, node: RuleNode, options: SanitizeOptions): unkno
   return out;
 }
 
-function markerOf(value: unknown, node: RuleNode, options: SanitizeOptions): string {
+/** The marker of one Secret value under a redacting rule (shared with sanitizedContentHash). */
+export function markerOf(value: unknown, node: RuleNode, options: SanitizeOptions): string {
   if (typeof value !== 'string') return options.secretMarker(canonicalJson(value as CanonicalInput));
   if (node.redact === 'base64') {
     const bytes = Buffer.from(value, 'base64');
