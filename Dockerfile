@@ -36,5 +36,5 @@ COPY --chown=root:root package.json ./
 USER 10001:10001
 # 9443: the admission webhook (HTTPS); 8080: /metrics, /healthz, /readyz.
 EXPOSE 9443 8080
-ENTRYPOINT ["node", "--enable-source-maps", "dist/main.js"]
+ENTRYPOINT ["node", "--enable-source-maps", "dist/kubescribe.mjs"]
 CMD ["run", "--settings", "/etc/kubescribe/settings.yaml"]

@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   const results = join(out, 'results.jsonl');
   const only = arg('only', '').split(',').filter(Boolean);
   const chosen = steps(out).filter((s) => only.length === 0 || only.includes(s.name));
-  if (chosen.some((s) => s.stack) && !existsSync(join(dirname(here), 'dist', 'main.js'))) {
+  if (chosen.some((s) => s.stack) && !existsSync(join(dirname(here), 'dist', 'kubescribe.mjs'))) {
     throw new Error('the stack benchmarks run kubescribe from dist/: run `npm run build` (or `make bench`) first');
   }
   console.log(`kubescribe benchmarks: ${chosen.map((s) => s.name).join(', ')}; results in ${out}; load average ${load()}`);

@@ -49,7 +49,7 @@ export function kubescribePid(settingsFile: string): number | undefined {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (cmd.includes(settingsFile) && cmd.some((a) => a.endsWith('main.js'))) return Number(entry);
+      if (cmd.includes(settingsFile) && cmd.some((a) => a.endsWith('kubescribe.mjs'))) return Number(entry);
     } catch { /* gone */ }
   }
   return undefined;

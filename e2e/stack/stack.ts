@@ -135,7 +135,7 @@ async function upKubescribe(dir: string, state: StackState, cp: ControlPlaneInfo
   await writeFile(join(ks, 'git-password'), state.git.password, { mode: 0o600 });
   if (!existsSync(join(ks, 'secret-hash-key'))) await writeFile(join(ks, 'secret-hash-key'), randomBytes(32).toString('hex'), { mode: 0o600 });
   if (!existsSync(join(ks, 'peer-secret'))) await writeFile(join(ks, 'peer-secret'), randomBytes(24).toString('hex'), { mode: 0o600 });
-  const main = join(repoRoot, 'dist', 'main.js');
+  const main = join(repoRoot, 'dist', 'kubescribe.mjs');
   if (!existsSync(main)) throw new Error(`kubescribe is not built (${main} is missing): run \`npm run build\` first`);
   const { stringify } = await import('yaml');
 

@@ -1,0 +1,21 @@
+// Bundles `kubescribe run` (src/main.ts and everything it imports) into one ES module,
+// dist/kubescribe.mjs, which the image and the local stack start. One file loads in ~115 ms
+// instead of ~360 ms for the ~600 modules it replaces (Node 20 has no compile cache), and start-up
+// time counts: the start-up snapshot is measured from process start (docs/benchmarks.md §4).
+// @kubernetes/client-node stays outside: it is imported only for exec/auth-provider kubeconfigs.
+import { build } from 'esbuild';
+
+await build({
+  entryPoints: ['src/main.ts'],
+  outfile: 'dist/kubescribe.mjs',
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  sourcemap: true,
+  legalComments: 'none',
+  external: ['@kubernetes/client-node'],
+  // CommonJS dependencies (fastify, pino, prom-client) call require().
+  banner: { js: "import { createRequire as __kubescribeRequire } from 'node:module'; const require = __kubescribeRequire(import.meta.url);" },
+  logLevel: 'warning',
+});
