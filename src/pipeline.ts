@@ -158,9 +158,10 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
   const caches = new Map<KindName, ResourceCache>();
   const secretCaches = new Map<string, { cache: ResourceCache; secret: string }>();
   let recomputeTimer: NodeJS.Timeout | undefined;
-  const scheduleRecompute = (): void => {
+  /** Changes of the custom resources come in bursts: apply them once, 100 ms after the last. */
+  const scheduleRecompute = (delayMs = 100): void => {
     clearTimeout(recomputeTimer);
-    recomputeTimer = setTimeout(() => void recompute().catch((err: unknown) => log.error({ err }, 'applying the configuration failed')), 100);
+    recomputeTimer = setTimeout(() => void recompute().catch((err: unknown) => log.error({ err }, 'applying the configuration failed')), delayMs);
   };
 
   const bootstrap: Bootstrap | undefined = settings.git && {
@@ -303,7 +304,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
   namespaces.start();
   if (settings.customResources.enabled) {
     for (const kind of Object.keys(KINDS) as KindName[]) {
-      caches.set(kind, new ResourceCache({ api, type: { group: GROUP, version: VERSION, resource: KINDS[kind].plural }, logger: log, onChange: scheduleRecompute, ...backoff }).start());
+      caches.set(kind, new ResourceCache({ api, type: { group: GROUP, version: VERSION, resource: KINDS[kind].plural }, logger: log, onChange: () => scheduleRecompute(), ...backoff }).start());
     }
   }
   let discoveryTimer: NodeJS.Timeout | undefined;
@@ -318,7 +319,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     if (!stopped) discoveryTimer = setTimeout(() => void discover(), catalogue.length > 0 ? settings.customResources.discoveryIntervalMs : settings.watch.backoffMs);
   };
   await discover();
-  scheduleRecompute();
+  scheduleRecompute(0); // the start-up snapshot is timed from process start: no need to wait here
 
   return {
     ready: isReady,
