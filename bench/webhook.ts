@@ -4,7 +4,7 @@
 //   1. throughput: rounds of bare and admission in turn (the order alternates), at saturation;
 //      the ratio is median(admission req/s) / median(bare req/s). Target ≥ 0.8.
 //   2. latency: a fixed rate (10, 100, 1000 req/s), server-side times from the servers:
-//      the handler (`observe`: decode, sanitize, hash, record), body parsed → response written
+//      the handler (`observe`: decode, sanitized hash, record), body parsed → response written
 //      (preValidation→onResponse) and the whole request (onRequest→onResponse, which also waits
 //      for the body to arrive). Target: handler p99 < 1 ms at 1,000 req/s.
 // Every request records under a key of its own (new uid and old resourceVersion), as real traffic.
@@ -57,7 +57,7 @@ async function atRate(s: ServerHandle, rate: number): Promise<void> {
   const x = { name: 'req/s', value: rate };
   const line = (name: string, v: number[]): string => { const m = summarize(v); return `${name} p50 ${m.p50.toFixed(3)} p99 ${m.p99.toFixed(3)} max ${m.max.toFixed(2)} ms`; };
   console.log(`  ${s.mode.padEnd(9)} at ${rate} req/s (sent ${fmt(rateOf(r))}/s, ${st.server.length} samples; client p99 ${r.latency.p99} ms; load ${l})`);
-  if (s.mode === 'admission') console.log(`    ${line('handler (observe: decode, sanitize, hash, record)  ', st.handler.map((v) => v * 1000))}`);
+  if (s.mode === 'admission') console.log(`    ${line('handler (observe: decode, sanitized hash, record)  ', st.handler.map((v) => v * 1000))}`);
   console.log(`    ${line('body parsed → response written (preValidation→onResponse)', st.afterParse)}`);
   console.log(`    ${line('request received → response written (onRequest→onResponse)', st.server)}`);
   const mode = s.mode;

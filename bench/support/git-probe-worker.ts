@@ -63,7 +63,7 @@ function readJournal(): void {
     } else if (kind === 9) {
       for (const c of commits) post({ kind: 'local', at, ...c });
       commits = [];
-    } else if (kind < 1 || kind > 4) {
+    } else if (kind < 1 || kind > 5) { // 1-4: whole objects, 5: a delta (trees of big folders)
       post({ kind: 'error', message: `unknown journal record kind ${kind} at ${offset - pending.length + p}: has the journal format changed?` });
       pending = Buffer.alloc(0);
       return;
