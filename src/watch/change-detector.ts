@@ -22,8 +22,6 @@ export class ChangeDetector {
     private readonly type: ResourceType,
     private readonly prepare: Prepare,
     private readonly correlations: CorrelationLookup,
-    private readonly include: (namespace: string) => boolean,
-    private readonly onLookup?: (hit: boolean) => void,
   ) {}
 
   get size(): number {
@@ -39,13 +37,8 @@ export class ChangeDetector {
     }
   }
 
-  accepts(obj: KubeObject): boolean {
-    return this.include(obj.metadata?.namespace ?? '');
-  }
-
   /** One watch event → at most two changes (a missed delete before a re-create under the same name). */
   observe(type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: KubeObject, given?: Prepared): Change[] {
-    if (!this.accepts(obj)) return [];
     const m = obj.metadata ?? {};
     const key = stateKey(m.namespace, m.name);
     const prev = this.states.get(key);
@@ -76,7 +69,6 @@ export class ChangeDetector {
     const seen = new Set<string>();
     const out: Change[] = [];
     for (const { obj, prepared } of items) {
-      if (!this.accepts(obj)) continue;
       seen.add(stateKey(obj.metadata?.namespace, obj.metadata?.name));
       out.push(...this.observe('MODIFIED', obj, prepared));
     }
@@ -100,7 +92,6 @@ export class ChangeDetector {
     if (operation === 'UPDATE' && typeof replicas === 'number') keys.push(correlationKey({ ...key, contentHash: scaleContent(replicas) }));
     let author: Author | undefined;
     for (const k of keys) if (!author) author = this.correlations.take(k);
-    this.onLookup?.(author !== undefined);
     return { kind: 'change', type: this.type, operation, namespace, name, uid, resourceVersion: rv, object: sanitized, author, observedAt: new Date(), correlationKeys: keys };
   }
 }

@@ -101,7 +101,7 @@ export class WatchManager {
 
   private start(type: ResourceType): Running {
     const o = this.o;
-    const detector = new ChangeDetector(type, o.prepare, o.correlations, () => true);
+    const detector = new ChangeDetector(type, o.prepare, o.correlations);
     // Misses wait (bounded, from the time the event was seen) for correlations pushed by a peer.
     const enrich = async (changes: Change[]): Promise<Change[]> => {
       await Promise.all(changes.map(async (c) => {
