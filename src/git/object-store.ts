@@ -16,7 +16,7 @@ import { hashObject, type ObjectType } from './blob-oid.ts';
 import { EMPTY_TREE } from './object-format.ts';
 import { writePack, type DeltaObject, type PackObject } from './build-pack.ts';
 import { applyDelta, encodeDelta } from './delta.ts';
-import { PackReader, type RawObject } from './pack-reader.ts';
+import { PackCache, PackReader, type RawObject } from './pack-reader.ts';
 
 const JOURNAL = 'kubescribe.journal';
 const KIND: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
@@ -51,6 +51,8 @@ export class ObjectStore {
   private readonly pending = new Map<string, Entry>();
   private recent = new Map<string, Entry & { seq: number }>();
   private readonly materialized = new Map<string, Uint8Array>();
+  /** Objects read from any of the packs, for the next delta reads: one bounded cache for all. */
+  private readonly packCache = new PackCache();
   private recentBytes = 0;
   private seq = 0;
   private staged: Buffer[] = [];
@@ -318,7 +320,7 @@ export class ObjectStore {
     }
     for (const name of names) {
       if (this.packs.has(name)) continue;
-      this.packs.set(name, await PackReader.open(join(packDir, name)));
+      this.packs.set(name, await PackReader.open(join(packDir, name), this.packCache));
       changed = true;
     }
     return changed;
@@ -336,7 +338,7 @@ export class ObjectStore {
     if (this.staged.length > 0) this.setTip(this.tip);
     if (this.pending.size > 0) {
       const { name, bytes } = await writePack(join(this.dir, 'objects', 'pack'), await this.packObjects(this.pending.keys()));
-      this.packs.set(`${name}.pack`, await PackReader.open(join(this.dir, 'objects', 'pack', `${name}.pack`)));
+      this.packs.set(`${name}.pack`, await PackReader.open(join(this.dir, 'objects', 'pack', `${name}.pack`), this.packCache));
       this.packedBytes += bytes;
       this.pending.clear();
       this.pendingBytes = 0;

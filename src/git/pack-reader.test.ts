@@ -3,29 +3,38 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { writePack } from './build-pack.ts';
 import { hashObject } from './blob-oid.ts';
-import { PackReader } from './pack-reader.ts';
+import { writePack } from './build-pack.ts';
+import { PackCache, PackReader } from './pack-reader.ts';
+
+/** A pack of `n` blobs of 0.6 MB (the size of a tree of 10,000 entries). */
+async function bigPack(dir: string, n: number) {
+  const objects = Array.from({ length: n }, () => {
+    const body = randomBytes(600 * 1024);
+    return { oid: hashObject('blob', body), type: 'blob' as const, body };
+  });
+  const { name } = await writePack(dir, objects);
+  return { objects, path: join(dir, `${name}.pack`) };
+}
 
 describe('pack reader', () => {
-  it('reads every object back and keeps at most 16 MiB of them for later reads', async () => {
+  it('reads every object back, keeping at most 16 MiB of them for later reads across all packs of a store', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'pack-reader-'));
-    const objects = Array.from({ length: 48 }, () => {
-      const body = randomBytes(600 * 1024); // the size of a tree of 10,000 entries
-      return { oid: hashObject('blob', body), type: 'blob' as const, body };
-    });
-    const { name } = await writePack(dir, objects);
-    const reader = await PackReader.open(join(dir, `${name}.pack`));
+    const cache = new PackCache();
+    const packs = await Promise.all([0, 1, 2].map(async () => bigPack(dir, 16)));
+    const readers = await Promise.all(packs.map((p) => PackReader.open(p.path, cache)));
     try {
-      for (const o of objects) {
-        const got = reader.read(o.oid, () => undefined);
-        expect(got?.type).toBe('blob');
-        expect(Buffer.compare(got!.body, o.body)).toBe(0);
-        expect(reader.cachedBytes).toBeLessThanOrEqual(16 * 1024 * 1024);
+      for (const [i, p] of packs.entries()) {
+        for (const o of p.objects) {
+          const got = readers[i]!.read(o.oid, () => undefined);
+          expect(got?.type).toBe('blob');
+          expect(Buffer.compare(got!.body, o.body)).toBe(0);
+          expect(cache.cachedBytes).toBeLessThanOrEqual(16 * 1024 * 1024);
+        }
       }
-      expect(reader.cachedBytes).toBeGreaterThan(0);
+      expect(cache.cachedBytes).toBeGreaterThan(8 * 1024 * 1024);
     } finally {
-      reader.close();
+      for (const r of readers) r.close();
     }
   });
 });

@@ -12,27 +12,53 @@ import { applyDelta } from './delta.ts';
 const TYPES: Record<number, ObjectType> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
 const OFS_DELTA = 6;
 const REF_DELTA = 7;
-// Objects read are kept for the deltas read next (chains share bases), bounded by count and by
-// bytes: the trees of a big folder are ~0.6 MB each, and 512 of them per pack held 265 MiB after a
-// minute of changes into one folder of 10,000 objects.
-const BASE_CACHE = 512;
-const BASE_CACHE_BYTES = 16 * 1024 * 1024;
-
 export interface RawObject { type: ObjectType; body: Buffer }
 
-export class PackReader {
-  private readonly baseCache = new Map<number, RawObject>();
-  private baseCacheBytes = 0;
+/**
+ * Objects read from packs, kept for the deltas read next (chains share bases), bounded by count
+ * and by bytes, and shared by every pack of a store: the trees of a big folder are ~0.6 MB each;
+ * 512 of them per pack held 265 MiB, and a cache per pack (a push adds a pack, up to 64 before
+ * compaction) let buffer memory grow by ~10 MiB/s under 100 changes/s into such a folder.
+ */
+export class PackCache {
+  private readonly entries = new Map<string, RawObject>();
+  private bytes = 0;
 
+  constructor(private readonly maxBytes = 16 * 1024 * 1024, private readonly maxCount = 512) {}
+
+  get cachedBytes(): number {
+    return this.bytes;
+  }
+
+  get(key: string): RawObject | undefined {
+    return this.entries.get(key);
+  }
+
+  set(key: string, obj: RawObject): void {
+    const size = obj.body.byteLength;
+    if (size > this.maxBytes / 4 || this.entries.has(key)) return;
+    while (this.entries.size > 0 && (this.entries.size >= this.maxCount || this.bytes + size > this.maxBytes)) {
+      const [oldest, o] = this.entries.entries().next().value!;
+      this.entries.delete(oldest);
+      this.bytes -= o.body.byteLength;
+    }
+    this.entries.set(key, obj);
+    this.bytes += size;
+  }
+}
+
+export class PackReader {
   private constructor(
     readonly path: string,
+    private readonly cache: PackCache,
     private fd: number | undefined,
     private readonly offsets: Map<string, number>,
     /** Entry start → next entry start (or the trailer): the compressed extent of each entry. */
     private readonly ends: Map<number, number>,
   ) {}
 
-  static async open(packPath: string): Promise<PackReader> {
+  /** `cache`: shared with the other packs of the store (by default one of its own). */
+  static async open(packPath: string, cache = new PackCache()): Promise<PackReader> {
     const idx = await readFile(packPath.replace(/\.pack$/, '.idx'));
     if (idx.readUInt32BE(0) !== 0xff744f63 || idx.readUInt32BE(4) !== 2) throw new Error(`unsupported pack index ${packPath}`);
     const n = idx.readUInt32BE(8 + 255 * 4);
@@ -50,12 +76,7 @@ export class PackReader {
     const trailer = fstatSync(fd).size - 20;
     const ends = new Map<number, number>();
     sorted.forEach((off, i) => ends.set(off, sorted[i + 1] ?? trailer));
-    return new PackReader(packPath, fd, offsets, ends);
-  }
-
-  /** Bytes of the objects kept for the next reads (bounded; see BASE_CACHE_BYTES). */
-  get cachedBytes(): number {
-    return this.baseCacheBytes;
+    return new PackReader(packPath, cache, fd, offsets, ends);
   }
 
   has(oid: string): boolean {
@@ -84,7 +105,8 @@ export class PackReader {
   }
 
   private readAt(offset: number, external: (oid: string) => RawObject | undefined): RawObject {
-    const cached = this.baseCache.get(offset);
+    const key = `${this.path}#${offset}`;
+    const cached = this.cache.get(key);
     if (cached) return cached;
     if (this.fd === undefined) throw new Error(`pack ${this.path} is closed`);
     const end = this.ends.get(offset);
@@ -115,15 +137,7 @@ export class PackReader {
       if (!type) throw new Error(`unknown object type ${kind} in ${this.path}`);
       obj = { type, body: inflateSync(raw.subarray(at)) };
     }
-    if (obj.body.byteLength <= BASE_CACHE_BYTES / 4) {
-      while (this.baseCache.size >= BASE_CACHE || (this.baseCache.size > 0 && this.baseCacheBytes + obj.body.byteLength > BASE_CACHE_BYTES)) {
-        const [oldest, o] = this.baseCache.entries().next().value!;
-        this.baseCache.delete(oldest);
-        this.baseCacheBytes -= o.body.byteLength;
-      }
-      this.baseCache.set(offset, obj);
-      this.baseCacheBytes += obj.body.byteLength;
-    }
+    this.cache.set(key, obj);
     return obj;
   }
 
