@@ -1,9 +1,4 @@
-import * as fs from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import git from 'isomorphic-git';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { collectObjects } from './collect-objects.ts';
 import { commitChanges } from './commit-changes.ts';
 import { ObjectStore } from './object-store.ts';
@@ -11,14 +6,11 @@ import type { Repo } from './repo.ts';
 import { silentLogger } from './testing/git-remote.ts';
 import { TreeIndex } from './tree-index.ts';
 import type { FileChange } from './types.ts';
+import { freshBareRepoPerTest } from './testing/bare-repo.ts';
 
 describe('collectObjects', () => {
   let dir: string;
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'collect-objects-'));
-    await git.init({ fs, gitdir: dir, bare: true, defaultBranch: 'main' });
-  });
-  afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
+  freshBareRepoPerTest('collect-objects-', (d) => { dir = d; });
 
   async function openRepo(): Promise<Repo> {
     const store = await ObjectStore.open(dir, 'main');

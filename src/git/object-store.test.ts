@@ -1,25 +1,20 @@
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
-import { appendFile, mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { appendFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import git from 'isomorphic-git';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { blobOid } from './blob-oid.ts';
 import { encodeCommit, formatIdent } from './object-format.ts';
 import { ObjectStore } from './object-store.ts';
 import { TreeIndex } from './tree-index.ts';
+import { freshBareRepoPerTest } from './testing/bare-repo.ts';
 
 const exec = promisify(execFile);
 
 describe('ObjectStore', () => {
   let dir: string;
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'object-store-'));
-    await git.init({ fs, gitdir: dir, bare: true, defaultBranch: 'main' });
-  });
-  afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
+  freshBareRepoPerTest('object-store-', (d) => { dir = d; });
 
   async function commitFiles(store: ObjectStore, files: Record<string, string>, parent?: string): Promise<string> {
     const tree = await TreeIndex.load(store, undefined);

@@ -1,24 +1,16 @@
 import { execFile } from 'node:child_process';
-import * as fs from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
-import git from 'isomorphic-git';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeCommit, formatIdent } from './object-format.ts';
 import { ObjectStore } from './object-store.ts';
 import { TreeIndex, type BlobChange } from './tree-index.ts';
+import { freshBareRepoPerTest } from './testing/bare-repo.ts';
 
 const exec = promisify(execFile);
 
 describe('TreeIndex', () => {
   let dir: string;
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'tree-index-'));
-    await git.init({ fs, gitdir: dir, bare: true, defaultBranch: 'main' });
-  });
-  afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
+  freshBareRepoPerTest('tree-index-', (d) => { dir = d; });
 
   it('writes the same trees when it patches ids into a big folder as when it serializes everything, and git agrees', async () => {
     const store = await ObjectStore.open(dir, 'main');
