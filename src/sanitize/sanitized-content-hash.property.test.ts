@@ -35,6 +35,17 @@ function expectSameHash(obj: unknown, options: SanitizeOptions): void {
   expect(sanitizedContentHash(asKube(obj), options)).toBe(contentHash(sanitize(asKube(obj), options)));
 }
 
+/** The property over `objects`, with the default options and with user exclusions. */
+function sameHashWithAndWithoutExcludes(objects: fc.Arbitrary<unknown>, numRuns: number): void {
+  fc.assert(
+    fc.property(objects, (obj) => {
+      expectSameHash(obj, noExcludes);
+      expectSameHash(obj, withExcludes);
+    }),
+    { numRuns },
+  );
+}
+
 /** A value nested `depth` levels (objects under `keys`, some arrays), around MAX_DEPTH. */
 const deep = (min: number, max: number) =>
   fc.tuple(fc.integer({ min, max }), fc.array(key, { minLength: 1, maxLength: 3 }), fc.oneof(scalar, json)).map(([depth, keys, leaf]) => {
@@ -101,33 +112,15 @@ describe('sanitizedContentHash equals contentHash(sanitize(obj))', () => {
   });
 
   it('on arbitrary objects (odd keys, __proto__, undefined, -0, NaN, huge strings, deep chains)', () => {
-    fc.assert(
-      fc.property(anyObject, (obj) => {
-        expectSameHash(obj, noExcludes);
-        expectSameHash(obj, withExcludes);
-      }),
-      { numRuns: 2000 },
-    );
+    sameHashWithAndWithoutExcludes(anyObject, 2000);
   });
 
   it('on Secrets: data and stringData of any shape, apiVersion missing, values nested past MAX_DEPTH', () => {
-    fc.assert(
-      fc.property(secretLike, (obj) => {
-        expectSameHash(obj, noExcludes);
-        expectSameHash(obj, withExcludes);
-      }),
-      { numRuns: 1500 },
-    );
+    sameHashWithAndWithoutExcludes(secretLike, 1500);
   });
 
   it('on rule paths that end up empty or nest around MAX_DEPTH', () => {
-    fc.assert(
-      fc.property(ruledPaths, (obj) => {
-        expectSameHash(obj, noExcludes);
-        expectSameHash(obj, withExcludes);
-      }),
-      { numRuns: 1000 },
-    );
+    sameHashWithAndWithoutExcludes(ruledPaths, 1000);
   });
 
   it('under arbitrary exclusion settings', () => {
