@@ -113,12 +113,15 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
   const namespaces = new ResourceCache({ api, type: { group: '', version: 'v1', resource: 'namespaces' }, logger: log, onChange: () => undefined, ...backoff });
   const nsLabels = (ns: string): Record<string, string> | undefined => namespaces.objects.get(`/${ns}`)?.metadata?.labels;
 
+  // Whether a route records this change, its author aside (exclusions need the author, which the
+  // watch manager looks up only for changes some route takes).
+  const routeTakes = (route: Route, change: Change): boolean =>
+    route.operations.has(change.operation) && routeSelects(route, change.object, nsLabels);
   const manager = new WatchManager({
     api, prepare, correlations: store, logger: logger.child({ component: 'watch' }), ...backoff,
     resyncIntervalMs: settings.watch.resyncIntervalMs,
     onLookup: (hit) => metrics.enrichment.inc({ result: hit ? 'hit' : 'miss' }),
-    wanted: (type, change) => (routesByType.get(typeKey(type)) ?? []).some((route) =>
-      route.operations.has(change.operation) && routeSelects(route, change.object, nsLabels)),
+    wanted: (type, change) => (routesByType.get(typeKey(type)) ?? []).some((route) => routeTakes(route, change)),
     missWaitMs: settings.correlation.missWaitMs,
     // Replay from the oldest checkpoint among the branches that record the type; a branch that is
     // further on skips what it has. No checkpoint anywhere (or a branch not open in time): list now.
@@ -137,8 +140,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
       async changes(type: ResourceType, changes: Change[]) {
         for (const change of changes) {
           for (const route of routesByType.get(typeKey(type)) ?? []) {
-            if (!route.operations.has(change.operation) || route.excluded(change.author)) continue;
-            if (!routeSelects(route, change.object, nsLabels)) continue;
+            if (!routeTakes(route, change) || route.excluded(change.author)) continue;
             await pool.push(destKey(route.destination), change, route.baseFolder);
           }
         }
