@@ -112,6 +112,9 @@ export async function prepareControlPlane(layout: ControlPlaneLayout, binDir: st
     bob: { cn: 'bob', o: ['devs'] },
     carol: { cn: 'carol', o: ['devs'] },
     kubescribe: { cn: 'system:serviceaccount:kubescribe:kubescribe', o: ['system:serviceaccounts', 'system:serviceaccounts:kubescribe'] },
+    // The controllers (controllers.ts): the bootstrap RBAC already binds these users.
+    'kube-controller-manager': { cn: 'system:kube-controller-manager', o: [] },
+    'kube-scheduler': { cn: 'system:kube-scheduler', o: [] },
   };
   await mkdir(join(layout.dir, 'kubeconfigs'), { recursive: true });
   for (const [user, id] of Object.entries(identities)) {
@@ -136,8 +139,7 @@ export function startControlPlane(layout: ControlPlaneLayout, info: ControlPlane
     '--service-account-issuer=https://kubernetes.default.svc', `--service-account-key-file=${join(pki, 'sa.pub')}`,
     `--service-account-signing-key-file=${join(pki, 'sa.key')}`,
     '--service-cluster-ip-range=10.0.0.0/24', '--authorization-mode=RBAC', '--allow-privileged=true',
-    '--enable-priority-and-fairness=false', '--profiling=false', '--endpoint-reconciler-type=none',
-    '--disable-admission-plugins=ServiceAccount', '--v=1',
+    '--enable-priority-and-fairness=false', '--profiling=false', '--endpoint-reconciler-type=none', '--v=1',
   ];
   return startDetached(join(info.binDir, 'kscp'), args, { log: join(layout.dir, 'controlplane.log'), marker });
 }
@@ -177,18 +179,4 @@ export async function bootstrapCluster(info: ControlPlaneInfo): Promise<void> {
   await kubectl(info, 'admin', ['apply', '-f', '-'], RBAC);
   // kubescribe's own CRDs (GitRepoConfig, WatchRule, ClusterWatchRule), as the Helm chart installs them.
   await kubectl(info, 'admin', ['apply', '--server-side', '--force-conflicts', '-f', join(here, '..', '..', 'charts', 'kubescribe', 'crds')]);
-  await aggregateClusterRoles(info, ['view', 'edit']); // view first: view is itself aggregated into edit
-}
-
-/**
- * `edit` and `view` are aggregated ClusterRoles; their rules are filled in by kube-controller-manager,
- * which this stack does not run. Do its job once: copy the rules of every role labelled
- * `aggregate-to-<name>` into the role.
- */
-async function aggregateClusterRoles(info: ControlPlaneInfo, names: string[]): Promise<void> {
-  for (const name of names) {
-    const list = JSON.parse(await kubectl(info, 'admin', ['get', 'clusterroles', '-l', `rbac.authorization.k8s.io/aggregate-to-${name}=true`, '-o', 'json'])) as { items: Array<{ rules?: unknown[] }> };
-    const rules = list.items.flatMap((r) => r.rules ?? []);
-    await kubectl(info, 'admin', ['patch', 'clusterrole', name, '--type=merge', '-p', JSON.stringify({ rules })]);
-  }
 }

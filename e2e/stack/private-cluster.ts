@@ -1,5 +1,6 @@
 // A control plane of its own for a spec that breaks the apiserver: its own folder under the stack
-// dir, its own PKI, ports and etcd data, the same users and RBAC as the shared one. The apiserver
+// dir, its own PKI, ports and etcd data, the same users and RBAC as the shared one, and its own
+// kube-controller-manager (no scheduler: no node ever runs its pods). The apiserver
 // (kscp: etcd embedded) can be stopped and started again on the same data and ports. A kubescribe
 // instance runs against it like instance.ts runs against the shared one: own Git server, repo,
 // data dir, webhook port and ValidatingWebhookConfiguration (caBundle = this cluster's CA).
@@ -9,6 +10,7 @@ import { createServer } from 'node:net';
 import { mkdtemp } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { bootstrapCluster, kubectl as kubectlAs, prepareControlPlane, startControlPlane, waitReady, type ControlPlaneInfo, type ControlPlaneLayout } from './control-plane.ts';
+import { startControllerManager, waitControllersActing } from './controllers.ts';
 import type { StackEnv } from './env.ts';
 import { startInstance, type Instance, type InstanceOptions } from './instance.ts';
 import { isRunning, killNow, sleep, stopProcess, waitFor, type ProcessRecord } from './processes.ts';
@@ -39,6 +41,7 @@ export async function startPrivateCluster(env: StackEnv, name: string): Promise<
   const layout: ControlPlaneLayout = { dir, ports: { api: await stablePort(), etcdClient: await stablePort(), etcdPeer: await stablePort() } };
   const info = await prepareControlPlane(layout, dirname(env.bin.kscp));
   let apiserver: ProcessRecord | undefined;
+  let controllerManager: ProcessRecord | undefined;
   const instances: Instance[] = [];
 
   const cluster: PrivateCluster = {
@@ -66,14 +69,19 @@ export async function startPrivateCluster(env: StackEnv, name: string): Promise<
     }).then((inst) => { instances.push(inst); return inst; }),
     async close() {
       for (const inst of instances) await inst.close().catch(() => undefined);
+      await stopProcess(controllerManager, 15_000);
       await stopProcess(apiserver, 15_000);
     },
   };
   try {
     await cluster.startApiserver();
+    // Its controllers run beside it as in the shared stack (the edit/view aggregation among them).
+    controllerManager = startControllerManager(dir, info, marker);
     await bootstrapCluster(info);
+    await waitControllersActing(info, controllerManager);
   } catch (err) {
-    await stopProcess(apiserver, 15_000); // never leave a half-started control plane behind
+    await stopProcess(controllerManager, 15_000); // never leave a half-started control plane behind
+    await stopProcess(apiserver, 15_000);
     throw err;
   }
   return cluster;

@@ -1,4 +1,4 @@
-// The local development stack of DESIGN.md: control plane, Git server, kubescribe. `up` starts
+// The local development stack of DESIGN.md: control plane (with its controllers), Git server, kubescribe. `up` starts
 // what is not running (on the same data and ports as before) and writes env.json; `down` stops
 // exactly what `up` started. One stack lives in one folder (.dev for dev:up, .dev/e2e for tests).
 import { randomBytes } from 'node:crypto';
@@ -7,6 +7,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bootstrapCluster, ensureBinaries, kubectl, prepareControlPlane, startControlPlane, waitReady, type ControlPlaneInfo } from './control-plane.ts';
+import { startControllerManager, startScheduler, waitControllersActing } from './controllers.ts';
 import type { StackEnv } from './env.ts';
 import { ensureCert } from './pki.ts';
 import { freePort, isRunning, startDetached, stopProcess, waitFor, type ProcessRecord } from './processes.ts';
@@ -18,7 +19,7 @@ interface StackState {
   /** webhook/metrics: replica 0; replicas: every replica's ports; proxy: in front of several. */
   ports: { api: number; etcdClient: number; etcdPeer: number; git: number; webhook: number; metrics: number; proxy?: number; replicas?: Array<{ webhook: number; metrics: number }> };
   git: { username: string; password: string };
-  processes: { controlplane?: ProcessRecord; git?: ProcessRecord; kubescribe?: ProcessRecord; replicas?: Array<ProcessRecord | undefined>; proxy?: ProcessRecord };
+  processes: { controlplane?: ProcessRecord; controllerManager?: ProcessRecord; scheduler?: ProcessRecord; git?: ProcessRecord; kubescribe?: ProcessRecord; replicas?: Array<ProcessRecord | undefined>; proxy?: ProcessRecord };
 }
 
 export interface UpOptions {
@@ -67,7 +68,12 @@ export async function up(opts: UpOptions): Promise<StackEnv> {
   const started = Date.now();
   await waitReady(cp, apiserver);
   log(`apiserver ready after ${Date.now() - started} ms`);
+  let controllerManager = state.processes.controllerManager;
+  if (!controllerManager || !isRunning(controllerManager)) controllerManager = state.processes.controllerManager = startControllerManager(dir, cp, state.marker);
+  if (!isRunning(state.processes.scheduler)) state.processes.scheduler = startScheduler(dir, cp, state.marker);
+  await writeState(dir, state);
   await bootstrapCluster(cp);
+  await waitControllersActing(cp, controllerManager);
 
   const gitRoot = join(dir, 'git');
   const gitUrl = `http://127.0.0.1:${state.ports.git}`;
@@ -238,7 +244,8 @@ export async function down(opts: { dir: string; purge?: boolean; log?: (msg: str
   if (state) {
     const all: Array<[string, ProcessRecord | undefined]> = [
       ...(state.processes.replicas ?? [state.processes.kubescribe]).map((r, i): [string, ProcessRecord | undefined] => [`kubescribe ${i}`, r]),
-      ['proxy', state.processes.proxy], ['git', state.processes.git], ['controlplane', state.processes.controlplane],
+      ['proxy', state.processes.proxy], ['git', state.processes.git],
+      ['kube-scheduler', state.processes.scheduler], ['kube-controller-manager', state.processes.controllerManager], ['controlplane', state.processes.controlplane],
     ];
     for (const [name, rec] of all) {
       if (isRunning(rec)) {
