@@ -273,7 +273,14 @@ interface HistoryFigures {
  */
 async function checkHistory(expect: ExpectStatic, repo: string, ns: string, load: Load): Promise<HistoryFigures> {
   const commits = await history(repo);
-  const mine = commits.filter((c) => c.changes.some((ch) => ch.path.startsWith(`${ns}/`)));
+  // The controller-manager publishes the cluster's CA as a ConfigMap in every namespace: its
+  // commits name the controller (or nobody, when kubescribe was down then); the rest is the load's.
+  const rootCa = `${ns}/core/configmaps/kube-root-ca.crt.yaml`;
+  for (const c of commits.filter((c) => c.changes.length === 1 && c.changes[0]!.path === rootCa)) {
+    expect(['system:serviceaccount:kube-system:root-ca-cert-publisher', 'unknown']).toContain(c.author);
+  }
+  const ofLoad = (path: string): boolean => path.startsWith(`${ns}/`) && path !== rootCa;
+  const mine = commits.filter((c) => c.changes.some((ch) => ofLoad(ch.path)));
   const blobs = await readBlobs(repo, mine.flatMap((c) => c.changes.flatMap((ch) => (ch.oid ? [ch.oid] : []))));
   const tracked = new Map(load.objects.map((t) => [pathOf(ns, t.kind, t.name), t]));
   const lastRev = new Map<string, number>();
@@ -281,7 +288,7 @@ async function checkHistory(expect: ExpectStatic, repo: string, ns: string, load
   const f: HistoryFigures = { recorded, commits: mine.length, attributed: 0, unknown: 0, reconcile: 0, foreign: 0, revisionsRecorded: 0, revisionsWritten: 0, deletesRecorded: 0, deletesWritten: load.deletes };
   for (const commit of mine) {
     // kubescribe's own bookkeeping (`.kubescribe/checkpoints.json`) travels with the commits.
-    const c = { ...commit, changes: commit.changes.filter((ch) => ch.path.startsWith(`${ns}/`)) };
+    const c = { ...commit, changes: commit.changes.filter((ch) => ofLoad(ch.path)) };
     const op = c.subject.split(' ')[0] ?? '';
     if (op === 'RECONCILE') {
       expect(c.author).toBe('kubescribe');
