@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what kubescribe's tests, demo and benchmarks need on a Debian machine, and only what is
 # missing: Debian packages (git with git-http-backend, openssl, prometheus + promtool for the
-# metrics e2e), the npm packages (npm ci when package-lock.json changed), and the local control
+# metrics e2e; as root also containerd, runc, CNI plugins, iptables, conntrack and a C compiler
+# for the local node), the npm packages (npm ci when package-lock.json changed), and the local control
 # plane + helm (built once per machine from the Go module proxy, cached in ~/.cache/kubescribe).
 # Safe to run again: it skips what is present.
 set -euo pipefail
@@ -18,6 +19,15 @@ missing=()
 command -v openssl >/dev/null || missing+=(openssl)
 [ -e /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
 { [ -x /usr/bin/prometheus ] && [ -x /usr/bin/promtool ]; } || missing+=(prometheus)
+# The local node (e2e/stack/node.ts) runs only as root: its packages are installed only then.
+if [ "$(id -u)" -eq 0 ]; then
+  [ -x /usr/bin/containerd ] || missing+=(containerd)
+  [ -x /usr/sbin/runc ] || missing+=(runc)
+  [ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
+  [ -x /usr/sbin/iptables ] || missing+=(iptables)
+  [ -x /usr/sbin/conntrack ] || missing+=(conntrack)
+  { [ -x /usr/bin/cc ] && [ -e /usr/lib/x86_64-linux-gnu/libc.a ]; } || missing+=(gcc libc6-dev)  # the static pause program
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "install-deps: please install the Debian packages: ${missing[*]} (apt-get install ${missing[*]})" >&2; exit 1

@@ -8,6 +8,7 @@ import { request } from 'node:https';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { NODE } from './node-network.ts';
 import { ensureCA, ensureCert, ensureServiceAccountKeys, type CertFiles } from './pki.ts';
 import { startDetached, waitFor, type ProcessRecord } from './processes.ts';
 
@@ -102,8 +103,10 @@ export async function prepareControlPlane(layout: ControlPlaneLayout, binDir: st
   const pki = join(layout.dir, 'pki');
   await mkdir(pki, { recursive: true });
   const ca = await ensureCA(pki);
-  await ensureCert(pki, ca, { name: 'apiserver', commonName: 'kube-apiserver', usage: 'server', ips: ['127.0.0.1', '10.0.0.1'], dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc'] });
+  await ensureCert(pki, ca, { name: 'apiserver', commonName: 'kube-apiserver', usage: 'server', ips: ['127.0.0.1', '10.0.0.1', NODE.gateway], dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc'] });
   await ensureServiceAccountKeys(pki);
+  // The apiserver's client certificate towards kubelets (logs, exec).
+  await ensureCert(pki, ca, { name: 'apiserver-kubelet-client', commonName: 'kube-apiserver-kubelet-client', organizations: ['system:masters'], usage: 'client' });
   const server = `https://127.0.0.1:${layout.ports.api}`;
   const kubeconfigs: Record<string, string> = {};
   const identities: Record<string, { cn: string; o: string[] }> = {
@@ -115,6 +118,9 @@ export async function prepareControlPlane(layout: ControlPlaneLayout, binDir: st
     // The controllers (controllers.ts): the bootstrap RBAC already binds these users.
     'kube-controller-manager': { cn: 'system:kube-controller-manager', o: [] },
     'kube-scheduler': { cn: 'system:kube-scheduler', o: [] },
+    // The node (node.ts), where the machine allows one: the Node authorizer knows it by this name.
+    node: { cn: `system:node:${NODE.name}`, o: ['system:nodes'] },
+    'kube-proxy': { cn: 'system:kube-proxy', o: [] },
   };
   await mkdir(join(layout.dir, 'kubeconfigs'), { recursive: true });
   for (const [user, id] of Object.entries(identities)) {
@@ -133,13 +139,18 @@ export function startControlPlane(layout: ControlPlaneLayout, info: ControlPlane
   const pki = join(layout.dir, 'pki');
   const args = [
     'serve', `--etcd-dir=${join(layout.dir, 'etcd')}`, `--etcd-client-port=${layout.ports.etcdClient}`, `--etcd-peer-port=${layout.ports.etcdPeer}`, '--',
-    '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${layout.ports.api}`,
+    '--bind-address=127.0.0.1', `--secure-port=${layout.ports.api}`,
     `--cert-dir=${pki}`, `--tls-cert-file=${join(pki, 'apiserver.crt')}`, `--tls-private-key-file=${join(pki, 'apiserver.key')}`,
     `--client-ca-file=${info.caFile}`,
     '--service-account-issuer=https://kubernetes.default.svc', `--service-account-key-file=${join(pki, 'sa.pub')}`,
     `--service-account-signing-key-file=${join(pki, 'sa.key')}`,
-    '--service-cluster-ip-range=10.0.0.0/24', '--authorization-mode=RBAC', '--allow-privileged=true',
-    '--enable-priority-and-fairness=false', '--profiling=false', '--endpoint-reconciler-type=none', '--v=1',
+    '--service-cluster-ip-range=10.0.0.0/24', '--authorization-mode=Node,RBAC', '--enable-admission-plugins=NodeRestriction',
+    '--allow-privileged=true', '--enable-priority-and-fairness=false', '--profiling=false',
+    // Pods on the node reach the apiserver through the `kubernetes` Service, whose endpoint is this
+    // address (a proxy on the node's bridge forwards to 127.0.0.1, where the apiserver listens).
+    `--advertise-address=${NODE.gateway}`, '--endpoint-reconciler-type=lease',
+    `--kubelet-client-certificate=${join(pki, 'apiserver-kubelet-client.crt')}`, `--kubelet-client-key=${join(pki, 'apiserver-kubelet-client.key')}`,
+    '--kubelet-preferred-address-types=InternalIP', '--v=1',
   ];
   return startDetached(join(info.binDir, 'kscp'), args, { log: join(layout.dir, 'controlplane.log'), marker });
 }

@@ -4,7 +4,10 @@ import { readFileSync } from 'node:fs';
 
 export interface StackEnv {
   kubeconfigs: { admin: string; alice: string; bob: string; carol: string; kubescribe: string };
-  git: { url: string; username: string; password: string; branch: string; root: string };
+  /** clusterUrl: the same repository as pods on the node reach it (only when a node is up). */
+  git: { url: string; username: string; password: string; branch: string; root: string; clusterUrl?: string };
+  /** Whether a node runs pods (node.ts), the kubescribe image loaded into it, and why not. */
+  node: { ready: boolean; image?: string; reason?: string };
   /** pid and metricsUrl: the leader's at start; replicas: every replica (one unless KUBESCRIBE_REPLICAS). */
   kubescribe?: { metricsUrl: string; pid: number; webhookUrl: string; settings: string; dataDir: string; log: string; replicas: Array<{ pid: number; metricsUrl: string }> };
   apiserver: { server: string; caFile: string; pid: number };

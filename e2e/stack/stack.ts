@@ -8,7 +8,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bootstrapCluster, ensureBinaries, kubectl, prepareControlPlane, startControlPlane, waitReady, type ControlPlaneInfo } from './control-plane.ts';
 import { startControllerManager, startScheduler, waitControllersActing } from './controllers.ts';
-import type { StackEnv } from './env.ts';
+import { loadEnv, type StackEnv } from './env.ts';
+import { NODE } from './node-network.ts';
+import { downNode, nodeMode, upNode } from './node.ts';
 import { ensureCert } from './pki.ts';
 import { freePort, isRunning, startDetached, stopProcess, waitFor, type ProcessRecord } from './processes.ts';
 
@@ -28,6 +30,8 @@ export interface UpOptions {
   kubescribe?: boolean;
   /** How many kubescribe replicas (default: $KUBESCRIBE_REPLICAS or 1); several run behind a TCP proxy. */
   replicas?: number;
+  /** The node (node.ts): default from $KUBESCRIBE_NODE and CI (nodeMode). */
+  node?: 'auto' | 'require' | 'off';
   log?: (msg: string) => void;
 }
 
@@ -89,9 +93,15 @@ export async function up(opts: UpOptions): Promise<StackEnv> {
   }
   await waitFor('the Git server', async () => (await fetch(`${gitUrl}/audit.git/info/refs?service=git-upload-pack`)).status === 401, 30_000, 100);
 
+  const node = await upNode({ stackDir: dir, marker: state.marker, cp, apiPort: state.ports.api, gitPort: state.ports.git, mode: opts.node ?? nodeMode(), log });
+  if (!node.ready) log(`no node: ${node.reason}`);
   const env: StackEnv = {
     kubeconfigs: cp.kubeconfigs as StackEnv['kubeconfigs'],
-    git: { url: `${gitUrl}/audit.git`, username: state.git.username, password: state.git.password, branch: 'main', root: gitRoot },
+    git: {
+      url: `${gitUrl}/audit.git`, username: state.git.username, password: state.git.password, branch: 'main', root: gitRoot,
+      ...(node.ready ? { clusterUrl: `http://${NODE.gateway}:${state.ports.git}/audit.git` } : {}),
+    },
+    node: { ready: node.ready, ...(node.image ? { image: node.image } : {}), ...(node.reason ? { reason: node.reason } : {}) },
     apiserver: { server: cp.server, caFile: cp.caFile, pid: apiserver.pid },
     bin: { kubectl: join(binDir, 'kubectl'), kscp: join(binDir, 'kscp'), helm: helmPath(binDir) },
     logs: dir,
@@ -242,6 +252,10 @@ export async function down(opts: { dir: string; purge?: boolean; log?: (msg: str
   const dir = resolve(opts.dir);
   const state = readState(dir);
   if (state) {
+    // The node first: its pods are deleted through the apiserver while the kubelet still runs.
+    const env = existsSync(join(dir, 'env.json')) ? loadEnv(join(dir, 'env.json')) : undefined;
+    const cp = env && { server: env.apiserver.server, caFile: env.apiserver.caFile, binDir: dirname(env.bin.kscp), kubeconfigs: env.kubeconfigs } as unknown as ControlPlaneInfo;
+    await downNode(dir, state.marker, cp, log);
     const all: Array<[string, ProcessRecord | undefined]> = [
       ...(state.processes.replicas ?? [state.processes.kubescribe]).map((r, i): [string, ProcessRecord | undefined] => [`kubescribe ${i}`, r]),
       ['proxy', state.processes.proxy], ['git', state.processes.git],

@@ -1,10 +1,10 @@
-// A round-robin TCP proxy on 127.0.0.1, standing in for the kubescribe Service in front of several
+// A round-robin TCP proxy on 127.0.0.1 (or --host: the node's bridge), standing in for the kubescribe Service in front of several
 // replicas: each new connection goes to the next backend; a backend that refuses is skipped.
 // TLS passes through untouched. Runnable: `tsx e2e/stack/tcp-proxy.ts --port N --backends 127.0.0.1:A,127.0.0.1:B`.
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 
-export function startTcpProxy(port: number, backends: Array<{ host: string; port: number }>): Promise<Server> {
+export function startTcpProxy(port: number, backends: Array<{ host: string; port: number }>, host = '127.0.0.1'): Promise<Server> {
   let next = 0;
   const server = createServer((client: Socket) => {
     client.pause();
@@ -31,17 +31,17 @@ export function startTcpProxy(port: number, backends: Array<{ host: string; port
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve(server));
+    server.listen(port, host, () => resolve(server));
   });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { port: { type: 'string' }, backends: { type: 'string' } } });
+  const { values } = parseArgs({ options: { host: { type: 'string' }, port: { type: 'string' }, backends: { type: 'string' } } });
   const backends = (values.backends ?? '').split(',').filter(Boolean).map((b) => {
     const [host = '127.0.0.1', p = '0'] = b.split(':');
     return { host, port: Number(p) };
   });
-  const server = await startTcpProxy(Number(values.port), backends);
+  const server = await startTcpProxy(Number(values.port), backends, values.host);
   process.stdout.write(`${JSON.stringify({ port: (server.address() as { port: number }).port })}\n`);
   process.on('SIGTERM', () => server.close(() => process.exit(0)));
 }
