@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'unit', include: ['src/**/*.test.ts', 'e2e/stack/**/*.test.ts', 'bench/**/*.test.ts'], testTimeout: 60_000 } },
+      { test: { name: 'unit', include: ['src/**/*.test.ts', 'e2e/stack/**/*.test.ts', 'e2e/node/**/*.test.ts', 'bench/**/*.test.ts'], testTimeout: 60_000 } },
       {
         test: {
           name: 'e2e',

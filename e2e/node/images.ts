@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,16 +28,14 @@ function sha256File(file: string): Promise<string> {
   });
 }
 
-/**
- * Packs `rootfs` (owned by root in the image unless `owners` says otherwise: GNU tar
- * --owner/--group apply to all) as a docker-archive tarball `out` tagged `tag`.
- */
+/** Packs `rootfs` (owners and modes as they are on disk) as a docker-archive tarball `out` tagged `tag`. */
 export async function dockerArchive(rootfs: string, out: string, tag: string, config: ImageConfig): Promise<void> {
   const tmp = await mkdtemp(join(tmpdir(), 'kubescribe-image-'));
+  await chmod(rootfs, 0o755); // the image's / (a mkdtemp folder is 0700)
   try {
     const layer = join(tmp, 'layer.tar');
-    // Reproducible: sorted names, fixed owner and time, so the same folder gives the same image.
-    await exec('tar', ['-C', rootfs, '--sort=name', '--numeric-owner', '--mtime=@0', '--owner=0', '--group=0', '-cf', layer, '.']);
+    // Reproducible: sorted names and a fixed time, so the same folder gives the same image.
+    await exec('tar', ['-C', rootfs, '--sort=name', '--numeric-owner', '--mtime=@0', '-cf', layer, '.']);
     const diffId = `sha256:${await sha256File(layer)}`;
     const cfg = JSON.stringify({ architecture: 'amd64', os: 'linux', created: '1970-01-01T00:00:00Z', config, rootfs: { type: 'layers', diff_ids: [diffId] } });
     const cfgName = `${createHash('sha256').update(cfg).digest('hex')}.json`;

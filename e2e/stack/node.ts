@@ -61,7 +61,7 @@ export interface NodeOptions {
   /** 'auto': when the machine allows and no other stack has it; 'require': fail or wait; 'off'. */
   mode: 'auto' | 'require' | 'off';
   /** docker-archive tarballs to load besides pause and kubectl, with their tags (the first: kubescribe's). */
-  images?: Array<{ tag: string; tarball: string }>;
+  images?: () => Promise<Array<{ tag: string; tarball: string }>>;
   log: (msg: string) => void;
 }
 
@@ -244,10 +244,11 @@ async function startNode(o: NodeOptions, owner: Owner, started: number): Promise
   }, 30_000, 100);
 
   const cache = process.env.KUBESCRIBE_CACHE ?? join(homedir(), '.cache', 'kubescribe');
+  const extra = (await o.images?.()) ?? [];
   const images = [
     { tag: PAUSE_IMAGE, tarball: await pauseImage(cache) },
     { tag: 'kubescribe.local/kubectl:1', tarball: await kubectlImage(cache, join(binDirOf(o.cp), 'kscp')) },
-    ...(o.images ?? []),
+    ...extra,
   ];
   await importImages(images);
 
@@ -312,7 +313,7 @@ async function startNode(o: NodeOptions, owner: Owner, started: number): Promise
   if (exited) throw new Error(`the node did not start: ${exited}`);
   await kubectl(o.cp, 'admin', ['uncordon', NODE.name]); // downNode cordons it
   o.log(`node ${NODE.name} Ready after ${Date.now() - started} ms`);
-  return { ready: true, images: images.map((i) => i.tag), ...(o.images?.[0] ? { image: o.images[0].tag } : {}) };
+  return { ready: true, images: images.map((i) => i.tag), ...(extra[0] ? { image: extra[0].tag } : {}) };
 }
 
 /** Loads each tarball unless the same one was loaded before (stamps beside containerd's root). */
@@ -321,7 +322,9 @@ async function importImages(images: Array<{ tag: string; tarball: string }>): Pr
   const stamps = existsSync(stampFile) ? (JSON.parse(await readFile(stampFile, 'utf8')) as Record<string, string>) : {};
   const present = await run('ctr', ['--address', SOCKET, '--namespace', 'k8s.io', 'images', 'ls', '-q']);
   for (const img of images) {
-    if (stamps[img.tag] === img.tarball && present.split('\n').includes(img.tag)) continue;
+    // A name without a registry is docker.io/library/<name> in containerd.
+    const names = [img.tag, `docker.io/library/${img.tag}`];
+    if (stamps[img.tag] === img.tarball && present.split('\n').some((n) => names.includes(n))) continue;
     await importImage(SOCKET, img.tarball);
     stamps[img.tag] = img.tarball;
     await writeFile(stampFile, JSON.stringify(stamps, null, 2));

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { bootstrapCluster, ensureBinaries, kubectl, prepareControlPlane, startControlPlane, waitReady, type ControlPlaneInfo } from './control-plane.ts';
 import { startControllerManager, startScheduler, waitControllersActing } from './controllers.ts';
 import { loadEnv, type StackEnv } from './env.ts';
+import { KUBESCRIBE_IMAGE, kubescribeImage } from '../node/kubescribe-image.ts';
 import { NODE } from './node-network.ts';
 import { downNode, nodeMode, upNode } from './node.ts';
 import { ensureCert } from './pki.ts';
@@ -93,7 +94,13 @@ export async function up(opts: UpOptions): Promise<StackEnv> {
   }
   await waitFor('the Git server', async () => (await fetch(`${gitUrl}/audit.git/info/refs?service=git-upload-pack`)).status === 401, 30_000, 100);
 
-  const node = await upNode({ stackDir: dir, marker: state.marker, cp, apiPort: state.ports.api, gitPort: state.ports.git, mode: opts.node ?? nodeMode(), log });
+  const node = await upNode({
+    stackDir: dir, marker: state.marker, cp, apiPort: state.ports.api, gitPort: state.ports.git, mode: opts.node ?? nodeMode(), log,
+    images: async () => {
+      const tarball = await kubescribeImage(repoRoot, dirname(binDir));
+      return tarball ? [{ tag: KUBESCRIBE_IMAGE, tarball }] : [];
+    },
+  });
   if (!node.ready) log(`no node: ${node.reason}`);
   const env: StackEnv = {
     kubeconfigs: cp.kubeconfigs as StackEnv['kubeconfigs'],
