@@ -93,8 +93,9 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         if (r.ok && largeSnapshots > 0 && pool.pending(d.key) === 0) releaseMemory();
         const ref = repoRefs.get(d.repoKey);
         if (!ref) return;
-        if (r.ok) statusOf(ref, ready('Pushed', `pushed ${r.pushedCommits} commit(s) to ${d.branch}`), { lastCommitSHA: r.sha ?? '', lastPushTime: r.at.toISOString(), pendingCommits: pool.pending(d.key) });
-        else statusOf(ref, notReady(gitReason(r.error), r.error?.message ?? 'push failed', false), { pendingCommits: pool.pending(d.key) });
+        const repair = r.storeRepair ? { lastStoreRepair: { time: r.storeRepair.at.toISOString(), action: r.storeRepair.action, salvagedCommits: r.storeRepair.salvaged, lostCommits: r.storeRepair.lost, message: r.storeRepair.reason } } : {};
+        if (r.ok) statusOf(ref, ready('Pushed', `pushed ${r.pushedCommits} commit(s) to ${d.branch}`), { lastCommitSHA: r.sha ?? '', lastPushTime: r.at.toISOString(), pendingCommits: pool.pending(d.key), ...repair });
+        else statusOf(ref, notReady(gitReason(r.error), r.error?.message ?? 'push failed', false), { pendingCommits: pool.pending(d.key), ...repair });
       },
       committed: (d, kind) => {
         const labels = { repo: redactUrl(d.url), branch: d.branch };
@@ -341,6 +342,7 @@ function gitReason(err: unknown): string {
     case 'KUBESCRIBE_ERR_GIT_AUTH': return 'AccessDenied';
     case 'KUBESCRIBE_ERR_GIT_UNREACHABLE': return 'RepoUnreachable';
     case 'KUBESCRIBE_ERR_GIT_PUSH_REJECTED': return 'PushRejected';
+    case 'KUBESCRIBE_ERR_GIT_STORE_CORRUPT': return 'StoreDamaged';
     default: return 'GitError';
   }
 }

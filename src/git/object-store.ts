@@ -7,11 +7,17 @@
 // as a delta against its previous version when that one is still in memory (deltas chain at most
 // MAX_DEPTH deep, as git's own packs): a commit to a folder of 10,000 files then costs ~100 bytes
 // of memory, journal and pack instead of ~600 KB. Reading such an object applies the deltas.
+// Deltas can never form a cycle: an object already stored (in memory or in a pack) is never
+// stored again, so a delta's base is always older than the object, and chains are read in a
+// loop that fails with KUBESCRIBE_ERR_GIT_STORE_CORRUPT instead of recursing. Before this rule
+// (issue 18) a folder that went back to an earlier version was stored again as a delta of its
+// successor (A -> B -> A); such journals are repaired on open by the same rule.
 import * as fs from 'node:fs';
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import git from 'isomorphic-git';
+import { KubescribeError } from '../errors.ts';
 import { hashObject, type ObjectType } from './blob-oid.ts';
 import { EMPTY_TREE } from './object-format.ts';
 import { writePack, type DeltaObject, type PackObject } from './build-pack.ts';
@@ -26,12 +32,21 @@ const TIP = 9;
 /** Objects smaller than this are always stored whole: a delta would save little. */
 export const DELTA_MIN_BYTES = 4096;
 const MAX_DEPTH = 50;
+/** Longer chains than we ever write: reading one means the store is damaged. */
+const MAX_CHAIN = 4 * MAX_DEPTH;
 // Bodies rebuilt from deltas, kept for the next version's read (a replay reads them in order).
 const MATERIALIZED_CACHE = 8;
 // Objects of unpushed commits stay readable from memory for the next push, up to this much.
 const RECENT_CAP_BYTES = 256 * 1024 * 1024;
 
 export interface StoredObject { type: ObjectType; body: Uint8Array }
+/** What opening the store found in a journal left behind and had to set right. */
+export interface JournalRepairs {
+  /** Records of objects that were already stored (the old code's way into a delta cycle): skipped. */
+  duplicates: number;
+  /** Records that could not be read (a missing or cyclic base): the journal was cut before them. */
+  unreadable: number;
+}
 /** A version an object can be stored as a delta against: its id and its body. */
 export interface DeltaBase { oid: string; body: Uint8Array }
 type Entry = (PackObject | DeltaObject) & { depth: number };
@@ -63,30 +78,38 @@ export class ObjectStore {
   private readonly packs = new Map<string, PackReader>();
   /** Bytes of packs on disk since the last compaction (see compact-store.ts). */
   packedBytes = 0;
+  /** Set by open() when the journal needed repairs. */
+  repairs: JournalRepairs | undefined;
 
   private constructor(readonly dir: string, readonly branch: string) {}
 
-  /** Opens the store of a bare repository, replaying a journal a crash left behind. */
-  static async open(dir: string, branch: string): Promise<ObjectStore> {
+  /**
+   * Opens the store of a bare repository, replaying a journal a crash left behind. `readOnly`
+   * (for salvaging a damaged store): the journal is read into memory, nothing is written.
+   */
+  static async open(dir: string, branch: string, opts: { readOnly?: boolean } = {}): Promise<ObjectStore> {
     const store = new ObjectStore(dir, branch);
-    await mkdir(join(dir, 'objects', 'pack'), { recursive: true });
+    if (!opts.readOnly) await mkdir(join(dir, 'objects', 'pack'), { recursive: true });
     store.tipOnDisk = await store.readRef(`refs/heads/${branch}`);
     store.tip = store.tipOnDisk;
-    for (const f of await readdir(join(dir, 'objects', 'pack'))) {
-      if (f.endsWith('.pack')) store.packedBytes += (await stat(join(dir, 'objects', 'pack', f))).size;
+    const packDir = join(dir, 'objects', 'pack');
+    for (const f of await readdir(packDir).catch(() => [])) {
+      if (f.endsWith('.pack')) store.packedBytes += (await stat(join(packDir, f))).size;
     }
     await store.refreshPacks();
     const journal = join(dir, JOURNAL);
     const data = await readFile(journal).catch(() => undefined);
+    if (data && data.length > 0) store.recover(data);
+    if (opts.readOnly) return store;
+    // Records that cannot be read are kept aside, not lost with the truncation below.
+    if (data && store.repairs?.unreadable) await writeFile(`${journal}.unread-${Date.now()}`, data);
     store.fd = fs.openSync(journal, 'a');
-    if (data && data.length > 0) {
-      store.recover(data);
-      await store.flush();
-    }
+    if (data && data.length > 0) await store.flush();
     return store;
   }
 
   private recover(data: Buffer): void {
+    const repairs: JournalRepairs = { duplicates: 0, unreadable: 0 };
     let at = 0;
     let group: Entry[] = [];
     while (at + 5 <= data.length) {
@@ -114,26 +137,33 @@ export class ObjectStore {
         try {
           body = applyDelta(this.bodyOf(base), delta);
         } catch {
+          repairs.unreadable++;
           break; // a base we cannot find: stop at the last sure point
         }
         const oid = hashObject(type, body);
         this.cacheBody(oid, body);
         entry = { oid, type, base, delta, depth: (this.pending.get(base)?.depth ?? 0) + 1 };
       } else {
+        repairs.unreadable++;
         break; // unknown record: stop at the last sure point
       }
-      // In pending at once: later objects of the group may be deltas against it.
-      if (!this.pending.has(entry.oid)) {
-        this.pending.set(entry.oid, entry);
-        this.pendingBytes += entryBytes(entry);
-        group.push(entry);
+      if (this.stored(entry.oid)) {
+        // Stored twice: the second copy may be a delta of an object that is itself a delta of
+        // the first. Keep the first (older) one only.
+        if (!this.pending.has(entry.oid)) repairs.duplicates++;
+        continue;
       }
+      // In pending at once: later objects of the group may be deltas against it.
+      this.pending.set(entry.oid, entry);
+      this.pendingBytes += entryBytes(entry);
+      group.push(entry);
     }
     // `group` (objects after the last tip marker) belongs to a commit that never completed.
     for (const o of group) {
       this.pending.delete(o.oid);
       this.pendingBytes -= entryBytes(o);
     }
+    if (repairs.duplicates + repairs.unreadable > 0) this.repairs = repairs;
   }
 
   async readRef(ref: string): Promise<string | undefined> {
@@ -150,8 +180,10 @@ export class ObjectStore {
    */
   write(type: ObjectType, body: Uint8Array, knownOid?: string, base?: DeltaBase): string {
     const oid = knownOid ?? hashObject(type, body);
-    if (this.pending.has(oid)) return oid;
+    // Never stored twice: a second copy could be a delta of its own descendant (a cycle).
+    if (this.stored(oid)) return oid;
     let o: Entry = { oid, type, body, depth: 0 };
+    // The base is stored already, so it is older than oid: chains only ever point back in time.
     const b = base && base.oid !== oid && body.byteLength >= DELTA_MIN_BYTES ? this.pending.get(base.oid) ?? this.recent.get(base.oid) : undefined;
     if (base && b && b.depth < MAX_DEPTH) {
       const delta = encodeDelta(base.body, body);
@@ -169,6 +201,13 @@ export class ObjectStore {
     }
     this.remember(o);
     return oid;
+  }
+
+  /** Whether oid is stored for good: waiting for the next pack, or in a pack on disk. */
+  private stored(oid: string): boolean {
+    if (this.pending.has(oid) || oid === EMPTY_TREE) return true;
+    for (const pack of this.packs.values()) if (pack.has(oid)) return true;
+    return false;
   }
 
   /** Whether the store keeps a reference to this very buffer as the body of oid (then it must not change). */
@@ -237,18 +276,35 @@ export class ObjectStore {
 
   /**
    * The body of an object we wrote (in memory, or packed by us since): deltas are applied, their
-   * bases being our own objects too.
+   * bases being our own objects too. A loop, not a recursion: a chain longer than we ever write,
+   * or one that comes back to an object it passed, is reported as a damaged store.
    */
   private bodyOf(oid: string): Uint8Array {
-    const e = this.pending.get(oid) ?? this.recent.get(oid);
-    if (e && 'body' in e) return e.body;
-    const hit = this.materialized.get(oid);
-    if (hit) return hit;
+    const deltas: Array<{ oid: string; delta: Uint8Array }> = [];
+    const seen = new Set<string>();
+    let at = oid;
     let body: Uint8Array | undefined;
-    if (e) body = applyDelta(this.bodyOf(e.base), e.delta);
-    else body = this.readPacked(oid)?.body;
-    if (!body) throw new Error(`git object ${oid} is missing from ${this.dir}`);
-    this.cacheBody(oid, body);
+    for (;;) {
+      const e = this.pending.get(at) ?? this.recent.get(at);
+      if (e && 'body' in e) { body = e.body; break; }
+      const hit = this.materialized.get(at);
+      if (hit) { body = hit; break; }
+      if (!e) {
+        body = this.readPacked(at)?.body;
+        if (!body) throw new KubescribeError('KUBESCRIBE_ERR_GIT_STORE_CORRUPT', `git object ${at} is missing from ${this.dir}${at === oid ? '' : ` (the delta base of ${oid})`}`);
+        break;
+      }
+      seen.add(at);
+      deltas.push({ oid: at, delta: e.delta });
+      if (seen.has(e.base) || deltas.length > MAX_CHAIN) {
+        throw new KubescribeError('KUBESCRIBE_ERR_GIT_STORE_CORRUPT', `the delta chain of git object ${oid} in ${this.dir} ${seen.has(e.base) ? `comes back to ${e.base} (a cycle)` : `is longer than ${MAX_CHAIN}`}`);
+      }
+      at = e.base;
+    }
+    for (let i = deltas.length - 1; i >= 0; i--) {
+      body = applyDelta(body, deltas[i]!.delta);
+      this.cacheBody(deltas[i]!.oid, body);
+    }
     return body;
   }
 
@@ -277,9 +333,12 @@ export class ObjectStore {
     return out;
   }
 
-  private readPacked(oid: string): RawObject | undefined {
+  /** From any pack; `visiting` holds the objects whose ref-delta bases are being read across packs. */
+  private readPacked(oid: string, visiting = new Set<string>()): RawObject | undefined {
+    if (visiting.has(oid)) throw new KubescribeError('KUBESCRIBE_ERR_GIT_STORE_CORRUPT', `the packs in ${this.dir} hold a delta cycle through ${oid}`);
+    visiting.add(oid);
     for (const pack of this.packs.values()) {
-      const o = pack.read(oid, (base) => this.readPacked(base));
+      const o = pack.read(oid, (base) => this.readPacked(base, visiting));
       if (o) return o;
     }
     return undefined;
@@ -309,7 +368,7 @@ export class ObjectStore {
   /** Opens packs added to the folder and drops removed ones; true if anything changed. */
   async refreshPacks(): Promise<boolean> {
     const packDir = join(this.dir, 'objects', 'pack');
-    const names = new Set((await readdir(packDir)).filter((f) => f.startsWith('pack-') && f.endsWith('.idx')).map((f) => f.replace(/\.idx$/, '.pack')));
+    const names = new Set((await readdir(packDir).catch(() => [] as string[])).filter((f) => f.startsWith('pack-') && f.endsWith('.idx')).map((f) => f.replace(/\.idx$/, '.pack')));
     let changed = false;
     for (const [name, reader] of this.packs) {
       if (!names.has(name)) {
@@ -328,7 +387,7 @@ export class ObjectStore {
 
   async read(oid: string, expected?: ObjectType): Promise<StoredObject> {
     const o = await this.tryRead(oid);
-    if (!o) throw new Error(`git object ${oid} is missing from ${this.dir}`);
+    if (!o) throw new KubescribeError('KUBESCRIBE_ERR_GIT_STORE_CORRUPT', `git object ${oid} is missing from ${this.dir}`);
     if (expected && o.type !== expected) throw new Error(`git object ${oid} is a ${o.type}, expected a ${expected}`);
     return o;
   }
@@ -357,7 +416,7 @@ export class ObjectStore {
   }
 
   async close(): Promise<void> {
-    await this.flush();
+    if (this.fd !== undefined) await this.flush();
     if (this.fd !== undefined) fs.closeSync(this.fd);
     this.fd = undefined;
     for (const reader of this.packs.values()) reader.close();

@@ -100,7 +100,7 @@ async function load(store: ObjectStore, opts: OpenRepoOptions, remote: { url: st
   let tree: string | undefined;
   if (repo.tip) {
     tree = (await readCommit(store, repo.tip))?.tree;
-    if (!tree) throw new Error(`the tip ${repo.tip} of ${opts.branch} is missing from ${opts.dir}; remove the folder to clone again`);
+    if (!tree) throw new KubescribeError('KUBESCRIBE_ERR_GIT_STORE_CORRUPT', `the tip ${repo.tip} of ${opts.branch} is missing from ${opts.dir}`);
   }
   repo.tree = await TreeIndex.load(store, tree);
   await store.flush();

@@ -55,6 +55,11 @@ async function landed(repo: Repo, p: Prepared): Promise<void> {
   repo.store.forgetRecent(p.mark);
 }
 
+function localError(err: unknown): KubescribeError {
+  if (err instanceof KubescribeError) return err;
+  return new KubescribeError('KUBESCRIBE_ERR_INTERNAL', `preparing the push in the local store failed: ${(err as Error).message ?? String(err)}`, { cause: err });
+}
+
 /** Pushes every commit pending when it starts. Call one at a time (the writer chains them). */
 export async function pushBranch(repo: Repo, lock: RepoLock): Promise<PushResult> {
   const started = Date.now();
@@ -64,7 +69,12 @@ export async function pushBranch(repo: Repo, lock: RepoLock): Promise<PushResult
     let outcome;
     try {
       prepared = await lock.run(() => prepare(repo));
-      if (!prepared) return result({ ok: true, sha: repo.tip, pushedCommits: 0 });
+    } catch (err) {
+      // Packing is local work: its failure is the store's, never the remote's.
+      return result({ ok: false, sha: repo.tip, pushedCommits: 0, error: localError(err) });
+    }
+    if (!prepared) return result({ ok: true, sha: repo.tip, pushedCommits: 0 });
+    try {
       outcome = await sendPack(prepared.input);
     } catch (err) {
       return result({ ok: false, sha: repo.tip, pushedCommits: 0, error: toGitError(err, repo.url, 'push') });
@@ -79,7 +89,7 @@ export async function pushBranch(repo: Repo, lock: RepoLock): Promise<PushResult
       return result({ ok: false, sha: repo.tip, pushedCommits: 0, error: new KubescribeError('KUBESCRIBE_ERR_GIT_PUSH_REJECTED', `branch ${repo.branch} no longer exists on ${redactUrl(repo.url)}; recreate it from the last pushed commit ${repo.remoteTip ?? ''}`.trim()) });
     }
     if (round >= MAX_ROUNDS) {
-      return result({ ok: false, sha: repo.tip, pushedCommits: 0, error: toGitError(new Error(`remote branch keeps moving (now at ${outcome.remoteOid})`), repo.url, 'push') });
+      return result({ ok: false, sha: repo.tip, pushedCommits: 0, error: new KubescribeError('KUBESCRIBE_ERR_GIT_PUSH_REJECTED', `push to ${redactUrl(repo.url)}: the remote branch keeps moving (now at ${outcome.remoteOid}); trying again later`) });
     }
     repo.logger.info({ event: 'git.push-behind', round, remote: outcome.remoteOid }, 'remote branch moved; fetching and replaying');
     try {

@@ -21,6 +21,20 @@ export interface PushResult {
   durationMs: number;
   error?: KubescribeError;
   at: Date;
+  /** The last repair or rebuild of the writer's local store, if any (for `.status`). */
+  storeRepair?: StoreRepair;
+}
+
+/** What the writer did about a damaged local store (see rebuild-store.ts). */
+export interface StoreRepair {
+  at: Date;
+  /** repaired: the journal was set right in place; rebuilt: a fresh clone took the folder's place. */
+  action: 'repaired' | 'rebuilt';
+  reason: string;
+  /** Unpushed commits kept. */
+  salvaged: number;
+  /** Unpushed commits that could not be read (the next reconcile commits their difference). */
+  lost: number;
 }
 
 export interface Credentials { username: string; password: string }

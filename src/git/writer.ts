@@ -3,7 +3,9 @@
 // (open-repo, commit-changes, push-branch, replay). Pushes are batched: one timer after the first
 // unpushed commit, or at once when pushMaxCommits are waiting; one push at a time, and its
 // network wait does not hold the lock. After a failure the next try waits with exponential
-// backoff (1 s doubling to 30 s) while commits keep piling up locally.
+// backoff (1 s doubling to 30 s) while commits keep piling up locally. A damaged local store
+// (KUBESCRIBE_ERR_GIT_STORE_CORRUPT, at open or at a push) is rebuilt from a fresh clone with
+// every unpushed commit that can still be read (rebuild-store.ts), and said in storeRepair().
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { KubescribeError } from '../errors.ts';
@@ -13,14 +15,15 @@ import { commitChanges } from './commit-changes.ts';
 import { compactStore } from './compact-store.ts';
 import { redactUrl, toGitError } from './git-error.ts';
 import { lockFor, type RepoLock } from './lock.ts';
-import { openRepo } from './open-repo.ts';
+import { openRepo, type OpenRepoOptions } from './open-repo.ts';
 import { pushBranch } from './push-branch.ts';
+import { isStoreDamage, rebuildRepo } from './rebuild-store.ts';
 import { readCommit, type Repo } from './repo.ts';
 import { TreeIndex } from './tree-index.ts';
-import type { CommitInput, GitWriterOptions, PushResult } from './types.ts';
+import type { CommitInput, GitWriterOptions, PushResult, StoreRepair } from './types.ts';
 
 export { blobOid };
-export type { CommitInput, FileChange, GitWriterOptions, PushResult } from './types.ts';
+export type { CommitInput, FileChange, GitWriterOptions, PushResult, StoreRepair } from './types.ts';
 
 const DEFAULTS = { pushIntervalMs: 1000, pushMaxCommits: 200, compactAfterBytes: 64 * 1024 * 1024 };
 // Pack the journal early when this much waits in memory (a long outage, a huge resync).
@@ -39,9 +42,11 @@ export class GitWriter {
   private pushQueued = false;
   private inflight: Promise<PushResult> | undefined;
   private lastYield = performance.now();
+  private repair: StoreRepair | undefined;
 
   private constructor(
-    private readonly repo: Repo,
+    private repo: Repo,
+    private readonly openOptions: OpenRepoOptions,
     private readonly lock: RepoLock,
     private readonly pushIntervalMs: number,
     private readonly pushMaxCommits: number,
@@ -65,21 +70,38 @@ export class GitWriter {
     openDirs.add(dir);
     const logger = opts.logger.child({ component: 'git-writer', remote: redactUrl(opts.url), branch: opts.branch });
     const lock = lockFor(dir);
+    const openOptions: OpenRepoOptions = { ...opts, dir, logger };
     let repo: Repo;
+    let repair: StoreRepair | undefined;
     try {
-      repo = await lock.run(() => openRepo({ ...opts, dir, logger }));
+      repo = await lock.run(() => openRepo(openOptions));
+      const r = repo.store.repairs;
+      if (r) {
+        repair = { at: new Date(), action: 'repaired', reason: `the journal repeated ${r.duplicates} stored object(s)${r.unreadable ? ` and had ${r.unreadable} unreadable record(s) (kept aside)` : ''}`, salvaged: repo.unpushed.length, lost: r.unreadable };
+        logger.warn({ event: 'git.store-repaired', ...r, pending: repo.unpushed.length }, 'repaired the journal of the local store');
+      }
     } catch (err) {
-      openDirs.delete(dir);
-      throw err;
+      if (!isStoreDamage(err)) {
+        openDirs.delete(dir);
+        throw err;
+      }
+      try {
+        ({ repo, repair } = await lock.run(() => GitWriter.rebuild(openOptions, err)));
+      } catch (again) {
+        openDirs.delete(dir);
+        throw again;
+      }
     }
     const w = new GitWriter(
       repo,
+      openOptions,
       lock,
       opts.pushIntervalMs ?? DEFAULTS.pushIntervalMs,
       opts.pushMaxCommits ?? DEFAULTS.pushMaxCommits,
       opts.compactAfterBytes ?? DEFAULTS.compactAfterBytes,
       logger,
     );
+    w.repair = repair;
     logger.info({ event: 'git.opened', tip: repo.tip, pending: repo.unpushed.length, files: repo.tree.files.size }, 'git writer ready');
     if (repo.unpushed.length > 0) w.schedule(0);
     return w;
@@ -132,6 +154,11 @@ export class GitWriter {
     return this.repo.tip;
   }
 
+  /** The last repair or rebuild of the local store, if one was needed since the writer opened. */
+  storeRepair(): StoreRepair | undefined {
+    return this.repair;
+  }
+
   /** Commits not yet on the remote. */
   pending(): number {
     return this.repo.unpushed.length;
@@ -171,7 +198,7 @@ export class GitWriter {
     }
   }
 
-  private async pushNow(): Promise<PushResult> {
+  private async pushNow(mayRebuild = true): Promise<PushResult> {
     this.clearTimer();
     this.pushQueued = false;
     if (this.repo.unpushed.length === 0) {
@@ -182,6 +209,19 @@ export class GitWriter {
       r = await pushBranch(this.repo, this.lock);
     } catch (err) {
       r = { ok: false, sha: this.repo.tip, pushedCommits: 0, durationMs: 0, at: new Date(), error: toGitError(err, this.repo.url, 'push') };
+    }
+    if (!r.ok && isStoreDamage(r.error) && !this.closed && mayRebuild) {
+      try {
+        const rebuilt = await this.lock.run(async () => {
+          await this.repo.store.close().catch(() => undefined);
+          return GitWriter.rebuild(this.openOptions, r.error);
+        });
+        this.repo = rebuilt.repo;
+        this.repair = rebuilt.repair;
+        return this.pushNow(false);
+      } catch (err) {
+        this.logger.error({ event: 'git.store-rebuild-failed', err: (err as Error).message }, 'could not rebuild the damaged local store; will try again');
+      }
     }
     if (r.ok) {
       this.failures = 0;
@@ -194,6 +234,7 @@ export class GitWriter {
       this.logger.warn({ event: 'git.push-failed', code: r.error?.code, error: r.error?.message, pending: this.repo.unpushed.length, retryInMs: delay }, 'push failed; commits kept locally');
       if (!this.closed) this.schedule(delay);
     }
+    if (this.repair) r.storeRepair = this.repair;
     for (const cb of this.listeners) {
       try {
         cb(r);
@@ -240,6 +281,13 @@ export class GitWriter {
     } catch (err) {
       this.logger.warn({ event: 'git.compact-failed', err }, 'could not compact the local object store');
     }
+  }
+
+  private static async rebuild(opts: OpenRepoOptions, cause: unknown): Promise<{ repo: Repo; repair: StoreRepair }> {
+    opts.logger.error({ event: 'git.store-damaged', err: (cause as Error).message }, 'the local store is damaged; rebuilding it from a fresh clone');
+    const { repo, rebuild } = await rebuildRepo(opts, cause);
+    opts.logger.warn({ event: 'git.store-rebuilt', salvaged: rebuild.salvaged, lost: rebuild.lost, movedTo: rebuild.movedTo, pending: repo.unpushed.length }, 'rebuilt the local store from a fresh clone');
+    return { repo, repair: { at: rebuild.at, action: 'rebuilt', reason: rebuild.reason, salvaged: rebuild.salvaged, lost: rebuild.lost } };
   }
 
   private async reload(): Promise<void> {

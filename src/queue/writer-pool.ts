@@ -164,7 +164,7 @@ export class WriterPool {
     while (!slot.stopped && !slot.writer) {
       try {
         slot.writer = await GitWriter.open({
-          dir: join(this.o.dataDir, 'repos', dirName(slot.config.repoKey), dirName(redactUrl(slot.config.url)), dirName(slot.config.branch)),
+          dir: destinationDir(this.o.dataDir, slot.config),
           url: slot.config.url,
           branch: slot.config.branch,
           credentials: () => slot.config.credentials(),
@@ -230,6 +230,11 @@ export class WriterPool {
 
 function reopenNeeded(a: DestinationConfig, b: DestinationConfig): boolean {
   return a.url !== b.url || a.pushIntervalMs !== b.pushIntervalMs || a.pushMaxCommits !== b.pushMaxCommits || a.authorEmailTemplate !== b.authorEmailTemplate;
+}
+
+/** The writer's local clone of a destination under the data dir. */
+export function destinationDir(dataDir: string, d: { repoKey: string; url: string; branch: string }): string {
+  return join(dataDir, 'repos', dirName(d.repoKey), dirName(redactUrl(d.url)), dirName(d.branch));
 }
 
 function dirName(s: string): string {
