@@ -314,7 +314,7 @@ describe('attribution under valid but unusual objects', () => {
     const body = JSON.stringify(validDoc({ operation: 'CREATE', oldObject: null, object: { placeholder: true } })).replace('{"placeholder":true}', objectText);
     const a = await post(h, body);
     expect(a.status).toBe(200);
-    expect(h.store.take(keyFor(JSON.parse(objectText) as KubeObject))?.username).toBe('alice');
+    expect(h.store.take(keyFor(JSON.parse(objectText) as KubeObject))?.[0]?.username).toBe('alice');
   });
 
   // Go's JSON decoder (the apiserver's) accepts nesting up to 10,000 levels, so a custom resource

@@ -36,7 +36,9 @@ export function createAdmissionHandler(deps: { sink: RecordSink; fingerprint: Fi
         operation: req.operation,
         group: req.resource.group,
         resource: req.resource.resource,
-        namespace: req.namespace || meta.namespace || '',
+        // A Namespace's review names the namespace itself in request.namespace; the watch sees a
+        // cluster-scoped object (namespace '').
+        namespace: isNamespace(req.resource) ? '' : req.namespace || meta.namespace || '',
         name: meta.name || req.name,
         uid: meta.uid ?? '',
         oldResourceVersion: req.operation === 'CREATE' ? '' : (req.oldObject?.metadata?.resourceVersion ?? ''),
@@ -48,4 +50,8 @@ export function createAdmissionHandler(deps: { sink: RecordSink; fingerprint: Fi
       return 'recorded';
     },
   };
+}
+
+function isNamespace(r: { group: string; resource: string }): boolean {
+  return r.group === '' && r.resource === 'namespaces';
 }

@@ -24,6 +24,15 @@ export function correlationKey(p: CorrelationKeyParts): string {
   return [p.operation, p.group, p.resource, p.namespace, p.name, p.uid, p.oldResourceVersion, p.contentHash].join(SEP);
 }
 
+/**
+ * Every key of an operation that leaves one version of one object, whatever the content: for a
+ * request whose result the watch never shows (an update that removed the last finalizer ends in a
+ * DELETED event carrying the version before it).
+ */
+export function correlationKeyPrefix(p: Omit<CorrelationKeyParts, 'contentHash'>): string {
+  return [p.operation, p.group, p.resource, p.namespace, p.name, p.uid, p.oldResourceVersion, ''].join(SEP);
+}
+
 /** The content part of the key of a scale-subresource request: the replica count it sets. */
 export function scaleContent(replicas: number): string {
   return `scale:${replicas}`;

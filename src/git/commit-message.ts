@@ -10,6 +10,12 @@ export interface ChangeMessage {
   user: string;
   groups: readonly string[];
   resourceVersion: string;
+  /** A deletion held by finalizers or a grace period: asked for, or done (see Change.deletion). */
+  deletion?: 'requested' | 'completed';
+  /** Who released the last finalizer, when not the author. */
+  releasedBy?: string;
+  /** Several people may have made the change and nothing tells them apart: all of them (the user is then `unknown`). */
+  candidates?: readonly string[];
 }
 
 export interface ReconcileMessage {
@@ -34,15 +40,23 @@ function oneLine(v: string): string {
 
 export function changeMessage(m: ChangeMessage): string {
   const object = m.namespace ? `${m.namespace}/${m.name}` : m.name;
+  const body: string[] = [];
+  if (m.deletion === 'requested') body.push(`Deletion requested by ${m.user}; the object stays until its finalizers or grace period let it go.`);
+  if (m.deletion === 'completed') body.push(`The deletion requested by ${m.user} is complete${m.releasedBy ? `: ${m.releasedBy} released the last finalizer` : ''}.`);
+  if (m.candidates && m.candidates.length > 1) body.push(`Several requests match this change and nothing tells which one was persisted: ${m.candidates.join(', ')}. kubescribe does not guess.`);
   return [
     `${m.operation} ${gv(m.group, m.version)} ${m.resource} ${object}`,
     '',
+    ...(body.length > 0 ? [...body, ''] : []),
     `Kubescribe-Operation: ${m.operation}`,
     `Kubescribe-Resource: ${gv(m.group, m.version)}/${m.resource}`,
     `Kubescribe-Object: ${object}`,
     `Kubescribe-User: ${oneLine(m.user)}`,
     `Kubescribe-Groups: ${oneLine(m.groups.join(','))}`,
     `Kubescribe-Resource-Version: ${m.resourceVersion}`,
+    ...(m.deletion ? [`Kubescribe-Deletion: ${m.deletion}`] : []),
+    ...(m.releasedBy ? [`Kubescribe-Released-By: ${oneLine(m.releasedBy)}`] : []),
+    ...(m.candidates && m.candidates.length > 1 ? [`Kubescribe-Candidates: ${oneLine(m.candidates.join(', '))}`] : []),
     '',
   ].join('\n');
 }

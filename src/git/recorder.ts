@@ -55,25 +55,29 @@ export class Recorder {
 
   private async recordChange(c: Change): Promise<void> {
     const key = this.checkpointKey(c.type);
-    if (this.o.checkpoints?.covers(key, c.resourceVersion)) return; // replayed, already in the branch
+    const advances = c.advancesCheckpoint !== false;
+    if (advances && this.o.checkpoints?.covers(key, c.resourceVersion)) return; // replayed, already in the branch
     const path = this.pathOf(c.type, c.namespace, c.name);
     const user = c.author?.username ?? UNKNOWN_USER;
-    const content = c.operation === 'DELETE' ? null : this.o.toYaml(c.object);
-    const cp = this.checkpointChange(key, c.resourceVersion);
+    // A requested deletion keeps the file (the object is still there, terminating).
+    const content = c.operation === 'DELETE' && c.deletion !== 'requested' ? null : this.o.toYaml(c.object);
+    const cp = this.checkpointChange(key, advances ? c.resourceVersion : undefined);
     if ((content !== null && this.o.writer.files().get(path) === blobOid(content)) || (content === null && !this.o.writer.files().has(path))) {
       cp.apply(); // already recorded (e.g. after a restart); remembered with the next commit
       return;
     }
+    const releasedBy = c.releasedBy && c.releasedBy.username !== user ? c.releasedBy.username : undefined;
     const sha = await this.o.writer.commit({
       changes: [{ path, content }, ...cp.change],
       author: { name: user, email: authorEmail(this.o.authorEmailTemplate, user), timestamp: Math.floor(c.observedAt.getTime() / 1000) },
       message: changeMessage({
         operation: c.operation, group: c.type.group, version: c.type.version, resource: c.type.resource,
         namespace: c.namespace, name: c.name, user, groups: c.author?.groups ?? [], resourceVersion: c.resourceVersion,
+        deletion: c.deletion, releasedBy, candidates: c.candidates?.map((a) => a.username),
       }),
     });
     cp.apply();
-    this.o.logger.info({ sha, operation: c.operation, resource: c.type.resource, namespace: c.namespace, name: c.name, user }, 'committed change');
+    this.o.logger.info({ sha, operation: c.operation, resource: c.type.resource, namespace: c.namespace, name: c.name, user, ...(c.deletion ? { deletion: c.deletion } : {}) }, 'committed change');
     this.o.onCommit?.('change', c);
   }
 

@@ -2,6 +2,9 @@
 // in settings and compiled by the same code. Volatile fields are those the cluster sets or churns
 // (status, server bookkeeping, allocated addresses): recording them would turn every status update
 // into a commit and make webhook and watch disagree on the content hash.
+// `deletionTimestamp` and `deletionGracePeriodSeconds` are kept: set once when someone asks for a
+// deletion that finalizers or a grace period hold, they show in Git that the object is terminating
+// (and make the request a commit of its own, authored by the requester).
 
 import type { FieldEffect } from './rule-tree.ts';
 
@@ -17,8 +20,6 @@ const serverSetMetadata = [
   'resourceVersion',
   'generation',
   'creationTimestamp',
-  'deletionTimestamp',
-  'deletionGracePeriodSeconds',
   'selfLink',
   'managedFields',
   'ownerReferences',

@@ -38,7 +38,7 @@ describe('watch manager', () => {
         { type: 'MODIFIED', object: { ...cm('recorded', 'a', '5'), data: { x: '1' } } },
       ]),
       prepare: (obj) => ({ sanitized: obj, hash: JSON.stringify(obj.data) }),
-      correlations: { take: () => undefined },
+      correlations: { take: () => undefined, takeStartingWith: () => undefined },
       logger: pino({ level: 'silent' }),
       backoffMs: 5, maxBackoffMs: 20, resyncIntervalMs: 0,
       missWaitMs: 10,
