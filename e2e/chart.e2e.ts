@@ -191,7 +191,7 @@ const variants: Array<{ name: string; values: Record<string, unknown>; check: (o
       const sm = one(objs, 'ServiceMonitor');
       const svc = objs.find((o) => o.kind === 'Service' && Object.entries(sm.spec.selector.matchLabels).every(([k, v]) => o.metadata.labels?.[k] === v)) as Loose;
       expect(svc.spec.ports.map((p: Loose) => p.name)).toContain(sm.spec.endpoints[0].port);
-      expect(one(objs, 'PrometheusRule').spec.groups[0].rules.length).toBe(5);
+      expect(one(objs, 'PrometheusRule').spec.groups[0].rules.length).toBe(6);
     },
   },
   {
@@ -361,7 +361,7 @@ describe('Helm chart', () => {
     const objs = await render('kubescribe', { metrics: { prometheusRule: { enabled: true } } });
     const groups = one(objs, 'PrometheusRule').spec.groups as RuleGroup[];
     const rules = groups.flatMap((g) => g.rules) as Loose[];
-    expect(rules.map((r) => r.alert).sort()).toEqual(['KubescribeEnrichmentRatioLow', 'KubescribeLastPushTooOld', 'KubescribePushesFailing', 'KubescribeQueueGrowing', 'KubescribeWebhookErrors']);
+    expect(rules.map((r) => r.alert).sort()).toEqual(['KubescribeEnrichmentRatioLow', 'KubescribeLastPushTooOld', 'KubescribePipelineNotSynced', 'KubescribePushesFailing', 'KubescribeQueueGrowing', 'KubescribeWebhookErrors']);
     for (const r of rules) {
       expect(r.labels.severity).toMatch(/^(critical|warning|info)$/);
       expect(r.annotations).toMatchObject({ summary: expect.any(String), description: expect.any(String) });
@@ -373,7 +373,7 @@ describe('Helm chart', () => {
     expectExportedMetrics(rules.map((r) => r.expr).join('\n'));
     const file = join(tmp, 'alerts.yaml');
     await writeFile(file, stringify({ groups }));
-    expect(await checkRules(file)).toMatch(/SUCCESS: 5 rules found/);
+    expect(await checkRules(file)).toMatch(/SUCCESS: 6 rules found/);
     // The window and `for` are values.
     const tuned = await render('kubescribe', { metrics: { prometheusRule: { enabled: true, alerts: { pushesFailing: { for: '10s', window: '1m' } } } } });
     const tunedRule = (one(tuned, 'PrometheusRule').spec.groups[0].rules as Loose[]).find((r) => r.alert === 'KubescribePushesFailing')!;

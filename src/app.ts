@@ -93,6 +93,7 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
 
   // Leadership: the leader runs the pipeline; a pipeline is started after pulling every peer.
   let pipeline: Pipeline | undefined;
+  let webhookServing = false;
   let transition: Promise<void> = Promise.resolve();
   const lead = (leading: boolean): void => {
     transition = transition.then(async () => {
@@ -120,14 +121,23 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
 
   const server = Fastify({ loggerInstance: logger.child({ component: 'server' }), disableRequestLogging: true }) as unknown as FastifyInstance;
   server.get('/healthz', async () => ({ ok: true }));
-  server.get('/readyz', async (_req, reply) => {
-    // A standby replica is ready when it serves the webhook; the leader when its pipeline is.
-    const leader = pipeline !== undefined;
+  // Whether the pipeline is synced: the leader's when its watches listed and its repositories
+  // opened; a standby has none to wait for. Never part of readiness (below).
+  const synced = (): { synced: boolean; detail: Record<string, unknown> } => {
     const r = pipeline?.ready() ?? { ready: election !== undefined, detail: {} };
-    return reply.code(r.ready ? 200 : 503).send({ ready: r.ready, leader, identity, ...r.detail });
+    return { synced: r.ready, detail: r.detail };
+  };
+  server.get('/readyz', async (_req, reply) => {
+    // Ready = the webhook serves. In a cluster the webhook Service sends only to ready pods: a
+    // tenant's unreachable repository, a forbidden watch or a long start-up list must never leave
+    // it without endpoints (every change would then pass unattributed). Pipeline health goes to
+    // `synced` here, the kubescribe_pipeline_synced metric, and the custom resources' .status.
+    const s = synced();
+    return reply.code(webhookServing ? 200 : 503).send({ ready: webhookServing, synced: s.synced, leader: pipeline !== undefined, identity, ...s.detail });
   });
   server.get('/metrics', async (_req, reply) => {
     metrics.correlationStoreSize.set(store.size);
+    metrics.pipelineSynced.set(synced().synced ? 1 : 0);
     return reply.type(registry.contentType).send(await registry.metrics());
   });
 
@@ -137,6 +147,7 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
     server,
     async start() {
       await webhook.listen({ host: settings.webhook.host, port: settings.webhook.port });
+      webhookServing = true;
       await server.listen({ host: settings.server.host, port: settings.server.port });
       endpointSlices?.start();
       if (peers) {
@@ -150,6 +161,7 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
     },
     async stop() {
       clearTimeout(pullTimer);
+      webhookServing = false;
       await webhook.close();
       if (election) await election.stop();
       lead(false);

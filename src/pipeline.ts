@@ -19,7 +19,7 @@ import { toYaml } from './sanitize/index.ts';
 import type { Secrets, Settings } from './settings/index.ts';
 import { reduceMemory } from './reduce-memory.ts';
 import { notReady, ready, StatusWriter, type Condition } from './status/status-writer.ts';
-import { discoverAll, namespaceFilter, parseResourceName, WatchManager, type KubeApi, type Prepare } from './watch/index.ts';
+import { discoverAll, KubeApiError, namespaceFilter, parseResourceName, WatchManager, type KubeApi, type Prepare } from './watch/index.ts';
 
 export interface Pipeline {
   ready(): { ready: boolean; detail: Record<string, unknown> };
@@ -111,13 +111,15 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     },
   });
 
+  /** Resource types whose list/watch the apiserver forbids (403), with the message. */
+  const forbidden = new Map<string, string>();
   const namespaces = new ResourceCache({ api, type: { group: '', version: 'v1', resource: 'namespaces' }, logger: log, onChange: () => undefined, ...backoff });
   const nsLabels = (ns: string): Record<string, string> | undefined => namespaces.objects.get(`/${ns}`)?.metadata?.labels;
 
   // Whether a route records this change, its author aside (exclusions need the author, which the
   // watch manager looks up only for changes some route takes).
   const routeTakes = (route: Route, change: Change): boolean =>
-    route.operations.has(change.operation) && routeSelects(route, change.object, nsLabels);
+    route.operations(change.type).has(change.operation) && routeSelects(route, change.object, nsLabels);
   const manager = new WatchManager({
     api, prepare, correlations: store, logger: logger.child({ component: 'watch' }), ...backoff,
     resyncIntervalMs: settings.watch.resyncIntervalMs,
@@ -135,13 +137,29 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     },
     waitFor: (keys, ms) => store.waitFor(keys, ms),
     onEvent: (t, type) => metrics.watchEvents.inc({ resource: typeKey(t), type }),
-    onError: (t) => metrics.watchErrors.inc({ resource: typeKey(t) }),
+    onError: (t, err) => {
+      metrics.watchErrors.inc({ resource: typeKey(t) });
+      // A watch the service account may not have: the rules that asked for it say so.
+      if (err instanceof KubeApiError && err.status === 403 && !forbidden.has(typeKey(t))) {
+        forbidden.set(typeKey(t), err.message);
+        reportRoutes();
+      }
+    },
+    onSynced: (t) => {
+      if (forbidden.delete(typeKey(t))) reportRoutes();
+    },
     onSize: (t, n) => metrics.watchedObjects.set({ resource: typeKey(t) }, n),
     sink: {
+      // Rules that write into the same (destination, folder) act as one: a change goes there once
+      // (if any of them takes it), and a reconcile covers the union of what they record — so
+      // overlapping rules never delete each other's files.
       async changes(type: ResourceType, changes: Change[]) {
         for (const change of changes) {
+          const sent = new Set<string>();
           for (const route of routesByType.get(typeKey(type)) ?? []) {
-            if (!routeTakes(route, change) || route.excluded(change.author)) continue;
+            const target = `${destKey(route.destination)}\u0000${route.baseFolder}`;
+            if (sent.has(target) || !routeTakes(route, change) || route.excluded(change.author)) continue;
+            sent.add(target);
             await pool.push(destKey(route.destination), change, route.baseFolder);
           }
         }
@@ -149,10 +167,17 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
       async snapshot(type: ResourceType, objects: KubeObject[], reason: string, resourceVersion: string, only?: ReadonlySet<string>) {
         metrics.resyncs.inc({ resource: typeKey(type) });
         if (objects.length >= LARGE_SNAPSHOT) largeSnapshots++;
+        const folders = new Map<string, Route[]>();
         for (const route of routesByType.get(typeKey(type)) ?? []) {
-          if (only && !only.has(route.key)) continue;
-          const selected = objects.filter((o) => routeSelects(route, o, nsLabels));
-          await pool.push(destKey(route.destination), { kind: 'reconcile', type, objects: selected, recorded: (ns) => route.namespace(ns, nsLabels(ns)), reason, resourceVersion }, route.baseFolder);
+          const target = `${destKey(route.destination)}\u0000${route.baseFolder}`;
+          folders.set(target, [...(folders.get(target) ?? []), route]);
+        }
+        for (const routes of folders.values()) {
+          if (only && !routes.some((r) => only.has(r.key))) continue;
+          const first = routes[0]!;
+          const selected = objects.filter((o) => routes.some((r) => routeSelects(r, o, nsLabels)));
+          const recorded = (ns: string): boolean => routes.some((r) => r.namespace(ns, nsLabels(ns)));
+          await pool.push(destKey(first.destination), { kind: 'reconcile', type, objects: selected, recorded, reason, resourceVersion }, first.baseFolder);
         }
       },
     },
@@ -225,6 +250,20 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
   // Ready needs the configuration applied once from synced custom resources: before that no
   // watch exists, and "every watch synced" would be trivially true.
   let applied = false;
+  /** Each rule's status: what it records, or why it cannot (not served, watch forbidden). */
+  function reportRoutes(): void {
+    for (const route of ruleSet.routes) {
+      if (!route.ref) continue;
+      const keys = (routeTypes.get(route.key) ?? '').split(',').filter(Boolean);
+      const unknown = route.resourceRules.flatMap((rr) => rr.resources.filter((res) => res !== '*' && !catalogue.some((t) => t.resource === res && (rr.apiGroups.includes('*') || rr.apiGroups.includes(t.group))))
+        .map((res) => `${res} (apiGroups ${rr.apiGroups.map((g) => JSON.stringify(g)).join(', ')})`));
+      const denied = keys.filter((k) => forbidden.has(k));
+      if (unknown.length > 0) statusOf(route.ref, notReady('InvalidSpec', `spec.rules: not served by this cluster: ${unknown.join('; ')}`, true), { resources: keys });
+      else if (denied.length > 0) statusOf(route.ref, notReady('AccessDenied', `kubescribe may not list/watch ${denied.join(', ')} (${forbidden.get(denied[0]!)}); grant it in the chart's RBAC or narrow spec.rules. The other types are recorded.`, false), { resources: keys });
+      else statusOf(route.ref, ready('Active', `recording ${keys.length} resource type(s) into ${route.destination.repoKey} ${route.destination.branch}${route.baseFolder ? `:${route.baseFolder}` : ''}`), { resources: keys });
+    }
+  }
+
   async function recompute(): Promise<void> {
     const fromSynced = [...caches.values()].every((c) => c.synced);
     await applyConfiguration();
@@ -278,13 +317,8 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
       }
       routeSigs.set(route.key, sig);
       routeTypes.set(route.key, keys.join(','));
-      if (route.ref) {
-        const unknown = route.resourceRules.flatMap((rr) => rr.resources.filter((res) => res !== '*' && !catalogue.some((t) => t.resource === res && (rr.apiGroups.includes('*') || rr.apiGroups.includes(t.group))))
-          .map((res) => `${res} (apiGroups ${rr.apiGroups.map((g) => JSON.stringify(g)).join(', ')})`));
-        if (unknown.length > 0) statusOf(route.ref, notReady('InvalidSpec', `spec.rules: not served by this cluster: ${unknown.join('; ')}`, true), { resources: keys });
-        else statusOf(route.ref, ready('Active', `recording ${keys.length} resource type(s) into ${route.destination.repoKey} ${route.destination.branch}${route.baseFolder ? `:${route.baseFolder}` : ''}`), { resources: keys });
-      }
     }
+    reportRoutes();
     const live = new Set(ruleSet.routes.map((r) => r.key));
     for (const k of [...routeTypes.keys()]) if (!live.has(k)) { routeTypes.delete(k); routeSigs.delete(k); }
     routesByType = byType;

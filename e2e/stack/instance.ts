@@ -143,8 +143,9 @@ export async function startInstance(env: StackEnv, o: InstanceOptions, target: I
   const log = join(dir, 'kubescribe.log');
   const readyz = async (i: number): Promise<{ ready: boolean; leader: boolean }> => {
     const res = await fetch(`http://127.0.0.1:${(replicaPorts[i] as { metrics: number }).metrics}/readyz`);
-    const body = (await res.json()) as { leader?: boolean };
-    return { ready: res.status === 200, leader: body.leader === true };
+    const body = (await res.json()) as { leader?: boolean; synced?: boolean };
+    // Ready for a spec: serving the webhook and, on the leader, the pipeline synced.
+    return { ready: res.status === 200 && body.synced === true, leader: body.leader === true };
   };
   const replicas: Replica[] = replicaPorts.map((rp, i) => {
     const rlog = i === 0 ? log : join(dir, `kubescribe-${i}.log`);

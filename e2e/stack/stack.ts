@@ -179,7 +179,8 @@ async function upKubescribe(dir: string, state: StackState, cp: ControlPlaneInfo
     }
     const states = await Promise.all(out.map(async (r) => {
       const res = await fetch(r.metricsUrl.replace(/metrics$/, 'readyz'));
-      return { ok: res.status === 200, leader: ((await res.json()) as { leader?: boolean }).leader === true };
+      const body = (await res.json()) as { leader?: boolean; synced?: boolean };
+      return { ok: res.status === 200 && body.synced === true, leader: body.leader === true };
     }));
     return states.every((x) => x.ok) && states.some((x) => x.leader);
   }, 90_000, 100).then(async () => {

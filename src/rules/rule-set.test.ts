@@ -23,7 +23,17 @@ describe('rule set', () => {
     expect(route?.baseFolder).toBe('x/y');
     expect(route?.namespace('team', {})).toBe(true);
     expect(route?.namespace('other', {})).toBe(false);
-    expect([...(route?.operations ?? [])].sort()).toEqual(['CREATE', 'DELETE', 'UPDATE']);
+    expect([...(route?.operations(catalogue[0]!) ?? [])].sort()).toEqual(['CREATE', 'DELETE', 'UPDATE']);
+  });
+
+  it('records per resource entry only the operations that entry names', () => {
+    const rs = compileRuleSet({ repos: [grc('team', 'audit')], clusterRules: [], ownNamespace: 'kubescribe', rules: [wr('team', 'r', {
+      rules: [{ apiGroups: [''], resources: ['configmaps'], operations: ['DELETE'] }, { apiGroups: ['apps'], resources: ['deployments'], operations: ['*'] }],
+    })] });
+    const [route] = rs.routes;
+    expect([...route!.operations(catalogue[0]!)]).toEqual(['DELETE']);
+    expect([...route!.operations(catalogue[2]!)].sort()).toEqual(['CREATE', 'DELETE', 'UPDATE']);
+    expect([...route!.operations(catalogue[3]!)]).toEqual([]);
   });
 
   it('reports problems with the field to fix', () => {

@@ -34,7 +34,8 @@ export interface Route {
   /** Whether objects in this namespace ('' = cluster-scoped) are recorded by the route. */
   namespace: (ns: string, nsLabels: Readonly<Record<string, string>> | undefined) => boolean;
   labels: (labels: Readonly<Record<string, string>> | undefined) => boolean;
-  operations: Set<string>;
+  /** The operations recorded for this type: those of the rule entries that name it (not of the others). */
+  operations: (type: ResourceType) => ReadonlySet<string>;
   excluded: (author: Author | undefined) => boolean;
 }
 
@@ -65,9 +66,21 @@ function exclusion(users: readonly string[], managers: readonly string[]): Route
   return (a) => !!a && (u(a.username) || (a.fieldManager !== undefined && m(a.fieldManager)));
 }
 
-function operationsOf(rules: readonly ResourceRule[]): Set<string> {
-  const ops = new Set(rules.flatMap((r) => r.operations));
-  return ops.has('*') ? new Set(['CREATE', 'UPDATE', 'DELETE']) : ops;
+const ALL_OPERATIONS: ReadonlySet<string> = new Set(['CREATE', 'UPDATE', 'DELETE']);
+
+/** Per type, the operations of the rule entries that cover it: `{configmaps: [DELETE]}` beside `{deployments: [*]}` records only ConfigMap deletions. */
+function operationsOf(rules: readonly ResourceRule[]): Route['operations'] {
+  const cache = new Map<string, ReadonlySet<string>>();
+  return (type) => {
+    const key = `${type.group}/${type.resource}`;
+    let ops = cache.get(key);
+    if (!ops) {
+      const named = new Set(rules.filter((r) => ruleCovers(r, type)).flatMap((r) => r.operations));
+      ops = named.has('*') ? ALL_OPERATIONS : named;
+      cache.set(key, ops);
+    }
+    return ops;
+  };
 }
 
 export interface Bootstrap {
@@ -89,7 +102,7 @@ export function compileRuleSet(input: { repos: CustomResource[]; rules: CustomRe
     repos.set('settings', { ...b.repo, key: 'settings', allowedBranches: ['*'] });
     routes.push({
       key: 'settings', destination: { repoKey: 'settings', branch: b.branch }, baseFolder: b.baseFolder, resourceRules: b.resourceRules,
-      namespace: (ns) => notOwn(ns) && b.namespace(ns), labels: () => true, operations: new Set(['CREATE', 'UPDATE', 'DELETE']), excluded: () => false,
+      namespace: (ns) => notOwn(ns) && b.namespace(ns), labels: () => true, operations: () => ALL_OPERATIONS, excluded: () => false,
     });
   }
 
@@ -151,13 +164,15 @@ const NOT_BY_WILDCARD = new Set(['events', 'events.events.k8s.io', 'leases.coord
 
 /** The resource types of the catalogue (from discovery) that a rule list covers. */
 export function typesFor(rules: readonly ResourceRule[], catalogue: readonly ResourceType[]): ResourceType[] {
-  return catalogue.filter((t) => rules.some((r) => {
-    const groupOk = r.apiGroups.includes('*') || r.apiGroups.includes(t.group);
-    if (!groupOk) return false;
-    if (r.resources.includes(t.resource)) return true;
-    const qualified = t.group === '' ? t.resource : `${t.resource}.${t.group}`;
-    return r.resources.includes('*') && !NOT_BY_WILDCARD.has(qualified);
-  }));
+  return catalogue.filter((t) => rules.some((r) => ruleCovers(r, t)));
+}
+
+/** Whether one rule entry names this type (directly, or by `*` where `*` reaches). */
+function ruleCovers(r: ResourceRule, t: { group: string; resource: string }): boolean {
+  if (!(r.apiGroups.includes('*') || r.apiGroups.includes(t.group))) return false;
+  if (r.resources.includes(t.resource)) return true;
+  const qualified = t.group === '' ? t.resource : `${t.resource}.${t.group}`;
+  return r.resources.includes('*') && !NOT_BY_WILDCARD.has(qualified);
 }
 
 /** Does the route record this object (for reconciles) given its namespace's labels? */
