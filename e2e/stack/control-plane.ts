@@ -95,7 +95,12 @@ kind: Namespace
 metadata: { name: kubescribe }
 `;
 
-export interface ControlPlaneLayout { dir: string; ports: { api: number; etcdClient: number; etcdPeer: number } }
+export interface ControlPlaneLayout {
+  dir: string;
+  ports: { api: number; etcdClient: number; etcdPeer: number };
+  /** More kube-apiserver flags (a spec's own control plane, e.g. no watch cache). */
+  apiserverArgs?: string[];
+}
 
 /** Makes PKI and kubeconfigs (idempotent: reused on restart) and returns what the stack needs. */
 export async function prepareControlPlane(layout: ControlPlaneLayout, binDir: string): Promise<ControlPlaneInfo> {
@@ -138,6 +143,7 @@ export function startControlPlane(layout: ControlPlaneLayout, info: ControlPlane
     '--service-cluster-ip-range=10.0.0.0/24', '--authorization-mode=RBAC', '--allow-privileged=true',
     '--enable-priority-and-fairness=false', '--profiling=false', '--endpoint-reconciler-type=none',
     '--disable-admission-plugins=ServiceAccount', '--v=1',
+    ...(layout.apiserverArgs ?? []),
   ];
   return startDetached(join(info.binDir, 'kscp'), args, { log: join(layout.dir, 'controlplane.log'), marker });
 }
