@@ -231,9 +231,16 @@ const variants: Array<{ name: string; values: Record<string, unknown>; check: (o
   },
   {
     name: 'three replicas',
-    values: { replicaCount: 3, podAntiAffinity: 'hard' },
+    values: { replicaCount: 3, podAntiAffinity: 'hard', webhook: { networkPolicy: { enabled: true, apiserverCIDRs: ['172.16.0.0/28'] } } },
     check: (objs) => {
       const deploy = one(objs, 'Deployment');
+      // Only the API server's range and the other replicas reach the webhook port; metrics stay open.
+      const np = one(objs, 'NetworkPolicy');
+      expect(np.spec.podSelector.matchLabels).toEqual(deploy.spec.selector.matchLabels);
+      expect(np.spec.ingress).toEqual([
+        { ports: [{ protocol: 'TCP', port: 9443 }], from: [{ ipBlock: { cidr: '172.16.0.0/28' } }, { podSelector: { matchLabels: deploy.spec.selector.matchLabels } }] },
+        { ports: [{ protocol: 'TCP', port: 8080 }] },
+      ]);
       expect(deploy.spec.replicas).toBe(3);
       expect(deploy.spec.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].labelSelector.matchLabels).toEqual(deploy.spec.selector.matchLabels);
       const pdb = one(objs, 'PodDisruptionBudget');
@@ -286,6 +293,7 @@ describe('Helm chart', () => {
   it('rejects values that the schema does not know', async () => {
     await expect(render('x', { git: { urll: 'https://x' } })).rejects.toThrow(/additional properties 'urll' not allowed/);
     await expect(render('x', { webhook: { tls: { mode: 'none' } } })).rejects.toThrow(/\/webhook\/tls\/mode/);
+    await expect(render('x', { webhook: { networkPolicy: { enabled: true } } })).rejects.toThrow(/apiserverCIDRs/);
   });
 
   it('keeps the generated CA, certificate, hash key and peer secret on upgrade (lookup)', async () => {
