@@ -264,10 +264,16 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     }
   }
 
-  async function recompute(): Promise<void> {
-    const fromSynced = [...caches.values()].every((c) => c.synced);
-    await applyConfiguration();
-    if (fromSynced) applied = true;
+  // One application of the configuration at a time: two overlapping ones could open one folder
+  // twice or undo each other's destinations. A request while one runs is applied after it.
+  let applying: Promise<void> = Promise.resolve();
+  function recompute(): Promise<void> {
+    applying = applying.catch(() => undefined).then(async () => {
+      const fromSynced = [...caches.values()].every((c) => c.synced);
+      await applyConfiguration();
+      if (fromSynced) applied = true;
+    });
+    return applying;
   }
 
   async function applyConfiguration(): Promise<void> {

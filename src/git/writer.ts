@@ -48,8 +48,8 @@ export class GitWriter {
     private repo: Repo,
     private readonly openOptions: OpenRepoOptions,
     private readonly lock: RepoLock,
-    private readonly pushIntervalMs: number,
-    private readonly pushMaxCommits: number,
+    private pushIntervalMs: number,
+    private pushMaxCommits: number,
     private readonly compactAfterBytes: number,
     private readonly logger: Logger,
   ) {}
@@ -157,6 +157,15 @@ export class GitWriter {
   /** The last repair or rebuild of the local store, if one was needed since the writer opened. */
   storeRepair(): StoreRepair | undefined {
     return this.repair;
+  }
+
+  /** New push settings, in force from the next push on: no reopen, so nothing waits or is dropped. */
+  reconfigure(o: { pushIntervalMs: number; pushMaxCommits: number }): void {
+    for (const [key, v] of Object.entries(o)) {
+      if (!(Number.isFinite(v) && v > 0)) throw new KubescribeError('KUBESCRIBE_ERR_SETTINGS_INVALID', `git writer: ${key} must be a positive number, got ${v}`);
+    }
+    this.pushIntervalMs = o.pushIntervalMs;
+    this.pushMaxCommits = o.pushMaxCommits;
   }
 
   /** Commits not yet on the remote. */

@@ -67,27 +67,33 @@ export class WriterPool {
 
   constructor(private readonly o: PoolOptions) {}
 
-  /** Opens destinations that are new or whose URL changed; closes the ones no longer configured. */
+  /**
+   * Opens destinations that are new, closes the ones no longer configured, and reopens those whose
+   * URL changed (another local clone). Other settings (push interval and batch, email template,
+   * credentials) apply in place. A reopened destination's new slot takes changes at once, before
+   * the old one has drained: none is dropped in between.
+   */
   async sync(configs: readonly DestinationConfig[]): Promise<void> {
     const wanted = new Map(configs.map((c) => [c.key, c]));
-    const backlog = new Set<string>();
+    const stopping: Slot[] = [];
     for (const [key, slot] of this.slots) {
       const next = wanted.get(key);
-      if (!next || reopenNeeded(slot.config, next)) {
-        this.slots.delete(key);
+      if (next && next.url === slot.config.url) {
+        slot.config = next; // credentials and the email template are read through the config
+        slot.writer?.reconfigure({ pushIntervalMs: next.pushIntervalMs, pushMaxCommits: next.pushMaxCommits });
+        continue;
+      }
+      this.slots.delete(key);
+      stopping.push(slot);
+      if (next) {
+        const fresh = this.startSlot(next);
         // Items queued for a writer that never opened go with the slot: the next one resyncs.
-        if (!slot.writer && (slot.queue.depth > 0 || slot.overflowed)) backlog.add(key);
-        await this.stopSlot(slot);
-      } else {
-        slot.config = next; // credentials are read through the config at every network operation
+        fresh.overflowed = !slot.writer && (slot.queue.depth > 0 || slot.overflowed);
+        this.slots.set(key, fresh);
       }
     }
-    for (const [key, config] of wanted) {
-      if (this.slots.has(key)) continue;
-      const slot = this.startSlot(config);
-      slot.overflowed = backlog.has(key);
-      this.slots.set(key, slot);
-    }
+    for (const [key, config] of wanted) if (!this.slots.has(key)) this.slots.set(key, this.startSlot(config));
+    await Promise.all(stopping.map((s) => this.stopSlot(s)));
   }
 
   async push(key: string, item: QueueItem, baseFolder: string): Promise<void> {
@@ -194,7 +200,9 @@ export class WriterPool {
     }
     const recorders = new Map<string, Recorder>();
     const recorderFor = (baseFolder: string): Recorder => {
-      let r = recorders.get(baseFolder);
+      // Keyed by the email template too: a GitRepoConfig edit changes it without a reopen.
+      const rkey = `${baseFolder}\u0000${slot.config.authorEmailTemplate}`;
+      let r = recorders.get(rkey);
       if (!r) {
         r = new Recorder({
           writer, baseFolder, toYaml: this.o.toYaml, logger: log,
@@ -202,7 +210,7 @@ export class WriterPool {
           checkpoints,
           onCommit: (kind) => this.o.events.committed?.(slot.config, kind),
         });
-        recorders.set(baseFolder, r);
+        recorders.set(rkey, r);
       }
       return r;
     };
@@ -226,10 +234,6 @@ export class WriterPool {
       entry.item = undefined;
     }
   }
-}
-
-function reopenNeeded(a: DestinationConfig, b: DestinationConfig): boolean {
-  return a.url !== b.url || a.pushIntervalMs !== b.pushIntervalMs || a.pushMaxCommits !== b.pushMaxCommits || a.authorEmailTemplate !== b.authorEmailTemplate;
 }
 
 /** The writer's local clone of a destination under the data dir. */
