@@ -8,7 +8,7 @@ import type { Change } from './change.ts';
 import type { CorrelationStore } from './correlation/index.ts';
 import { redactUrl, type Credentials } from './git/index.ts';
 import { Checkpoints, compareRv } from './git/checkpoints.ts';
-import { WriterPool, type DestinationConfig } from './queue/writer-pool.ts';
+import { WriterPool, type DestinationConfig, type RecordTarget } from './queue/writer-pool.ts';
 import { typeKey, type KubeObject, type ResourceType } from './kube-object.ts';
 import type { Metrics } from './metrics/metrics.ts';
 import { ResourceCache } from './rules/resource-cache.ts';
@@ -115,6 +115,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
 
   // Whether a route records this change, its author aside (exclusions need the author, which the
   // watch manager looks up only for changes some route takes).
+  const targetOf = (route: Route): RecordTarget => ({ baseFolder: route.baseFolder, ageRecipients: route.ageRecipients });
   const routeTakes = (route: Route, change: Change): boolean =>
     route.operations.has(change.operation) && routeSelects(route, change.object, nsLabels);
   const manager = new WatchManager({
@@ -141,7 +142,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         for (const change of changes) {
           for (const route of routesByType.get(typeKey(type)) ?? []) {
             if (!routeTakes(route, change) || route.excluded(change.author)) continue;
-            await pool.push(destKey(route.destination), change, route.baseFolder);
+            await pool.push(destKey(route.destination), change, targetOf(route));
           }
         }
       },
@@ -151,7 +152,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         for (const route of routesByType.get(typeKey(type)) ?? []) {
           if (only && !only.has(route.key)) continue;
           const selected = objects.filter((o) => routeSelects(route, o, nsLabels));
-          await pool.push(destKey(route.destination), { kind: 'reconcile', type, objects: selected, recorded: (ns) => route.namespace(ns, nsLabels(ns)), reason, resourceVersion }, route.baseFolder);
+          await pool.push(destKey(route.destination), { kind: 'reconcile', type, objects: selected, recorded: (ns) => route.namespace(ns, nsLabels(ns)), reason, resourceVersion }, targetOf(route));
         }
       },
     },
@@ -167,7 +168,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
   };
 
   const bootstrap: Bootstrap | undefined = settings.git && {
-    repo: { url: settings.git.url, pushIntervalMs: settings.git.pushIntervalMs, pushMaxCommits: settings.git.pushMaxCommits, authorEmailTemplate: settings.git.authorEmailTemplate },
+    repo: { url: settings.git.url, pushIntervalMs: settings.git.pushIntervalMs, pushMaxCommits: settings.git.pushMaxCommits, authorEmailTemplate: settings.git.authorEmailTemplate, ageRecipients: settings.git.secretEncryption?.ageRecipients },
     branch: settings.git.branch,
     baseFolder: settings.git.baseFolder,
     resourceRules: settings.watch.resources.map((spec) => {

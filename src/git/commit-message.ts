@@ -10,6 +10,8 @@ export interface ChangeMessage {
   user: string;
   groups: readonly string[];
   resourceVersion: string;
+  /** Several clusters into one repository: the cluster's name (the `Kubescribe-Cluster` trailer). */
+  cluster?: string;
 }
 
 export interface ReconcileMessage {
@@ -21,6 +23,7 @@ export interface ReconcileMessage {
   updated: readonly string[];
   deleted: readonly string[];
   user: string;
+  cluster?: string;
 }
 
 function gv(group: string, version: string): string {
@@ -30,6 +33,10 @@ function gv(group: string, version: string): string {
 /** Trailer values are single lines; anything else would break `git interpret-trailers`. */
 function oneLine(v: string): string {
   return v.replace(/[\r\n]+/g, ' ');
+}
+
+function clusterTrailer(cluster: string | undefined): string[] {
+  return cluster ? [`Kubescribe-Cluster: ${oneLine(cluster)}`] : [];
 }
 
 export function changeMessage(m: ChangeMessage): string {
@@ -43,6 +50,7 @@ export function changeMessage(m: ChangeMessage): string {
     `Kubescribe-User: ${oneLine(m.user)}`,
     `Kubescribe-Groups: ${oneLine(m.groups.join(','))}`,
     `Kubescribe-Resource-Version: ${m.resourceVersion}`,
+    ...clusterTrailer(m.cluster),
     '',
   ].join('\n');
 }
@@ -62,6 +70,7 @@ export function reconcileMessage(m: ReconcileMessage): string {
     'Kubescribe-Operation: RECONCILE',
     `Kubescribe-Resource: ${gv(m.group, m.version)}/${m.resource}`,
     `Kubescribe-User: ${oneLine(m.user)}`,
+    ...clusterTrailer(m.cluster),
     '',
   ];
   return lines.join('\n');

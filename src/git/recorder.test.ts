@@ -4,19 +4,25 @@ import type { Change } from '../change.ts';
 import type { KubeObject } from '../kube-object.ts';
 import { blobOid } from './blob-oid.ts';
 import { Recorder, type CommitTarget } from './recorder.ts';
+import { generateIdentity, identityToRecipient } from 'age-encryption';
+import { compileSanitizeOptions, sanitize, toYaml as realYaml } from '../sanitize/index.ts';
 
 const toYaml = (o: KubeObject): string => `${JSON.stringify(o)}\n`;
 
 function fakeTarget(initial: Record<string, string> = {}) {
   const files = new Map(Object.entries(initial).map(([p, c]) => [p, blobOid(c)]));
+  const contents = new Map(Object.entries(initial));
   const commits: Array<Parameters<CommitTarget['commit']>[0]> = [];
   const target: CommitTarget = {
     files: () => files,
+    readFile: async (path) => contents.get(path),
     async commit(input) {
       commits.push(input);
       for (const c of input.changes) {
         if (c.content === null) files.delete(c.path);
         else files.set(c.path, blobOid(c.content));
+        if (c.content === null) contents.delete(c.path);
+        else contents.set(c.path, c.content);
       }
       return `sha${commits.length}`;
     },
@@ -45,6 +51,9 @@ describe('recorder', () => {
       'Kubescribe-Operation: CREATE', 'Kubescribe-Resource: v1/configmaps', 'Kubescribe-Object: shop/settings',
       'Kubescribe-User: system:serviceaccount:shop:deployer', 'Kubescribe-Groups: devs,system:authenticated', 'Kubescribe-Resource-Version: 7', '',
     ].join('\n'));
+    const named = new Recorder({ writer: target, baseFolder: '', authorEmailTemplate: '{user}@x', toYaml, logger: pino({ level: 'silent' }), cluster: 'eu-1' });
+    await named.record(change('CREATE', cm('shop', 'other', {}), 'alice'));
+    expect(commits[2]!.message).toMatch(/\nKubescribe-Resource-Version: 7\nKubescribe-Cluster: eu-1\n$/);
     expect(commits[1]!.author.name).toBe('unknown');
     expect(commits[1]!.changes).toEqual([{ path: 'clusters/dev/shop/core/configmaps/settings.yaml', content: null }]);
   });
@@ -79,6 +88,31 @@ describe('recorder', () => {
     expect([...files.keys()].sort()).toEqual(['README.md', 'kube-system/core/configmaps/not-recorded.yaml', 'shop/core/configmaps/fresh.yaml', 'shop/core/configmaps/same.yaml', 'shop/core/configmaps/stale.yaml', 'shop/core/secrets/other-type.yaml']);
     await r.record({ kind: 'reconcile', type, reason: 'periodic', recorded: () => true, objects: [cm('shop', 'same', { v: '1' }), cm('shop', 'stale', { v: 'new' }), cm('shop', 'fresh', { v: '1' }), cm('kube-system', 'not-recorded', {})].slice(0, 3) });
     expect(commits).toHaveLength(2); // kube-system's file is now in scope and absent: deleted
+  });
+});
+
+describe('recorder: Secrets encrypted with SOPS', () => {
+  const secretType = { group: '', version: 'v1', resource: 'secrets' };
+  const options = compileSanitizeOptions({ secretKey: Buffer.alloc(32, 1) });
+  const secret = (password: string): KubeObject => sanitize({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db', namespace: 'shop' }, data: { password: Buffer.from(password).toString('base64'), user: Buffer.from('app').toString('base64') } }, options);
+  const secretChange = (op: Change['operation'], obj: KubeObject): Change => ({ ...change(op, obj, 'alice'), type: secretType });
+
+  it('writes a SOPS file, commits nothing for the same values, one commit when a value changes', async () => {
+    const recipient = await identityToRecipient(await generateIdentity());
+    const { target, commits } = fakeTarget();
+    const r = new Recorder({ writer: target, baseFolder: '', authorEmailTemplate: '{user}@x', toYaml: realYaml, logger: pino({ level: 'silent' }), ageRecipients: [recipient] });
+    await r.record(secretChange('CREATE', secret('s3cret')));
+    await r.record(secretChange('UPDATE', secret('s3cret'))); // re-applied: same values
+    await r.record({ kind: 'reconcile', type: secretType, reason: 'start-up', recorded: () => true, objects: [secret('s3cret')] });
+    expect(commits).toHaveLength(1);
+    const file = commits[0]!.changes[0]!.content!;
+    expect(file).toMatch(/^sops:$/m);
+    expect(file).not.toContain(Buffer.from('s3cret').toString('base64'));
+    await r.record(secretChange('UPDATE', secret('n3w')));
+    expect(commits).toHaveLength(2);
+    await r.record({ kind: 'reconcile', type: secretType, reason: 'periodic', recorded: () => true, objects: [secret('other')] });
+    expect(commits).toHaveLength(3);
+    expect(commits[2]!.message).toMatch(/^updated shop\/db$/m);
   });
 });
 

@@ -26,6 +26,13 @@ export interface DestinationConfig {
   credentials: () => Credentials | undefined;
 }
 
+/** Where a route records into its destination: a folder, and how Secrets are written there. */
+export interface RecordTarget {
+  baseFolder: string;
+  /** age public keys Secrets are encrypted to (SOPS); empty: redacted by a keyed hash. */
+  ageRecipients: readonly string[];
+}
+
 export interface PoolEvents {
   opened?: (d: DestinationConfig) => void;
   openFailed?: (d: DestinationConfig, err: unknown) => void;
@@ -51,7 +58,7 @@ export interface PoolOptions {
 interface Slot {
   config: DestinationConfig;
   /** `item` is cleared once recorded, so the loop waiting for the next one does not keep it. */
-  queue: BoundedQueue<{ item?: QueueItem; baseFolder: string }>;
+  queue: BoundedQueue<{ item?: QueueItem; target: RecordTarget }>;
   writer?: GitWriter;
   checkpoints?: Checkpoints;
   /** Resolves once the writer is open and the checkpoints are read. */
@@ -90,7 +97,7 @@ export class WriterPool {
     }
   }
 
-  async push(key: string, item: QueueItem, baseFolder: string): Promise<void> {
+  async push(key: string, item: QueueItem, target: RecordTarget): Promise<void> {
     const slot = this.slots.get(key);
     if (!slot) return;
     if (!slot.writer && slot.queue.depth >= this.o.maxPending) {
@@ -99,7 +106,7 @@ export class WriterPool {
       this.o.events.overflow?.(slot.config);
       return;
     }
-    await slot.queue.push({ item, baseFolder });
+    await slot.queue.push({ item, target });
   }
 
   /** The checkpoint of (base folder, type) in a destination's branch; waits up to `ms` for the branch to open. */
@@ -193,16 +200,17 @@ export class WriterPool {
       this.o.events.needsResync?.(slot.config);
     }
     const recorders = new Map<string, Recorder>();
-    const recorderFor = (baseFolder: string): Recorder => {
-      let r = recorders.get(baseFolder);
+    const recorderFor = ({ baseFolder, ageRecipients }: RecordTarget): Recorder => {
+      const recorderKey = `${baseFolder}|${ageRecipients.join(',')}`;
+      let r = recorders.get(recorderKey);
       if (!r) {
         r = new Recorder({
-          writer, baseFolder, toYaml: this.o.toYaml, logger: log,
+          writer, baseFolder, ageRecipients, toYaml: this.o.toYaml, logger: log,
           authorEmailTemplate: slot.config.authorEmailTemplate,
           checkpoints,
           onCommit: (kind) => this.o.events.committed?.(slot.config, kind),
         });
-        recorders.set(baseFolder, r);
+        recorders.set(recorderKey, r);
       }
       return r;
     };
@@ -210,7 +218,7 @@ export class WriterPool {
       let wait = this.o.backoffMs;
       for (;;) {
         try {
-          await recorderFor(entry.baseFolder).record(entry.item as QueueItem);
+          await recorderFor(entry.target).record(entry.item as QueueItem);
           break;
         } catch (err) {
           if (err instanceof KubescribeError && err.terminal) {

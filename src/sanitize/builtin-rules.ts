@@ -30,6 +30,8 @@ const noisyAnnotations = [
   'kubectl.kubernetes.io/last-applied-configuration',
   'deployment.kubernetes.io/revision',
   'control-plane.alpha.kubernetes.io/leader',
+  // Written by kubescribe into SOPS files (sops-secret.ts); a Secret restored from one carries it.
+  'kubescribe.dev/content-hash',
 ];
 
 export const BUILTIN_RULES: readonly BuiltinRule[] = [

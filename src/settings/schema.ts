@@ -31,6 +31,8 @@ export const SettingsSchema = z.object({
     pushMaxCommits: z.number().int().min(1).default(200),
     /** `{user}` is replaced by the username with characters unfit for an email replaced by `-`. */
     authorEmailTemplate: z.string().default('{user}@users.kubescribe.dev'),
+    /** Opt-in: write Secret values encrypted with SOPS to these age public keys (`age1...`) instead of a keyed hash. */
+    secretEncryption: z.object({ ageRecipients: z.array(z.string().regex(/^age1[0-9a-z]{20,}$/)).min(1) }).optional(),
   }).optional(),
   /** The committer of every commit. */
   committer: z.object({ name: z.string().default('kubescribe'), email: z.string().default('kubescribe@kubescribe.dev') }).prefault({}),
