@@ -44,6 +44,9 @@ export const BUILTIN_RULES: readonly BuiltinRule[] = [
   { path: 'spec.clusterIPs', effect: 'remove', kinds: ['v1/Service'] },
   { path: 'spec.nodeName', effect: 'remove', kinds: ['v1/Pod'] },
   { path: 'spec.volumeName', effect: 'remove', kinds: ['v1/PersistentVolumeClaim'] },
+  // Any annotation of a Secret may embed a copy of its values (a tool's own last-applied copy, a
+  // templated config): their values are redacted too; the keys stay readable.
+  { path: 'metadata.annotations', effect: 'redact-utf8', kinds: ['v1/Secret'] },
   { path: 'data', effect: 'redact-base64', kinds: ['v1/Secret'] },
   { path: 'stringData', effect: 'redact-utf8', kinds: ['v1/Secret'] },
 ];

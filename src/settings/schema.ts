@@ -56,7 +56,7 @@ export const SettingsSchema = z.object({
     service: z.string().default(''),
     /** The peers' webhook port (the peer routes are served on the webhook's TLS server). */
     port: z.number().int().min(1).max(65535).default(9443),
-    /** CA that signed the peers' serving certificates; unset: the certificate is not verified. */
+    /** CA that signed the peers' serving certificates; required with a peer secret (verified TLS only). */
     caFile: z.string().optional(),
     /** Pull every peer's correlations at this interval, the fallback for lost pushes. */
     pullIntervalMs: duration.default(10_000),
