@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Change } from './change.ts';
 import type { CorrelationStore } from './correlation/index.ts';
 import { redactUrl, type Credentials } from './git/index.ts';
-import { Checkpoints, compareRv } from './git/checkpoints.ts';
+import { Checkpoints, compareRv, untrusted } from './git/checkpoints.ts';
 import { WriterPool, type DestinationConfig, type RecordTarget } from './queue/writer-pool.ts';
 import { typeKey, type KubeObject, type ResourceType } from './kube-object.ts';
 import type { Metrics } from './metrics/metrics.ts';
@@ -68,8 +68,14 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     largeSnapshots = 0;
     void reduceMemory().catch((err: unknown) => log.debug({ err: (err as Error).message }, 'memory-reducing GC failed'));
   };
+  // Several clusters into one repository: this cluster's top folder, and its identity (the uid of
+  // its kube-system namespace), written into its checkpoint file and checked when replaying from it.
+  const clusterFolder = settings.cluster.folder ?? settings.cluster.name;
+  let clusterUid: string | undefined;
+  const inClusterFolder = (baseFolder: string): string => [clusterFolder, baseFolder].filter(Boolean).join('/');
   const pool = new WriterPool({
     dataDir: settings.dataDir,
+    cluster: { name: settings.cluster.name, identity: () => (clusterUid ? { name: settings.cluster.name, uid: clusterUid } : undefined) },
     committer: settings.committer,
     maxPending: settings.queue.maxPending,
     ...backoff,
@@ -115,7 +121,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
 
   // Whether a route records this change, its author aside (exclusions need the author, which the
   // watch manager looks up only for changes some route takes).
-  const targetOf = (route: Route): RecordTarget => ({ baseFolder: route.baseFolder, ageRecipients: route.ageRecipients });
+  const targetOf = (route: Route): RecordTarget => ({ baseFolder: inClusterFolder(route.baseFolder), ageRecipients: route.ageRecipients });
   const routeTakes = (route: Route, change: Change): boolean =>
     route.operations.has(change.operation) && routeSelects(route, change.object, nsLabels);
   const manager = new WatchManager({
@@ -129,7 +135,23 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     startFrom: async (type) => {
       const routes = routesByType.get(typeKey(type)) ?? [];
       if (routes.length === 0) return undefined;
-      const cps = await Promise.all(routes.map((r) => pool.checkpoint(destKey(r.destination), Checkpoints.key(r.baseFolder, typeKey(type)), 10_000)));
+      const cluster = await clusterNow();
+      const cps = await Promise.all(routes.map(async (r) => {
+        const checkpoints = await pool.checkpoints(destKey(r.destination), 10_000);
+        const key = Checkpoints.key(inClusterFolder(r.baseFolder), typeKey(type));
+        const rv = checkpoints?.get(key);
+        const problem = rv === undefined || !checkpoints ? undefined : untrusted(checkpoints, rv, cluster);
+        if (!problem) return rv;
+        // Never silence: logged, shown in .status, dropped (so the reconcile and later changes are
+        // not skipped as "already recorded"), and answered by listing now, i.e. a reconcile.
+        checkpoints?.reject(key);
+        log.warn({ resource: typeKey(type), destination: destKey(r.destination), checkpoint: rv, reason: problem.reason }, `${problem.message}; listing now (a reconcile records the difference)`);
+        const detail = { checkpoint: { reason: problem.reason, message: `${typeKey(type)}: ${problem.message}; answered by a reconcile`, resource: typeKey(type), time: new Date().toISOString() } };
+        if (r.ref) statusOf(r.ref, [], detail);
+        const repoRef = repoRefs.get(r.destination.repoKey);
+        if (repoRef) statusOf(repoRef, [], detail);
+        return undefined;
+      }));
       if (cps.some((c) => c === undefined)) return undefined;
       return (cps as string[]).reduce((min, c) => ((compareRv(c, min) ?? 0) < 0 ? c : min));
     },
@@ -157,6 +179,18 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
       },
     },
   });
+
+  /** This cluster now: its identity and current resourceVersion, in one list call (kube-system only). */
+  async function clusterNow(): Promise<{ uid?: string; resourceVersion?: string }> {
+    try {
+      const list = await api.getJson<{ metadata: { resourceVersion?: string }; items: KubeObject[] }>('/api/v1/namespaces?fieldSelector=metadata.name%3Dkube-system');
+      clusterUid = list.items[0]?.metadata?.uid ?? clusterUid;
+      return { uid: clusterUid, resourceVersion: list.metadata.resourceVersion };
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'could not read the cluster identity (kube-system namespace)');
+      return { uid: clusterUid };
+    }
+  }
 
   const caches = new Map<KindName, ResourceCache>();
   const secretCaches = new Map<string, { cache: ResourceCache; secret: string }>();

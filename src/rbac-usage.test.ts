@@ -40,7 +40,7 @@ const USES: Use[] = [
   { why: 'write their .status conditions (merge patch)', kind: 'ClusterRole', group: 'kubescribe.dev', resources: ['gitrepoconfigs/status', 'watchrules/status', 'clusterwatchrules/status'], verbs: ['patch'], when: (c) => c.customResources,
     code: [['src/pipeline.ts', "api.send('PATCH', path, body"]] },
   { why: 'namespace labels for namespace selectors (and the kube-system uid, the cluster identity)', kind: 'ClusterRole', group: '', resources: ['namespaces'], verbs: ['list', 'watch'],
-    code: [['src/pipeline.ts', "resource: 'namespaces' }"], ['src/rules/resource-cache.ts', 'runListWatch({'], ...listWatch] },
+    code: [['src/pipeline.ts', "resource: 'namespaces' }"], ['src/rules/resource-cache.ts', 'runListWatch({'], ...listWatch, ['src/pipeline.ts', "('/api/v1/namespaces?fieldSelector=metadata.name%3Dkube-system')"]] },
   { why: 'keep the rules of its own webhook configuration equal to what is recorded', kind: 'ClusterRole', group: 'admissionregistration.k8s.io', resources: ['validatingwebhookconfigurations'], verbs: ['get'], resourceNames: [`${RELEASE}-kubescribe-${NS}`],
     code: [['src/rules/webhook-rules.ts', 'api.getJson<Vwc>(path)']] },
   { why: 'the same, writing the rules back', kind: 'ClusterRole', group: 'admissionregistration.k8s.io', resources: ['validatingwebhookconfigurations'], verbs: ['update'], resourceNames: [`${RELEASE}-kubescribe-${NS}`],

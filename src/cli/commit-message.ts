@@ -11,6 +11,7 @@ export const TRAILER = {
   user: 'kubescribe-user',
   groups: 'kubescribe-groups',
   resourceVersion: 'kubescribe-resource-version',
+  cluster: 'kubescribe-cluster',
 } as const;
 
 export const KNOWN_OPERATIONS = ['CREATE', 'UPDATE', 'DELETE', 'RECONCILE'] as const;
@@ -22,6 +23,8 @@ export interface CommitMeta {
   readonly resource: { group: string; version: string; resource: string } | undefined;
   readonly object: { namespace: string | undefined; name: string } | undefined;
   readonly resourceVersion: string | undefined;
+  /** The cluster that recorded the commit (several clusters into one repository). */
+  readonly cluster: string | undefined;
 }
 
 const TRAILER_LINE = /^([A-Za-z0-9][A-Za-z0-9-]*):[ \t]*(.*?)\s*$/;
@@ -97,5 +100,6 @@ export function parseCommitMessage(message: string): CommitMeta {
     resource: resourceText === undefined ? undefined : parseResourceTrailer(resourceText),
     object: objectText === undefined ? undefined : parseObjectTrailer(objectText),
     resourceVersion: trailers.get(TRAILER.resourceVersion) || undefined,
+    cluster: trailers.get(TRAILER.cluster) || undefined,
   };
 }

@@ -125,13 +125,13 @@ describe('recorder checkpoints', () => {
     const at = (rv: string, data: Record<string, string>): Change => ({ ...change('UPDATE', cm('shop', 'a', data), 'alice'), resourceVersion: rv });
     await r.record(at('100', { v: '1' }));
     expect(commits[0]!.changes.map((c) => c.path)).toEqual(['b/shop/core/configmaps/a.yaml', CHECKPOINT_PATH]);
-    expect(JSON.parse(commits[0]!.changes[1]!.content!)).toEqual({ 'b|core/configmaps': '100' });
+    expect(JSON.parse(commits[0]!.changes[1]!.content!)).toEqual({ resourceVersions: { 'b|core/configmaps': '100' } });
     await r.record(at('99', { v: 'old' })); // replayed from an older checkpoint: already in the branch
     expect(commits).toHaveLength(1);
     await r.record({ kind: 'reconcile', type, reason: 'start-up', recorded: () => true, objects: [], resourceVersion: '50' }); // an older list must not take the branch back
     expect(commits).toHaveLength(1);
     await r.record(at('120', { v: '2' }));
-    expect(JSON.parse(commits[1]!.changes[1]!.content!)).toEqual({ 'b|core/configmaps': '120' });
+    expect(JSON.parse(commits[1]!.changes[1]!.content!)).toEqual({ resourceVersions: { 'b|core/configmaps': '120' } });
     await r.record({ kind: 'reconcile', type, reason: 'periodic', recorded: () => true, objects: [cm('shop', 'a', { v: '2' })], resourceVersion: '130' });
     expect(commits).toHaveLength(2); // nothing differs: no commit, but the checkpoint moves on in memory
     expect(checkpoints.get('b|core/configmaps')).toBe('130');

@@ -56,7 +56,7 @@ export class Recorder {
     const cps = this.o.checkpoints;
     if (!cps || !rv) return { change: [], apply: () => undefined };
     const next = cps.advanced(key, rv);
-    return { change: [Checkpoints.file(next)], apply: () => cps.set(next) };
+    return { change: [cps.file(next)], apply: () => cps.set(next) };
   }
 
   /**

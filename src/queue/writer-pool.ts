@@ -10,7 +10,7 @@ import type { QueueItem } from '../change.ts';
 import { KubescribeError } from '../errors.ts';
 import type { KubeObject } from '../kube-object.ts';
 import { BoundedQueue } from './bounded-queue.ts';
-import { Checkpoints } from '../git/checkpoints.ts';
+import { checkpointPath, Checkpoints, type ClusterIdentity } from '../git/checkpoints.ts';
 import { redactUrl } from '../git/git-error.ts';
 import { GitWriter, type Credentials, type PushResult } from '../git/index.ts';
 import { Recorder } from '../git/recorder.ts';
@@ -53,6 +53,8 @@ export interface PoolOptions {
   toYaml: (obj: KubeObject) => string;
   logger: Logger;
   events: PoolEvents;
+  /** Several clusters into one repository: this cluster's name (trailer, checkpoint file) and identity. */
+  cluster?: { name: string; identity: () => ClusterIdentity | undefined };
 }
 
 interface Slot {
@@ -109,14 +111,14 @@ export class WriterPool {
     await slot.queue.push({ item, target });
   }
 
-  /** The checkpoint of (base folder, type) in a destination's branch; waits up to `ms` for the branch to open. */
-  async checkpoint(key: string, checkpointKey: string, ms: number): Promise<string | undefined> {
+  /** The checkpoints of a destination's branch (this cluster's file); waits up to `ms` for the branch to open. */
+  async checkpoints(key: string, ms: number): Promise<Checkpoints | undefined> {
     const slot = this.slots.get(key);
     if (!slot) return undefined;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([slot.opened, new Promise<void>((r) => { timer = setTimeout(r, ms); })]);
     clearTimeout(timer);
-    return slot.checkpoints?.get(checkpointKey);
+    return slot.checkpoints;
   }
 
   writer(key: string): GitWriter | undefined {
@@ -191,7 +193,7 @@ export class WriterPool {
     if (!writer) return;
     if (slot.stopped) return;
     writer.onPush((r) => this.o.events.pushed?.(slot.config, r));
-    const checkpoints = await Checkpoints.load((p) => writer.readFile(p));
+    const checkpoints = await Checkpoints.load((p) => writer.readFile(p), checkpointPath(this.o.cluster?.name ?? ''), () => this.o.cluster?.identity());
     slot.checkpoints = checkpoints;
     slot.markOpened();
     this.o.events.opened?.(slot.config);
@@ -205,7 +207,7 @@ export class WriterPool {
       let r = recorders.get(recorderKey);
       if (!r) {
         r = new Recorder({
-          writer, baseFolder, ageRecipients, toYaml: this.o.toYaml, logger: log,
+          writer, baseFolder, ageRecipients, toYaml: this.o.toYaml, logger: log, cluster: this.o.cluster?.name || undefined,
           authorEmailTemplate: slot.config.authorEmailTemplate,
           checkpoints,
           onCommit: (kind) => this.o.events.committed?.(slot.config, kind),

@@ -6,6 +6,16 @@ import { z } from 'zod';
 const duration = z.number().int().positive();
 
 export const SettingsSchema = z.object({
+  /**
+   * Several clusters into one repository: the cluster's name becomes a top folder (`folder`,
+   * default the name; '' for none) above every base folder, a `Kubescribe-Cluster` trailer, and
+   * its own checkpoint file. Empty name: a single-cluster layout.
+   */
+  cluster: z.object({
+    name: z.string().max(63).regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$/, 'must be a DNS-1123 label (lowercase letters, digits, -)').default(''),
+    folder: z.string().max(200).regex(/^([A-Za-z0-9_][A-Za-z0-9._-]*(\/[A-Za-z0-9_][A-Za-z0-9._-]*)*)?$/, 'must be a relative folder path without .. or leading /')
+      .refine((f) => !f.includes('..'), 'must not contain ..').optional(),
+  }).prefault({}),
   /** Where the kubescribe process keeps its local Git clones and state. */
   dataDir: z.string().min(1).default('/var/lib/kubescribe'),
   /** The namespace kubescribe runs in; never recorded. */
