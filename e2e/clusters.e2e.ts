@@ -104,7 +104,7 @@ describe('two clusters, one repository and branch', () => {
   });
 
   it('kubescribe who --cluster lists only that cluster\'s changes', async () => {
-    const { stdout } = await exec(process.execPath, [join(repoRoot, 'dist', 'kubescribe.mjs'), 'who', '--cluster', 'west', '--repo', eastInst.git.repo, '-o', 'json']);
+    const { stdout } = await exec(process.execPath, [join(repoRoot, 'dist', 'cli', 'main.js'), 'who', '--cluster', 'west', '--repo', eastInst.git.repo, '-o', 'json']);
     const out = JSON.parse(stdout) as { changes: Array<{ cluster: string; path: string; user: string }> };
     expect(out.changes.length).toBeGreaterThanOrEqual(names.length * 2);
     for (const c of out.changes) {

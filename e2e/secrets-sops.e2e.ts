@@ -2,7 +2,7 @@
 // each Secret as a SOPS file; the real `sops` CLI (built from the Go module proxy by
 // e2e/sops/build.sh, cached) decrypts it with the team's age identity to the original values. No
 // plaintext value, nor its base64, is anywhere in the history; re-applying the same Secret makes no
-// commit; changing one key makes one commit, and that key is the only value that differs.
+// commit; changing one key makes one commit whose diff touches that key's value only.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -90,6 +90,10 @@ describe('Secrets encrypted with SOPS to age recipients', () => {
     const differing = Object.keys(second.data).filter((k) => second.data[k] !== first.data[k]);
     expect(differing).toEqual(['password']);
     expect(Buffer.from(second.data.password!, 'base64').toString('utf8')).toBe(changed.password);
+    // The commit's diff touches that key's line, and no other value (the writer kept the data key).
+    const diff = await git(inst.git.repo, ['show', '--format=', '--unified=0', log[1]!.sha, '--', path()]);
+    const changedValues = diff.split('\n').filter((l) => /^[-+] {2}\S+: ENC\[/.test(l)).map((l) => l.slice(1).trim().split(':')[0]);
+    expect(changedValues).toEqual(['password', 'password', 'mac', 'mac']); // the MAC covers every value: it changes too
 
     // Nowhere in the history: no value in plaintext nor in base64.
     const history = await git(inst.git.repo, ['log', '-p', '--all', '--format=%H %an %B']);

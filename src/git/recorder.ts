@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import type { Change, QueueItem, Reconcile } from '../change.ts';
 import type { KubeObject } from '../kube-object.ts';
-import { canEncrypt, sameEncryptedContent, sopsSecretFile } from '../sanitize/index.ts';
+import { canEncrypt, sameEncryptedContent, sopsSecretFileWithState, type SopsFileState } from '../sanitize/index.ts';
 import { authorEmail, changeMessage, reconcileMessage } from './commit-message.ts';
 import { blobOid } from './blob-oid.ts';
 import { Checkpoints, compareRv } from './checkpoints.ts';
@@ -35,7 +35,12 @@ export interface RecorderOptions {
 export const UNKNOWN_USER = 'unknown';
 export const KUBESCRIBE_USER = 'kubescribe';
 
+/** SOPS files whose data key is kept in memory (a Secret's next version reuses unchanged ciphertexts). */
+const MAX_SOPS_STATES = 10_000;
+
 export class Recorder {
+  private readonly sopsStates = new Map<string, SopsFileState>();
+
   constructor(private readonly o: RecorderOptions) {}
 
   async record(item: QueueItem): Promise<void> {
@@ -69,7 +74,11 @@ export class Recorder {
     if (recipients.length > 0 && canEncrypt(obj)) {
       const have = this.o.writer.files().has(path) ? await this.o.writer.readFile(path) : undefined;
       if (have !== undefined && sameEncryptedContent(have, obj, recipients)) return undefined;
-      return sopsSecretFile(obj, recipients);
+      const { text, state } = await sopsSecretFileWithState(obj, recipients, this.sopsStates.get(path));
+      this.sopsStates.delete(path);
+      if (this.sopsStates.size >= MAX_SOPS_STATES) this.sopsStates.delete(this.sopsStates.keys().next().value as string);
+      this.sopsStates.set(path, state);
+      return text;
     }
     const content = this.o.toYaml(obj);
     return this.o.writer.files().get(path) === blobOid(content) ? undefined : content;

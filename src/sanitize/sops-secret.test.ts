@@ -9,7 +9,7 @@ import type { KubeObject } from '../kube-object.ts';
 import { contentHash } from './content-hash.ts';
 import { compileSanitizeOptions } from './sanitize-options.ts';
 import { sanitize } from './sanitize.ts';
-import { CONTENT_HASH_ANNOTATION, canEncrypt, sameEncryptedContent, sopsSecretFile } from './sops-secret.ts';
+import { CONTENT_HASH_ANNOTATION, canEncrypt, sameEncryptedContent, sopsSecretFile, sopsSecretFileWithState } from './sops-secret.ts';
 import { SECRET_PASSWORD, SECRET_TOKEN, secretFixture } from './testing/fixtures.ts';
 
 const options = compileSanitizeOptions({ secretKey: Buffer.alloc(32, 7) });
@@ -60,6 +60,21 @@ describe('sopsSecretFile', () => {
     const id = await generateIdentity();
     const file = await sopsSecretFile(sanitize(secret(), options), [await identityToRecipient(id)]);
     expect(() => decryptWithSops(file.replace('tier: db', 'tier: web'), id)).toThrow(/MAC mismatch/);
+  });
+
+  it.runIf(existsSync(SOPS))('with the previous state, only a changed value gets a new ciphertext, and sops still decrypts it', async () => {
+    const id = await generateIdentity();
+    const recipient = await identityToRecipient(id);
+    const first = await sopsSecretFileWithState(sanitize(secret(), options), [recipient], undefined);
+    const data = { ...secretFixture().data as Record<string, string>, password: Buffer.from('changed').toString('base64') };
+    const second = await sopsSecretFileWithState(sanitize(secret({ data }), options), [recipient], first.state);
+    const enc = (text: string) => (parse(text) as { data: Record<string, string> }).data;
+    expect(enc(second.text)['ca.crt']).toBe(enc(first.text)['ca.crt']);
+    expect(enc(second.text).password).not.toBe(enc(first.text).password);
+    expect((decryptWithSops(second.text, id).data as Record<string, string>).password).toBe(data.password);
+    // Other recipients: a new data key, every value sealed again.
+    const other = await sopsSecretFileWithState(sanitize(secret({ data }), options), [await identityToRecipient(await generateIdentity())], second.state);
+    expect(enc(other.text)['ca.crt']).not.toBe(enc(second.text)['ca.crt']);
   });
 
   it('is randomized, yet an unchanged Secret is recognized and a changed value or recipient is not', async () => {

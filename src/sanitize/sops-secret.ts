@@ -6,6 +6,9 @@
 // SHA-512 of every plaintext leaf in document order (the order toYaml writes), sealed with the
 // `lastmodified` time as additional data.
 //
+// The writer keeps each file's data key in memory (SopsFileState), so that a value that did not
+// change keeps its ciphertext and a commit's diff shows exactly the keys that changed.
+//
 // SOPS encryption is randomized, so equal Secrets never give equal files. Change detection uses the
 // annotation `kubescribe.dev/content-hash`: the content hash of the Secret as kubescribe would record
 // it without encryption (values as keyed-hash markers), so it reveals nothing a redacted file would
@@ -32,11 +35,29 @@ export function canEncrypt(obj: KubeObject): boolean {
 }
 
 /**
+ * What the writer of a file keeps in memory to write its next version with the same data key: then
+ * a value that did not change keeps its ciphertext, and the diff of a commit shows exactly the keys
+ * that changed. Never stored anywhere: after a restart the next write re-encrypts every value.
+ */
+export interface SopsFileState {
+  readonly dataKey: Buffer;
+  readonly recipients: string;
+  readonly age: ReadonlyArray<{ recipient: string; enc: string }>;
+  /** key path (`data:password:`) → the keyed-hash marker of the value and its ciphertext. */
+  readonly values: ReadonlyMap<string, { marker: unknown; enc: string }>;
+}
+
+/**
  * The SOPS file of a sanitized Secret (from `sanitize`), encrypted to `recipients` (age public
  * keys). Keys removed by sanitize (excludeFields) stay removed; only the values sanitize kept are
  * encrypted, from the plaintext sanitize set aside.
  */
 export async function sopsSecretFile(sanitized: KubeObject, recipients: readonly string[], now = new Date()): Promise<string> {
+  return (await sopsSecretFileWithState(sanitized, recipients, undefined, now)).text;
+}
+
+/** sopsSecretFile, reusing the data key and unchanged values' ciphertexts of `previous` (same recipients). */
+export async function sopsSecretFileWithState(sanitized: KubeObject, recipients: readonly string[], previous: SopsFileState | undefined, now = new Date()): Promise<{ text: string; state: SopsFileState }> {
   const values = secretValuesOf(sanitized);
   if (!values) throw new TypeError('sopsSecretFile expects a sanitized Secret');
   if (recipients.length === 0) throw new TypeError('sopsSecretFile needs at least one age recipient');
@@ -51,16 +72,26 @@ export async function sopsSecretFile(sanitized: KubeObject, recipients: readonly
   const annotations = { ...(metadata.annotations as Record<string, string> | undefined), [CONTENT_HASH_ANNOTATION]: contentHash(sanitized) };
   plain.metadata = { ...metadata, annotations };
 
-  const dataKey = randomBytes(32);
+  const recipientsKey = [...recipients].sort().join('\n');
+  const reuse = previous?.recipients === recipientsKey ? previous : undefined;
+  const dataKey = reuse?.dataKey ?? randomBytes(32);
+  const sealed = new Map<string, { marker: unknown; enc: string }>();
   const mac = createHash('sha512');
   const encrypted = walk(plain, [], Level.Root, (leaf, path) => {
     if (leaf === null) return null;
     mac.update(toBytes(leaf));
-    return path.some((k) => ENCRYPTED.test(k)) ? seal(leaf, dataKey, `${path.join(':')}:`) : leaf;
+    if (!path.some((k) => ENCRYPTED.test(k))) return leaf;
+    const at = `${path.join(':')}:`;
+    // The marker sanitize wrote for this value (a keyed hash): equal markers, equal plaintext.
+    const marker = path.length === 2 ? (sanitized[path[0]!] as Record<string, unknown> | undefined)?.[path[1]!] : undefined;
+    const before = reuse?.values.get(at);
+    const enc = before !== undefined && marker !== undefined && before.marker === marker ? before.enc : seal(leaf, dataKey, at);
+    sealed.set(at, { marker, enc });
+    return enc;
   }) as Record<string, unknown>;
   const lastmodified = now.toISOString().replace(/\.\d{3}Z$/, 'Z'); // Go's time.RFC3339
-  const age = [];
-  for (const recipient of recipients) {
+  const age = reuse ? [...reuse.age] : [];
+  for (const recipient of reuse ? [] : recipients) {
     const e = new Encrypter();
     e.addRecipient(recipient);
     age.push({ recipient, enc: armor.encode(await e.encrypt(dataKey)) });
@@ -72,7 +103,7 @@ export async function sopsSecretFile(sanitized: KubeObject, recipients: readonly
     encrypted_regex: SOPS_ENCRYPTED_REGEX,
     version: SOPS_FORMAT_VERSION,
   };
-  return toYaml(encrypted as KubeObject);
+  return { text: toYaml(encrypted as KubeObject), state: { dataKey, recipients: recipientsKey, age, values: sealed } };
 }
 
 /**
