@@ -108,6 +108,25 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         metrics.pendingCommits.set(labels, pool.pending(d.key));
       },
       depth: (d, depth) => metrics.queueDepth.set({ repo: redactUrl(d.url), branch: d.branch }, depth),
+      // A checkpoint written by another cluster, or ahead of this one, is never replayed from nor
+      // trusted to skip changes: logged, shown in .status, dropped — the next list of its type (at
+      // start, or the reconcile of a destination added at runtime) records the difference.
+      checkpointsLoaded: async (d, checkpoints) => {
+        const cluster = await clusterNow(); // also this cluster's identity, for the file it writes
+        for (const [key, rv] of checkpoints.entries()) {
+          const problem = untrusted(checkpoints, rv, cluster);
+          if (!problem) continue;
+          checkpoints.reject(key);
+          const [folder = '', type = ''] = key.split('|');
+          log.warn({ destination: d.key, checkpoint: key, resourceVersion: rv, reason: problem.reason }, `${problem.message}; listing now (a reconcile records the difference)`);
+          const detail = { checkpoint: { reason: problem.reason, message: `${type}: ${problem.message}; answered by a reconcile`, resource: type, time: new Date().toISOString() } };
+          for (const r of ruleSet.routes) {
+            if (destKey(r.destination) === d.key && inClusterFolder(r.baseFolder) === folder && r.ref) statusOf(r.ref, [], detail);
+          }
+          const repoRef = repoRefs.get(d.repoKey);
+          if (repoRef) statusOf(repoRef, [], detail);
+        }
+      },
       needsResync: (d) => {
         const routes = ruleSet.routes.filter((r) => destKey(r.destination) === d.key);
         const keys = new Set(routes.flatMap((r) => (routeTypes.get(r.key) ?? '').split(',').filter(Boolean)));
@@ -135,23 +154,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     startFrom: async (type) => {
       const routes = routesByType.get(typeKey(type)) ?? [];
       if (routes.length === 0) return undefined;
-      const cluster = await clusterNow();
-      const cps = await Promise.all(routes.map(async (r) => {
-        const checkpoints = await pool.checkpoints(destKey(r.destination), 10_000);
-        const key = Checkpoints.key(inClusterFolder(r.baseFolder), typeKey(type));
-        const rv = checkpoints?.get(key);
-        const problem = rv === undefined || !checkpoints ? undefined : untrusted(checkpoints, rv, cluster);
-        if (!problem) return rv;
-        // Never silence: logged, shown in .status, dropped (so the reconcile and later changes are
-        // not skipped as "already recorded"), and answered by listing now, i.e. a reconcile.
-        checkpoints?.reject(key);
-        log.warn({ resource: typeKey(type), destination: destKey(r.destination), checkpoint: rv, reason: problem.reason }, `${problem.message}; listing now (a reconcile records the difference)`);
-        const detail = { checkpoint: { reason: problem.reason, message: `${typeKey(type)}: ${problem.message}; answered by a reconcile`, resource: typeKey(type), time: new Date().toISOString() } };
-        if (r.ref) statusOf(r.ref, [], detail);
-        const repoRef = repoRefs.get(r.destination.repoKey);
-        if (repoRef) statusOf(repoRef, [], detail);
-        return undefined;
-      }));
+      const cps = await Promise.all(routes.map(async (r) => (await pool.checkpoints(destKey(r.destination), 10_000))?.get(Checkpoints.key(inClusterFolder(r.baseFolder), typeKey(type)))));
       if (cps.some((c) => c === undefined)) return undefined;
       return (cps as string[]).reduce((min, c) => ((compareRv(c, min) ?? 0) < 0 ? c : min));
     },

@@ -65,6 +65,11 @@ export class Checkpoints {
     return this.map.get(key);
   }
 
+  /** Every (key, resourceVersion) held. */
+  entries(): Array<[string, string]> {
+    return [...this.map.entries()];
+  }
+
   /** True when `rv` is at or below the checkpoint: already in the branch. */
   covers(key: string, rv: string): boolean {
     const cp = this.map.get(key);

@@ -39,6 +39,8 @@ export interface PoolEvents {
   pushed?: (d: DestinationConfig, r: PushResult) => void;
   committed?: (d: DestinationConfig, kind: 'change' | 'reconcile') => void;
   depth?: (d: DestinationConfig, depth: number) => void;
+  /** The branch's checkpoints are read: check them (and reject untrusted ones) before anyone replays from them. */
+  checkpointsLoaded?: (d: DestinationConfig, checkpoints: Checkpoints) => Promise<void>;
   /** The destination overflowed while down and is open again: resync everything routed to it. */
   needsResync?: (d: DestinationConfig) => void;
   overflow?: (d: DestinationConfig) => void;
@@ -194,6 +196,7 @@ export class WriterPool {
     if (slot.stopped) return;
     writer.onPush((r) => this.o.events.pushed?.(slot.config, r));
     const checkpoints = await Checkpoints.load((p) => writer.readFile(p), checkpointPath(this.o.cluster?.name ?? ''), () => this.o.cluster?.identity());
+    await this.o.events.checkpointsLoaded?.(slot.config, checkpoints).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not check the checkpoints'));
     slot.checkpoints = checkpoints;
     slot.markOpened();
     this.o.events.opened?.(slot.config);
