@@ -131,6 +131,9 @@ app.kubernetes.io/part-of: kubescribe
 {{- end }}
 {{- if $v.git.url }}
 {{- $git := dict "url" $v.git.url "branch" $v.git.branch "baseFolder" $v.git.baseFolder "pushIntervalMs" $v.git.pushIntervalMs "pushMaxCommits" $v.git.pushMaxCommits "authorEmailTemplate" $v.git.authorEmailTemplate }}
+{{- with $v.git.secretEncryption.ageRecipients }}
+{{- $_ := set $git "secretEncryption" (dict "ageRecipients" .) }}
+{{- end }}
 {{- if include "kubescribe.gitCredentials" . }}
 {{- $_ := set $git "usernameFile" $p.gitUsername }}
 {{- $_ := set $git "passwordFile" $p.gitPassword }}
