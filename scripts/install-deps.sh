@@ -2,7 +2,7 @@
 # Installs what kubescribe's tests, demo and benchmarks need on a Debian machine, and only what is
 # missing: Debian packages (git with git-http-backend, openssl, prometheus + promtool for the
 # metrics e2e), the npm packages (npm ci when package-lock.json changed), and the local control
-# plane + helm (built once per machine from the Go module proxy, cached in ~/.cache/kubescribe).
+# plane + helm + sops (built once per machine from the Go module proxy, cached in ~/.cache/kubescribe).
 # Safe to run again: it skips what is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,3 +39,4 @@ if ! command -v go >/dev/null; then
   echo "install-deps: Go (>= 1.25) is needed once per machine to build the local control plane" >&2; exit 1
 fi
 bash e2e/controlplane/build.sh >/dev/null
+bash e2e/sops/build.sh >/dev/null

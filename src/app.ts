@@ -61,7 +61,8 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
   };
   const peers = secrets.peerSecret
     ? new PeerClient({
-      secret: secrets.peerSecret, peers: peerUrls, ca: settings.peers.caFile ? readFileSync(settings.peers.caFile) : undefined,
+      // loadSecrets refuses a peer secret without peers.caFile: peers are only reached over verified TLS.
+      secret: secrets.peerSecret, peers: peerUrls, ca: readFileSync(settings.peers.caFile ?? ''),
       events: {
         pushed: (ok) => metrics.peerPushes.inc({ result: ok ? 'ok' : 'failed' }),
         pulled: (result) => metrics.peerPulls.inc({ result }),

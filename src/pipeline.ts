@@ -7,8 +7,8 @@ import type { Logger } from 'pino';
 import type { Change } from './change.ts';
 import type { CorrelationStore } from './correlation/index.ts';
 import { redactUrl, type Credentials } from './git/index.ts';
-import { Checkpoints, compareRv } from './git/checkpoints.ts';
-import { WriterPool, type DestinationConfig } from './queue/writer-pool.ts';
+import { Checkpoints, compareRv, untrusted } from './git/checkpoints.ts';
+import { WriterPool, type DestinationConfig, type RecordTarget } from './queue/writer-pool.ts';
 import { typeKey, type KubeObject, type ResourceType } from './kube-object.ts';
 import type { Metrics } from './metrics/metrics.ts';
 import { ResourceCache } from './rules/resource-cache.ts';
@@ -68,8 +68,14 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     largeSnapshots = 0;
     void reduceMemory().catch((err: unknown) => log.debug({ err: (err as Error).message }, 'memory-reducing GC failed'));
   };
+  // Several clusters into one repository: this cluster's top folder, and its identity (the uid of
+  // its kube-system namespace), written into its checkpoint file and checked when replaying from it.
+  const clusterFolder = settings.cluster.folder ?? settings.cluster.name;
+  let clusterUid: string | undefined;
+  const inClusterFolder = (baseFolder: string): string => [clusterFolder, baseFolder].filter(Boolean).join('/');
   const pool = new WriterPool({
     dataDir: settings.dataDir,
+    cluster: { name: settings.cluster.name, identity: () => (clusterUid ? { name: settings.cluster.name, uid: clusterUid } : undefined) },
     committer: settings.committer,
     maxPending: settings.queue.maxPending,
     ...backoff,
@@ -103,6 +109,25 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
         metrics.pendingCommits.set(labels, pool.pending(d.key));
       },
       depth: (d, depth) => metrics.queueDepth.set({ repo: redactUrl(d.url), branch: d.branch }, depth),
+      // A checkpoint written by another cluster, or ahead of this one, is never replayed from nor
+      // trusted to skip changes: logged, shown in .status, dropped — the next list of its type (at
+      // start, or the reconcile of a destination added at runtime) records the difference.
+      checkpointsLoaded: async (d, checkpoints) => {
+        const cluster = await clusterNow(); // also this cluster's identity, for the file it writes
+        for (const [key, rv] of checkpoints.entries()) {
+          const problem = untrusted(checkpoints, rv, cluster);
+          if (!problem) continue;
+          checkpoints.reject(key);
+          const [folder = '', type = ''] = key.split('|');
+          log.warn({ destination: d.key, checkpoint: key, resourceVersion: rv, reason: problem.reason }, `${problem.message}; listing now (a reconcile records the difference)`);
+          const detail = { checkpoint: { reason: problem.reason, message: `${type}: ${problem.message}; answered by a reconcile`, resource: type, time: new Date().toISOString() } };
+          for (const r of ruleSet.routes) {
+            if (destKey(r.destination) === d.key && inClusterFolder(r.baseFolder) === folder && r.ref) statusOf(r.ref, [], detail);
+          }
+          const repoRef = repoRefs.get(d.repoKey);
+          if (repoRef) statusOf(repoRef, [], detail);
+        }
+      },
       needsResync: (d) => {
         const routes = ruleSet.routes.filter((r) => destKey(r.destination) === d.key);
         const keys = new Set(routes.flatMap((r) => (routeTypes.get(r.key) ?? '').split(',').filter(Boolean)));
@@ -118,6 +143,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
 
   // Whether a route records this change, its author aside (exclusions need the author, which the
   // watch manager looks up only for changes some route takes).
+  const targetOf = (route: Route): RecordTarget => ({ baseFolder: inClusterFolder(route.baseFolder), ageRecipients: route.ageRecipients });
   const routeTakes = (route: Route, change: Change): boolean =>
     route.operations(change.type).has(change.operation) && routeSelects(route, change.object, nsLabels);
   const manager = new WatchManager({
@@ -131,7 +157,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     startFrom: async (type) => {
       const routes = routesByType.get(typeKey(type)) ?? [];
       if (routes.length === 0) return undefined;
-      const cps = await Promise.all(routes.map((r) => pool.checkpoint(destKey(r.destination), Checkpoints.key(r.baseFolder, typeKey(type)), 10_000)));
+      const cps = await Promise.all(routes.map(async (r) => (await pool.checkpoints(destKey(r.destination), 10_000))?.get(Checkpoints.key(inClusterFolder(r.baseFolder), typeKey(type)))));
       if (cps.some((c) => c === undefined)) return undefined;
       return (cps as string[]).reduce((min, c) => ((compareRv(c, min) ?? 0) < 0 ? c : min));
     },
@@ -160,7 +186,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
             const target = `${destKey(route.destination)}\u0000${route.baseFolder}`;
             if (sent.has(target) || !routeTakes(route, change) || route.excluded(change.author)) continue;
             sent.add(target);
-            await pool.push(destKey(route.destination), change, route.baseFolder);
+            await pool.push(destKey(route.destination), change, targetOf(route));
           }
         }
       },
@@ -177,11 +203,23 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
           const first = routes[0]!;
           const selected = objects.filter((o) => routes.some((r) => routeSelects(r, o, nsLabels)));
           const recorded = (ns: string): boolean => routes.some((r) => r.namespace(ns, nsLabels(ns)));
-          await pool.push(destKey(first.destination), { kind: 'reconcile', type, objects: selected, recorded, reason, resourceVersion }, first.baseFolder);
+          await pool.push(destKey(first.destination), { kind: 'reconcile', type, objects: selected, recorded, reason, resourceVersion }, targetOf(first));
         }
       },
     },
   });
+
+  /** This cluster now: its identity and current resourceVersion, in one list call (kube-system only). */
+  async function clusterNow(): Promise<{ uid?: string; resourceVersion?: string }> {
+    try {
+      const list = await api.getJson<{ metadata: { resourceVersion?: string }; items: KubeObject[] }>('/api/v1/namespaces?fieldSelector=metadata.name%3Dkube-system');
+      clusterUid = list.items[0]?.metadata?.uid ?? clusterUid;
+      return { uid: clusterUid, resourceVersion: list.metadata.resourceVersion };
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'could not read the cluster identity (kube-system namespace)');
+      return { uid: clusterUid };
+    }
+  }
 
   const caches = new Map<KindName, ResourceCache>();
   const secretCaches = new Map<string, { cache: ResourceCache; secret: string }>();
@@ -193,7 +231,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
   };
 
   const bootstrap: Bootstrap | undefined = settings.git && {
-    repo: { url: settings.git.url, pushIntervalMs: settings.git.pushIntervalMs, pushMaxCommits: settings.git.pushMaxCommits, authorEmailTemplate: settings.git.authorEmailTemplate },
+    repo: { url: settings.git.url, pushIntervalMs: settings.git.pushIntervalMs, pushMaxCommits: settings.git.pushMaxCommits, authorEmailTemplate: settings.git.authorEmailTemplate, ageRecipients: settings.git.secretEncryption?.ageRecipients },
     branch: settings.git.branch,
     baseFolder: settings.git.baseFolder,
     resourceRules: settings.watch.resources.map((spec) => {

@@ -14,6 +14,7 @@ export const TRAILER = {
   candidates: 'kubescribe-candidates',
   deletion: 'kubescribe-deletion',
   releasedBy: 'kubescribe-released-by',
+  cluster: 'kubescribe-cluster',
 } as const;
 
 export const KNOWN_OPERATIONS = ['CREATE', 'UPDATE', 'DELETE', 'RECONCILE'] as const;
@@ -30,6 +31,8 @@ export interface CommitMeta {
   /** `requested` or `completed` for a deletion held by finalizers or a grace period. */
   readonly deletion: string | undefined;
   readonly releasedBy: string | undefined;
+  /** The cluster that recorded the commit (several clusters into one repository). */
+  readonly cluster: string | undefined;
 }
 
 const TRAILER_LINE = /^([A-Za-z0-9][A-Za-z0-9-]*):[ \t]*(.*?)\s*$/;
@@ -108,5 +111,6 @@ export function parseCommitMessage(message: string): CommitMeta {
     candidates: (trailers.get(TRAILER.candidates) ?? '').split(',').map((c) => c.trim()).filter((c) => c !== ''),
     deletion: trailers.get(TRAILER.deletion) || undefined,
     releasedBy: trailers.get(TRAILER.releasedBy) || undefined,
+    cluster: trailers.get(TRAILER.cluster) || undefined,
   };
 }

@@ -16,6 +16,8 @@ export interface ChangeMessage {
   releasedBy?: string;
   /** Several people may have made the change and nothing tells them apart: all of them (the user is then `unknown`). */
   candidates?: readonly string[];
+  /** Several clusters into one repository: the cluster's name (the `Kubescribe-Cluster` trailer). */
+  cluster?: string;
 }
 
 export interface ReconcileMessage {
@@ -27,6 +29,7 @@ export interface ReconcileMessage {
   updated: readonly string[];
   deleted: readonly string[];
   user: string;
+  cluster?: string;
 }
 
 function gv(group: string, version: string): string {
@@ -36,6 +39,10 @@ function gv(group: string, version: string): string {
 /** Trailer values are single lines; anything else would break `git interpret-trailers`. */
 function oneLine(v: string): string {
   return v.replace(/[\r\n]+/g, ' ');
+}
+
+function clusterTrailer(cluster: string | undefined): string[] {
+  return cluster ? [`Kubescribe-Cluster: ${oneLine(cluster)}`] : [];
 }
 
 export function changeMessage(m: ChangeMessage): string {
@@ -57,6 +64,7 @@ export function changeMessage(m: ChangeMessage): string {
     ...(m.deletion ? [`Kubescribe-Deletion: ${m.deletion}`] : []),
     ...(m.releasedBy ? [`Kubescribe-Released-By: ${oneLine(m.releasedBy)}`] : []),
     ...(m.candidates && m.candidates.length > 1 ? [`Kubescribe-Candidates: ${oneLine(m.candidates.join(', '))}`] : []),
+    ...clusterTrailer(m.cluster),
     '',
   ].join('\n');
 }
@@ -76,6 +84,7 @@ export function reconcileMessage(m: ReconcileMessage): string {
     'Kubescribe-Operation: RECONCILE',
     `Kubescribe-Resource: ${gv(m.group, m.version)}/${m.resource}`,
     `Kubescribe-User: ${oneLine(m.user)}`,
+    ...clusterTrailer(m.cluster),
     '',
   ];
   return lines.join('\n');

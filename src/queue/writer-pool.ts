@@ -10,7 +10,7 @@ import type { QueueItem } from '../change.ts';
 import { KubescribeError } from '../errors.ts';
 import type { KubeObject } from '../kube-object.ts';
 import { BoundedQueue } from './bounded-queue.ts';
-import { Checkpoints } from '../git/checkpoints.ts';
+import { checkpointPath, Checkpoints, type ClusterIdentity } from '../git/checkpoints.ts';
 import { redactUrl } from '../git/git-error.ts';
 import { GitWriter, type Credentials, type PushResult } from '../git/index.ts';
 import { Recorder } from '../git/recorder.ts';
@@ -26,12 +26,21 @@ export interface DestinationConfig {
   credentials: () => Credentials | undefined;
 }
 
+/** Where a route records into its destination: a folder, and how Secrets are written there. */
+export interface RecordTarget {
+  baseFolder: string;
+  /** age public keys Secrets are encrypted to (SOPS); empty: redacted by a keyed hash. */
+  ageRecipients: readonly string[];
+}
+
 export interface PoolEvents {
   opened?: (d: DestinationConfig) => void;
   openFailed?: (d: DestinationConfig, err: unknown) => void;
   pushed?: (d: DestinationConfig, r: PushResult) => void;
   committed?: (d: DestinationConfig, kind: 'change' | 'reconcile') => void;
   depth?: (d: DestinationConfig, depth: number) => void;
+  /** The branch's checkpoints are read: check them (and reject untrusted ones) before anyone replays from them. */
+  checkpointsLoaded?: (d: DestinationConfig, checkpoints: Checkpoints) => Promise<void>;
   /** The destination overflowed while down and is open again: resync everything routed to it. */
   needsResync?: (d: DestinationConfig) => void;
   overflow?: (d: DestinationConfig) => void;
@@ -46,12 +55,14 @@ export interface PoolOptions {
   toYaml: (obj: KubeObject) => string;
   logger: Logger;
   events: PoolEvents;
+  /** Several clusters into one repository: this cluster's name (trailer, checkpoint file) and identity. */
+  cluster?: { name: string; identity: () => ClusterIdentity | undefined };
 }
 
 interface Slot {
   config: DestinationConfig;
   /** `item` is cleared once recorded, so the loop waiting for the next one does not keep it. */
-  queue: BoundedQueue<{ item?: QueueItem; baseFolder: string }>;
+  queue: BoundedQueue<{ item?: QueueItem; target: RecordTarget }>;
   writer?: GitWriter;
   checkpoints?: Checkpoints;
   /** Resolves once the writer is open and the checkpoints are read. */
@@ -96,7 +107,7 @@ export class WriterPool {
     await Promise.all(stopping.map((s) => this.stopSlot(s)));
   }
 
-  async push(key: string, item: QueueItem, baseFolder: string): Promise<void> {
+  async push(key: string, item: QueueItem, target: RecordTarget): Promise<void> {
     const slot = this.slots.get(key);
     if (!slot) return;
     if (!slot.writer && slot.queue.depth >= this.o.maxPending) {
@@ -105,17 +116,17 @@ export class WriterPool {
       this.o.events.overflow?.(slot.config);
       return;
     }
-    await slot.queue.push({ item, baseFolder });
+    await slot.queue.push({ item, target });
   }
 
-  /** The checkpoint of (base folder, type) in a destination's branch; waits up to `ms` for the branch to open. */
-  async checkpoint(key: string, checkpointKey: string, ms: number): Promise<string | undefined> {
+  /** The checkpoints of a destination's branch (this cluster's file); waits up to `ms` for the branch to open. */
+  async checkpoints(key: string, ms: number): Promise<Checkpoints | undefined> {
     const slot = this.slots.get(key);
     if (!slot) return undefined;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([slot.opened, new Promise<void>((r) => { timer = setTimeout(r, ms); })]);
     clearTimeout(timer);
-    return slot.checkpoints?.get(checkpointKey);
+    return slot.checkpoints;
   }
 
   writer(key: string): GitWriter | undefined {
@@ -190,7 +201,8 @@ export class WriterPool {
     if (!writer) return;
     if (slot.stopped) return;
     writer.onPush((r) => this.o.events.pushed?.(slot.config, r));
-    const checkpoints = await Checkpoints.load((p) => writer.readFile(p));
+    const checkpoints = await Checkpoints.load((p) => writer.readFile(p), checkpointPath(this.o.cluster?.name ?? ''), () => this.o.cluster?.identity());
+    await this.o.events.checkpointsLoaded?.(slot.config, checkpoints).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not check the checkpoints'));
     slot.checkpoints = checkpoints;
     slot.markOpened();
     this.o.events.opened?.(slot.config);
@@ -199,18 +211,18 @@ export class WriterPool {
       this.o.events.needsResync?.(slot.config);
     }
     const recorders = new Map<string, Recorder>();
-    const recorderFor = (baseFolder: string): Recorder => {
+    const recorderFor = ({ baseFolder, ageRecipients }: RecordTarget): Recorder => {
       // Keyed by the email template too: a GitRepoConfig edit changes it without a reopen.
-      const rkey = `${baseFolder}\u0000${slot.config.authorEmailTemplate}`;
-      let r = recorders.get(rkey);
+      const recorderKey = `${baseFolder}|${ageRecipients.join(',')}|${slot.config.authorEmailTemplate}`;
+      let r = recorders.get(recorderKey);
       if (!r) {
         r = new Recorder({
-          writer, baseFolder, toYaml: this.o.toYaml, logger: log,
+          writer, baseFolder, ageRecipients, toYaml: this.o.toYaml, logger: log, cluster: this.o.cluster?.name || undefined,
           authorEmailTemplate: slot.config.authorEmailTemplate,
           checkpoints,
           onCommit: (kind) => this.o.events.committed?.(slot.config, kind),
         });
-        recorders.set(rkey, r);
+        recorders.set(recorderKey, r);
       }
       return r;
     };
@@ -218,7 +230,7 @@ export class WriterPool {
       let wait = this.o.backoffMs;
       for (;;) {
         try {
-          await recorderFor(entry.baseFolder).record(entry.item as QueueItem);
+          await recorderFor(entry.target).record(entry.item as QueueItem);
           break;
         } catch (err) {
           if (err instanceof KubescribeError && err.terminal) {

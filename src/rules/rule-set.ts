@@ -21,6 +21,8 @@ export interface RepoTarget {
   pushIntervalMs: number;
   pushMaxCommits: number;
   authorEmailTemplate: string;
+  /** age public keys Secrets are encrypted to (SOPS); empty: redacted by a keyed hash. */
+  ageRecipients?: readonly string[];
 }
 
 export interface Destination { repoKey: string; branch: string }
@@ -30,6 +32,8 @@ export interface Route {
   ref?: ObjectRef;
   destination: Destination;
   baseFolder: string;
+  /** age public keys Secrets are encrypted to (SOPS); empty: redacted by a keyed hash. */
+  ageRecipients: readonly string[];
   resourceRules: ResourceRule[];
   /** Whether objects in this namespace ('' = cluster-scoped) are recorded by the route. */
   namespace: (ns: string, nsLabels: Readonly<Record<string, string>> | undefined) => boolean;
@@ -101,7 +105,7 @@ export function compileRuleSet(input: { repos: CustomResource[]; rules: CustomRe
     const b = input.bootstrap;
     repos.set('settings', { ...b.repo, key: 'settings', allowedBranches: ['*'] });
     routes.push({
-      key: 'settings', destination: { repoKey: 'settings', branch: b.branch }, baseFolder: b.baseFolder, resourceRules: b.resourceRules,
+      key: 'settings', destination: { repoKey: 'settings', branch: b.branch }, baseFolder: b.baseFolder, resourceRules: b.resourceRules, ageRecipients: b.repo.ageRecipients ?? [],
       namespace: (ns) => notOwn(ns) && b.namespace(ns), labels: () => true, operations: () => ALL_OPERATIONS, excluded: () => false,
     });
   }
@@ -116,7 +120,7 @@ export function compileRuleSet(input: { repos: CustomResource[]; rules: CustomRe
     repos.set(key, {
       key, ref, url: s.url, secret: s.secretRef ? { namespace: ref.namespace, name: s.secretRef.name } : undefined,
       allowedBranches: s.allowedBranches, pushIntervalMs: s.push.intervalSeconds * 1000, pushMaxCommits: s.push.maxCommits,
-      authorEmailTemplate: s.commit.authorEmailTemplate,
+      authorEmailTemplate: s.commit.authorEmailTemplate, ageRecipients: s.secretEncryption?.ageRecipients ?? [],
     });
   }
 
@@ -150,6 +154,7 @@ export function compileRuleSet(input: { repos: CustomResource[]; rules: CustomRe
     }
     routes.push({
       key: `${kind}/${ref.namespace}/${ref.name}`, ref, destination: { repoKey: repo.key, branch: s.branch }, baseFolder: s.baseFolder,
+      ageRecipients: s.secretEncryption?.ageRecipients ?? repo.ageRecipients ?? [],
       resourceRules: s.rules, namespace, labels: selectorMatcher(s.labelSelector), operations: operationsOf(s.rules),
       excluded: exclusion(s.excludeUsers, s.excludeFieldManagers),
     });

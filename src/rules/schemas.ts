@@ -33,6 +33,11 @@ const CommitSchema = z.object({
   authorEmailTemplate: z.string().min(1).default('{user}@users.kubescribe.dev').describe('Author email; {user} is replaced by the username (characters unfit for an email replaced by -).'),
 });
 
+const SecretEncryptionSchema = z.object({
+  ageRecipients: z.array(z.string().regex(/^age1[0-9a-z]{20,}$/, 'must be an age public key (age1...)')).min(1).max(32)
+    .describe('age public keys: Secret data/stringData values are written encrypted with SOPS to these recipients (decrypt with `sops --decrypt` and one of their identities); metadata stays readable.'),
+}).describe('Opt-in reversible Secret encryption (SOPS + age). Absent: Secret values are replaced by a keyed hash.');
+
 export const GitRepoConfigSpecSchema = z.object({
   url: z.string().min(1).regex(/^https?:\/\/[^\s]+$/, 'must be an http(s) URL').describe('The Git repository, over HTTP(S).'),
   secretRef: z.object({
@@ -41,6 +46,7 @@ export const GitRepoConfigSpecSchema = z.object({
   allowedBranches: z.array(z.string().min(1)).min(1).default(['*']).describe('Globs of the branches that rules may write to.'),
   push: PushSchema.prefault({}).describe('Push batching.'),
   commit: CommitSchema.prefault({}).describe('Commit settings.'),
+  secretEncryption: SecretEncryptionSchema.optional(),
 });
 
 const ruleSpecFields = {
@@ -53,6 +59,7 @@ const ruleSpecFields = {
   labelSelector: LabelSelectorSchema.optional().describe('Only objects with matching labels.'),
   excludeUsers: z.array(z.string().min(1)).default([]).describe('Globs of usernames whose changes are not committed (e.g. a GitOps controller).'),
   excludeFieldManagers: z.array(z.string().min(1)).default([]).describe('Globs of field managers whose changes are not committed.'),
+  secretEncryption: SecretEncryptionSchema.optional().describe('Secret encryption for this rule; overrides the GitRepoConfig\'s.'),
 };
 
 export const WatchRuleSpecSchema = z.object(ruleSpecFields);

@@ -44,4 +44,11 @@ describe('settings', () => {
     expect(() => loadSecrets(parseSettings(minimal), {})).toThrow(/Secret hash key/);
     expect(loadSecrets(parseSettings(minimal), { KUBESCRIBE_SECRET_HASH_KEY: 'x'.repeat(16), KUBESCRIBE_GIT_PASSWORD: 'p' }).gitCredentials()).toEqual({ username: '', password: 'p' });
   });
+
+  it('refuses a peer secret without a CA to verify the peers with (never TLS without verification)', () => {
+    const env = { KUBESCRIBE_SECRET_HASH_KEY: 'x'.repeat(16), KUBESCRIBE_PEER_SECRET: 'p'.repeat(24) };
+    expect(() => loadSecrets(parseSettings(minimal), env)).toThrow(expect.objectContaining({ code: 'KUBESCRIBE_ERR_SETTINGS_INVALID', message: expect.stringMatching(/peers\.caFile/) }));
+    expect(loadSecrets(parseSettings({ ...minimal, peers: { caFile: '/etc/kubescribe/tls/ca.crt' } }), env).peerSecret).toBe('p'.repeat(24));
+    expect(loadSecrets(parseSettings(minimal), { KUBESCRIBE_SECRET_HASH_KEY: 'x'.repeat(16) }).peerSecret).toBeUndefined();
+  });
 });

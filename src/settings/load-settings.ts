@@ -67,6 +67,11 @@ export function loadSecrets(settings: Settings, env: NodeJS.ProcessEnv = process
   if (peerSecret !== undefined && peerSecret.length < 16) {
     throw new KubescribeError('KUBESCRIBE_ERR_SETTINGS_INVALID', 'the peer secret must have at least 16 characters');
   }
+  // Without a CA the peers' certificates could not be verified, and the shared secret (and every
+  // author) would go to whoever answers at a peer's address.
+  if (peerSecret !== undefined && !settings.peers.caFile) {
+    throw new KubescribeError('KUBESCRIBE_ERR_SETTINGS_INVALID', 'a peer secret is set but peers.caFile is not: set peers.caFile to the CA that signed the replicas\' webhook certificates (peers are only reached over verified TLS)');
+  }
   return { gitCredentials, secretHashKey: Buffer.from(keyText, 'utf8'), peerSecret };
 }
 

@@ -6,6 +6,16 @@ import { z } from 'zod';
 const duration = z.number().int().positive();
 
 export const SettingsSchema = z.object({
+  /**
+   * Several clusters into one repository: the cluster's name becomes a top folder (`folder`,
+   * default the name; '' for none) above every base folder, a `Kubescribe-Cluster` trailer, and
+   * its own checkpoint file. Empty name: a single-cluster layout.
+   */
+  cluster: z.object({
+    name: z.string().max(63).regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$/, 'must be a DNS-1123 label (lowercase letters, digits, -)').default(''),
+    folder: z.string().max(200).regex(/^([A-Za-z0-9_][A-Za-z0-9._-]*(\/[A-Za-z0-9_][A-Za-z0-9._-]*)*)?$/, 'must be a relative folder path without .. or leading /')
+      .refine((f) => !f.includes('..'), 'must not contain ..').optional(),
+  }).prefault({}),
   /** Where the kubescribe process keeps its local Git clones and state. */
   dataDir: z.string().min(1).default('/var/lib/kubescribe'),
   /** The namespace kubescribe runs in; never recorded. */
@@ -31,6 +41,8 @@ export const SettingsSchema = z.object({
     pushMaxCommits: z.number().int().min(1).default(200),
     /** `{user}` is replaced by the username with characters unfit for an email replaced by `-`. */
     authorEmailTemplate: z.string().default('{user}@users.kubescribe.dev'),
+    /** Opt-in: write Secret values encrypted with SOPS to these age public keys (`age1...`) instead of a keyed hash. */
+    secretEncryption: z.object({ ageRecipients: z.array(z.string().regex(/^age1[0-9a-z]{20,}$/)).min(1) }).optional(),
   }).optional(),
   /** The committer of every commit. */
   committer: z.object({ name: z.string().default('kubescribe'), email: z.string().default('kubescribe@kubescribe.dev') }).prefault({}),
@@ -54,7 +66,7 @@ export const SettingsSchema = z.object({
     service: z.string().default(''),
     /** The peers' webhook port (the peer routes are served on the webhook's TLS server). */
     port: z.number().int().min(1).max(65535).default(9443),
-    /** CA that signed the peers' serving certificates; unset: the certificate is not verified. */
+    /** CA that signed the peers' serving certificates; required with a peer secret (verified TLS only). */
     caFile: z.string().optional(),
     /** Pull every peer's correlations at this interval, the fallback for lost pushes. */
     pullIntervalMs: duration.default(10_000),

@@ -124,8 +124,16 @@ app.kubernetes.io/part-of: kubescribe
   "leaderElection" (dict "enabled" true "leaseName" (include "kubescribe.fullname" .))
   "peers" (dict "secretFile" $p.peerSecret "service" (printf "%s-peers" (include "kubescribe.fullname" .)) "port" $v.webhook.port "caFile" $p.tlsCa)
 }}
+{{- if $v.cluster.name }}
+{{- $cluster := dict "name" $v.cluster.name }}
+{{- if ne $v.cluster.folder nil }}{{- $_ := set $cluster "folder" $v.cluster.folder }}{{- end }}
+{{- $_ := set $settings "cluster" $cluster }}
+{{- end }}
 {{- if $v.git.url }}
 {{- $git := dict "url" $v.git.url "branch" $v.git.branch "baseFolder" $v.git.baseFolder "pushIntervalMs" $v.git.pushIntervalMs "pushMaxCommits" $v.git.pushMaxCommits "authorEmailTemplate" $v.git.authorEmailTemplate }}
+{{- with $v.git.secretEncryption.ageRecipients }}
+{{- $_ := set $git "secretEncryption" (dict "ageRecipients" .) }}
+{{- end }}
 {{- if include "kubescribe.gitCredentials" . }}
 {{- $_ := set $git "usernameFile" $p.gitUsername }}
 {{- $_ := set $git "passwordFile" $p.gitPassword }}
