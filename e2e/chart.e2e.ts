@@ -199,14 +199,14 @@ const variants: Array<{ name: string; values: Record<string, unknown>; check: (o
   {
     name: 'one of several clusters, Secrets recorded and SOPS-encrypted',
     values: {
-      git: { url: 'https://git.example.org/audit.git', secretEncryption: { ageRecipients: ['age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq'] } },
+      git: { url: 'https://git.example.org/audit.git', secretEncryption: { ageRecipients: ['age1382232xnheet0wm74jdjpy7zw2526dtfcywe0wk7f30tla05mcnqa9wj08'] } },
       cluster: { name: 'eu-1', folder: 'clusters/eu-1' },
       watch: { resources: [{ group: '', version: 'v1', resource: 'secrets' }] },
     },
     check: (objs) => {
       const settings = parse(one(objs, 'ConfigMap', 'kubescribe').data['settings.yaml']) as Loose;
       expect(settings.cluster).toEqual({ name: 'eu-1', folder: 'clusters/eu-1' });
-      expect(settings.git.secretEncryption).toEqual({ ageRecipients: ['age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq'] });
+      expect(settings.git.secretEncryption).toEqual({ ageRecipients: ['age1382232xnheet0wm74jdjpy7zw2526dtfcywe0wk7f30tla05mcnqa9wj08'] });
       // Recording Secrets is what grants reading them (cluster-wide); no separate credentials Role then.
       const role = one(objs, 'ClusterRole');
       expect(role.rules.some((r: Loose) => r.resources.includes('secrets') && r.verbs.join() === 'list,watch')).toBe(true);

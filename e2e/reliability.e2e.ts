@@ -98,14 +98,14 @@ class Load {
   }
 
   private manifest(t: Tracked, user: string): Record<string, unknown> {
-    // Labels, not annotations: kubescribe redacts every annotation value of a Secret (any may embed a copy).
-    const metadata = { name: t.name, namespace: this.ns, labels: { [REV]: String(t.rev), [BY]: user } };
+    // Labels too: a Secret's annotation values are recorded redacted.
+    const metadata = { name: t.name, namespace: this.ns, annotations: { [REV]: String(t.rev), [BY]: user }, labels: { [REV]: String(t.rev), [BY]: user } };
     if (t.kind === 'secrets') return { apiVersion: 'v1', kind: 'Secret', metadata, type: 'Opaque', stringData: { password: this.secretValue(), token: this.secretValue() } };
     return { apiVersion: 'v1', kind: 'ConfigMap', metadata, data: { rev: String(t.rev), by: user, note: randomBytes(6).toString('base64') } };
   }
 
   private patch(t: Tracked, user: string): Record<string, unknown> {
-    const metadata = { labels: { [REV]: String(t.rev), [BY]: user } };
+    const metadata = { annotations: { [REV]: String(t.rev), [BY]: user }, labels: { [REV]: String(t.rev), [BY]: user } };
     if (t.kind === 'secrets') return { metadata, stringData: { password: this.secretValue() } };
     return { metadata, data: { rev: String(t.rev), by: user, note: randomBytes(6).toString('base64') } };
   }

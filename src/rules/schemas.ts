@@ -3,6 +3,7 @@
 // manifests (OpenAPI v3 schemas with defaults and validation) are generated from them
 // (crd-manifests.ts, `npm run gen:crds`; a test keeps charts/kubescribe/crds/ equal).
 import { z } from 'zod';
+import { isAgeRecipient } from '../sanitize/sops-secret.ts';
 
 export const GROUP = 'kubescribe.dev';
 export const VERSION = 'v1alpha1';
@@ -34,7 +35,7 @@ const CommitSchema = z.object({
 });
 
 const SecretEncryptionSchema = z.object({
-  ageRecipients: z.array(z.string().regex(/^age1[0-9a-z]{20,}$/, 'must be an age public key (age1...)')).min(1).max(32)
+  ageRecipients: z.array(z.string().regex(/^age1[0-9a-z]{20,}$/, 'must be an age public key (age1...)').refine(isAgeRecipient, 'is not a valid age public key (checksum)')).min(1).max(32)
     .describe('age public keys: Secret data/stringData values are written encrypted with SOPS to these recipients (decrypt with `sops --decrypt` and one of their identities); metadata stays readable.'),
 }).describe('Opt-in reversible Secret encryption (SOPS + age). Absent: Secret values are replaced by a keyed hash.');
 

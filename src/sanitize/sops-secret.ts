@@ -29,6 +29,16 @@ export const SOPS_ENCRYPTED_REGEX = '^(data|stringData)$';
 export const SOPS_FORMAT_VERSION = '3.11.0';
 const ENCRYPTED = new RegExp(SOPS_ENCRYPTED_REGEX);
 
+/** True for an age public key the age library accepts (format and checksum), checked once at configuration time. */
+export function isAgeRecipient(text: string): boolean {
+  try {
+    new Encrypter().addRecipient(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** True when `obj` is a sanitized Secret that still carries its values (see secret-values.ts). */
 export function canEncrypt(obj: KubeObject): boolean {
   return secretValuesOf(obj) !== undefined;

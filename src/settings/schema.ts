@@ -2,6 +2,7 @@
 // The zod schema is the one source: the TypeScript type is derived from it, and docs/configuration.md
 // describes the same fields. Validated once at start-up (load-settings.ts), then frozen.
 import { z } from 'zod';
+import { isAgeRecipient } from '../sanitize/sops-secret.ts';
 
 const duration = z.number().int().positive();
 
@@ -42,7 +43,7 @@ export const SettingsSchema = z.object({
     /** `{user}` is replaced by the username with characters unfit for an email replaced by `-`. */
     authorEmailTemplate: z.string().default('{user}@users.kubescribe.dev'),
     /** Opt-in: write Secret values encrypted with SOPS to these age public keys (`age1...`) instead of a keyed hash. */
-    secretEncryption: z.object({ ageRecipients: z.array(z.string().regex(/^age1[0-9a-z]{20,}$/)).min(1) }).optional(),
+    secretEncryption: z.object({ ageRecipients: z.array(z.string().refine(isAgeRecipient, 'must be an age public key (age1...)')).min(1) }).optional(),
   }).optional(),
   /** The committer of every commit. */
   committer: z.object({ name: z.string().default('kubescribe'), email: z.string().default('kubescribe@kubescribe.dev') }).prefault({}),
