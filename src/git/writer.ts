@@ -4,6 +4,7 @@
 // unpushed commit, or at once when pushMaxCommits are waiting; one push at a time, and its
 // network wait does not hold the lock. After a failure the next try waits with exponential
 // backoff (1 s doubling to 30 s) while commits keep piling up locally.
+import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { KubescribeError } from '../errors.ts';
@@ -35,6 +36,9 @@ export class GitWriter {
   private timer: NodeJS.Timeout | undefined;
   private failures = 0;
   private closed = false;
+  /** Aborted by fence(): no push is sent (or fetched and replayed) after that. */
+  private readonly fenceSignal = new AbortController();
+  private fencing: Promise<void> | undefined;
   private broken = false;
   private pushQueued = false;
   private inflight: Promise<PushResult> | undefined;
@@ -158,6 +162,39 @@ export class GitWriter {
     return () => { this.listeners.delete(cb); };
   }
 
+  /**
+   * Leadership lost: from this call on, no commit is made and no push is sent (one under way is
+   * cut). The unpushed commits are then dropped from the local branch, so that no later open
+   * pushes or replays them over what a newer leader wrote: the new leader records the same
+   * changes from its checkpoints. Idempotent; the writer is closed afterwards.
+   */
+  fence(): Promise<void> {
+    this.fencing ??= this.fenceNow();
+    return this.fencing;
+  }
+
+  private async fenceNow(): Promise<void> {
+    this.fenceSignal.abort(new KubescribeError('KUBESCRIBE_ERR_LEADERSHIP_LOST', 'leadership lost: this writer is fenced'));
+    const wasClosed = this.closed;
+    this.closed = true;
+    this.clearTimer();
+    await this.inflight?.catch(() => undefined);
+    try {
+      await this.lock.run(async () => {
+        const dropped = this.repo.unpushed.length;
+        if (!wasClosed) await this.repo.store.close();
+        if (dropped > 0) {
+          // The local clone holds them (journal, packs, ref): it goes whole; the next open clones afresh.
+          await rm(this.repo.dir, { recursive: true, force: true });
+          this.repo.unpushed = [];
+          this.logger.warn({ event: 'git.fenced', dropped }, 'leadership lost: unpushed commits dropped (the new leader records the same changes)');
+        }
+      });
+    } finally {
+      openDirs.delete(this.repo.dir);
+    }
+  }
+
   /** Stops the timers and makes one last push attempt; local commits survive a failure. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -179,7 +216,7 @@ export class GitWriter {
     }
     let r: PushResult;
     try {
-      r = await pushBranch(this.repo, this.lock);
+      r = await pushBranch(this.repo, this.lock, this.fenceSignal.signal);
     } catch (err) {
       r = { ok: false, sha: this.repo.tip, pushedCommits: 0, durationMs: 0, at: new Date(), error: toGitError(err, this.repo.url, 'push') };
     }

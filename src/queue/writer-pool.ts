@@ -124,6 +124,24 @@ export class WriterPool {
     return this.slots.get(key)?.writer?.pending() ?? 0;
   }
 
+  /**
+   * Leadership lost: every writer stops at once — no commit, no push (one under way is cut) — and
+   * drops its unpushed commits (GitWriter.fence). The synchronous part happens before this returns.
+   */
+  fence(): Promise<void> {
+    const slots = [...this.slots.values()];
+    this.slots.clear();
+    for (const slot of slots) {
+      slot.stopped = true;
+      slot.queue.close();
+      void slot.writer?.fence();
+    }
+    return Promise.all(slots.map(async (slot) => {
+      await slot.done.catch(() => undefined);
+      await slot.writer?.fence().catch(() => undefined); // also a writer that opened meanwhile
+    })).then(() => undefined);
+  }
+
   async close(): Promise<void> {
     const slots = [...this.slots.values()];
     this.slots.clear();
