@@ -8,7 +8,7 @@
 // a 429 is retried after its Retry-After. Requests go through separate connection pools ("lanes"):
 // long watches never hold a socket that a lease renewal, a status write or a list page waits for.
 import { request, type Agent, type AgentOptions, type RequestOptions } from 'node:https';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import { KubescribeError } from '../errors.ts';
 import type { KubeConnection } from './kube-config.ts';
@@ -82,12 +82,13 @@ export function retryAfterMs(header: string | string[] | undefined, now = Date.n
 export function createKubeApi(conn: KubeConnection, options: KubeApiOptions = {}): KubeApi {
   const o = { ...KUBE_API_DEFAULTS, ...options };
   const server = conn.server;
-  const agents = new Map<Lane, Agent>();
-  const agentFor = (lane: Lane): Agent => {
+  const agents = new Map<Lane, Agent | HttpAgent>();
+  const plain = server.startsWith('http:');
+  const agentFor = (lane: Lane): Agent | HttpAgent => {
     let a = agents.get(lane);
     if (!a) {
       const opts: AgentOptions = { keepAlive: true, maxSockets: LANE_SOCKETS[lane], scheduling: 'lifo' };
-      a = conn.createAgent(opts);
+      a = plain ? new HttpAgent(opts) : conn.createAgent(opts);
       agents.set(lane, a);
     }
     return a;
@@ -97,9 +98,8 @@ export function createKubeApi(conn: KubeConnection, options: KubeApiOptions = {}
     const url = new URL(server + path);
     const opts: RequestOptions = { method, headers: { accept: 'application/json', ...headers }, signal };
     await conn.apply(opts);
-    const isHttps = url.protocol === 'https:';
-    if (isHttps) opts.agent = agentFor(lane);
-    const send = isHttps ? request : httpRequest;
+    opts.agent = agentFor(lane);
+    const send = url.protocol === 'https:' ? request : httpRequest;
     return await new Promise<IncomingMessage>((resolve, reject) => {
       const req = send(url, opts, resolve);
       req.on('error', (err) => reject(signal?.aborted ? abortError(method, path, signal, err) : new KubescribeError('KUBESCRIBE_ERR_KUBE_API', `${method} ${path}: ${err.message}`, { cause: err })));

@@ -8,15 +8,14 @@
 // impersonation (`as`, `as-uid`, `as-groups`, `as-user-extra`). What kubectl cannot use either
 // (an encrypted private key: a kubeconfig has no passphrase) fails at start, naming the field.
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import { Agent, type AgentOptions, type RequestOptions } from 'node:https';
 import { HttpsProxyAgent } from 'https-proxy-agent';
-import { getProxyForUrl } from 'proxy-from-env';
 import { SocksProxyAgent } from 'socks-proxy-agent';
 import { parse } from 'yaml';
 import { KubescribeError } from '../errors.ts';
+import { proxyFromEnv } from './proxy-env.ts';
 
 export interface KubeConnection {
   /** The API server's base URL, without a trailing slash. */
@@ -112,9 +111,7 @@ export function caReader(path: string, now: () => number = Date.now): () => Buff
 function proxying(server: string, proxyUrl: string | undefined, field: string): Pick<KubeConnection, 'createAgent' | 'proxy'> {
   let chosen = proxyUrl;
   if (!chosen) {
-    const host = new URL(server).hostname.replace(/^\[|\]$/g, '');
-    const loopback = host === 'localhost' || (isIP(host) === 4 && host.startsWith('127.')) || host === '::1';
-    chosen = loopback ? undefined : getProxyForUrl(server) || undefined;
+    chosen = proxyFromEnv(server);
     field = 'HTTPS_PROXY';
   }
   if (!chosen) return { createAgent: (o) => new Agent(o) };
