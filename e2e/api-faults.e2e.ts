@@ -200,6 +200,18 @@ describe('API server faults', () => {
       expect(h[0]!.author).toBe(USERS[i % 3]);
     }
     expect(ms).toBeLessThan(idleMs + 15_000);
+
+    // The same connections reset (RST) instead: the watch reconnects from its last resourceVersion.
+    const reset = proxy.resetAll();
+    const t2 = Date.now();
+    const after = ['after-reset-0', 'after-reset-1', 'after-reset-2'];
+    for (const [i, n] of after.entries()) await kubectl(USERS[i]!, ['create', 'configmap', n, '-n', ns, '--from-literal=v=1']);
+    const seen2 = await eventually('every change made after the reset', async () => {
+      const h = await Promise.all(after.map((n) => history(inst as Inst, `${ns}/core/configmaps/${n}.yaml`)));
+      return h.every((x) => x.length >= 1) ? h : undefined;
+    }, 60_000, 200);
+    console.log(`[api-faults] reset: ${reset} connections reset; the ${after.length} changes made after it were in Git ${Date.now() - t2} ms later`);
+    for (const [i, h] of seen2.entries()) expect(h.map((c) => c.author)).toEqual([USERS[i]]);
   }, 180_000);
 
   it('60 watched custom resource types plus a "*" rule: the Lease keeps its renew period, no 410 storm', async () => {

@@ -109,3 +109,54 @@ describe('kube api client', () => {
     await Promise.all(open);
   });
 });
+
+describe('kube api client through a kubeconfig proxy-url', () => {
+  it('tunnels to an HTTPS API server through an HTTP CONNECT proxy, with the impersonation headers, as kubectl does', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { mkdtempSync, readFileSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { createServer: createHttpsServer } = await import('node:https');
+    const { connect } = await import('node:net');
+    const { loadKubeConnection } = await import('./kube-config.ts');
+    const d = mkdtempSync(join(tmpdir(), 'kube-proxy-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(d, 'key.pem'), '-out', join(d, 'cert.pem')], { stdio: 'ignore' });
+    const seen: Array<Record<string, unknown>> = [];
+    const apiServer = createHttpsServer({ key: readFileSync(join(d, 'key.pem')), cert: readFileSync(join(d, 'cert.pem')) }, (req, res) => {
+      seen.push(req.headers);
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"kind":"NamespaceList"}');
+    });
+    await new Promise<void>((r) => apiServer.listen(0, '127.0.0.1', r));
+    const tunnels: string[] = [];
+    const sockets: Array<{ destroy(): void }> = [];
+    const proxy = createServer();
+    proxy.on('connect', (req, client) => {
+      tunnels.push(req.url ?? '');
+      const [host = '', port = ''] = (req.url ?? '').split(':');
+      sockets.push(client);
+      const up = connect(Number(port), host, () => { client.write('HTTP/1.1 200 Connection Established\r\n\r\n'); up.pipe(client); client.pipe(up); });
+      up.on('error', () => client.destroy());
+      client.on('error', () => up.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const apiPort = (apiServer.address() as AddressInfo).port;
+    const file = join(d, 'kubeconfig');
+    writeFileSync(file, JSON.stringify({
+      'current-context': 'c', contexts: [{ name: 'c', context: { cluster: 'k', user: 'u' } }],
+      clusters: [{ name: 'k', cluster: { server: `https://127.0.0.1:${apiPort}`, 'certificate-authority': 'cert.pem', 'proxy-url': `http://127.0.0.1:${(proxy.address() as AddressInfo).port}` } }],
+      users: [{ name: 'u', user: { token: 'tok', as: 'alice', 'as-groups': ['dev', 'ops'] } }],
+    }));
+    try {
+      const api = createKubeApi(loadKubeConnection(file, { env: {} }));
+      await expect(api.getJson('/api/v1/namespaces')).resolves.toEqual({ kind: 'NamespaceList' });
+      expect(tunnels).toEqual([`127.0.0.1:${apiPort}`]);
+      expect(seen[0]).toMatchObject({ authorization: 'Bearer tok', 'impersonate-user': 'alice', 'impersonate-group': 'dev, ops' });
+    } finally {
+      for (const sock of sockets) sock.destroy();
+      apiServer.closeAllConnections();
+      await new Promise((r) => apiServer.close(r));
+      await new Promise((r) => proxy.close(r));
+    }
+  });
+});

@@ -10,6 +10,7 @@
 import { request, type Agent, type AgentOptions, type RequestOptions } from 'node:https';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
+import { checkServerIdentity } from 'node:tls';
 import { KubescribeError } from '../errors.ts';
 import type { KubeConnection } from './kube-config.ts';
 
@@ -98,6 +99,12 @@ export function createKubeApi(conn: KubeConnection, options: KubeApiOptions = {}
     const url = new URL(server + path);
     const opts: RequestOptions = { method, headers: { accept: 'application/json', ...headers }, signal };
     await conn.apply(opts);
+    if (conn.proxy && url.protocol === 'https:' && !opts.checkServerIdentity) {
+      // Through a tunnel, https-proxy-agent drops `host` for an IP address (no SNI), and Node then
+      // checks the certificate against "localhost": check it against the server we asked for.
+      const expected = opts.servername || url.hostname.replace(/^\[|\]$/g, '');
+      opts.checkServerIdentity = (_host, cert) => checkServerIdentity(expected, cert);
+    }
     opts.agent = agentFor(lane);
     const send = url.protocol === 'https:' ? request : httpRequest;
     return await new Promise<IncomingMessage>((resolve, reject) => {
