@@ -130,11 +130,20 @@ describe('API server faults', () => {
       }
     }));
     await eventually('a third of the load', async () => written >= total / 3, 120_000, 50);
+    // The old leader's node is cut off: first from the Git server (its commits pile up locally,
+    // unpushed), then from the API server too.
+    gitProxies[oldLeader]!.set('blackhole');
+    await new Promise((r) => setTimeout(r, 1500));
     api[oldLeader]!.set('blackhole');
     blackholedAt = Date.now();
     const writtenAtFault = written;
     const newLeaderAt = await eventually('the other replica leads', async () => ((await inst.replicas[other]!.state().catch(() => undefined))?.leader ? Date.now() : undefined), 60_000, 50);
     const writtenAtTakeover = written;
+    // The partition heals while the load goes on: the old leader's commits must never reach the
+    // remote now (they would be replayed over the new leader's newer versions).
+    await new Promise((r) => setTimeout(r, 2000));
+    api[oldLeader]!.set('pass');
+    gitProxies[oldLeader]!.set('pass');
     await load;
     // From the Lease as the cluster stored it: the old leader's last renewal, the new one's acquisition.
     const oldId = `splitbrain-${oldLeader}`;
@@ -147,7 +156,7 @@ describe('API server faults', () => {
     const late = received[oldLeader]!.filter((r) => r.at > deadline && /git-receive-pack/.test(r.line));
     const pushes = received[oldLeader]!.filter((r) => /POST .*git-receive-pack/.test(r.line)).map((r) => r.at);
     const lastPush = Math.max(0, ...pushes);
-    console.log(`[api-faults] split brain: ${total + names.length} changes by 3 users; leader ${oldLeader} black-holed after change ${names.length + writtenAtFault}, ${writtenAtTakeover - writtenAtFault} more changes until replica ${other} led; lease ${timing.leaseDurationMs} ms, renew deadline ${timing.renewDeadlineMs} ms, retry ${timing.renewIntervalMs} ms; old leader's last renewal ${blackholedAt - lastRenew} ms before the black hole; new leader acquired ${acquired - lastRenew} ms after that renewal (${acquired - blackholedAt} ms after the black hole; its pipeline led ${newLeaderAt - blackholedAt} ms after it); old leader's pushes: ${pushes.length}, the last ${lastPush - lastRenew} ms after its last renewal; receive-pack requests from it after its renew deadline: ${late.length}`);
+    console.log(`[api-faults] split brain: ${total + names.length} changes by 3 users; leader ${oldLeader} cut from Git, 1.5 s later from the API server after change ${names.length + writtenAtFault}, ${writtenAtTakeover - writtenAtFault} more changes until replica ${other} led; lease ${timing.leaseDurationMs} ms, renew deadline ${timing.renewDeadlineMs} ms, retry ${timing.renewIntervalMs} ms; old leader's last renewal ${blackholedAt - lastRenew} ms before the black hole; new leader acquired ${acquired - lastRenew} ms after that renewal (${acquired - blackholedAt} ms after the black hole; its pipeline led ${newLeaderAt - blackholedAt} ms after it); old leader's pushes: ${pushes.length}, the last ${lastPush - lastRenew} ms after its last renewal; receive-pack requests from it after its renew deadline: ${late.length}; partition healed 2 s after the takeover`);
     expect(late).toEqual([]);
     expect(acquired).toBeGreaterThan(deadline); // it had stopped before another could take over
     // The other replica acquires within the lease duration of the last renewal it saw (+ one retry period to see it, + scheduling slack).
@@ -158,15 +167,18 @@ describe('API server faults', () => {
       const all = await Promise.all(names.map((n) => history(inst, `${ns}/core/configmaps/${n}.yaml`)));
       return all.every((h) => h.at(-1)?.data.rev === String(revs)) ? all : undefined;
     }, 120_000, 500);
-    api[oldLeader]!.set('pass');
+    await new Promise((r) => setTimeout(r, 5000)); // time for a late push of the old leader, if it made one
+    const final = await Promise.all(names.map((n) => history(inst, `${ns}/core/configmaps/${n}.yaml`)));
+    expect(final.map((h) => h.length)).toEqual(hist.map((h) => h.length));
+    expect(received[oldLeader]!.filter((r) => r.at > deadline && /git-receive-pack/.test(r.line)), 'no push by the old leader after its renew deadline, also after the partition healed').toEqual([]);
     let unknown = 0;
-    for (const [i, h] of hist.entries()) {
+    for (const [i, h] of final.entries()) {
       const user = names[i]!.split('-')[0]!;
       const seq = h.map((v) => Number(v.data.rev));
       expect(seq, `${names[i]}: one commit per revision, in order`).toEqual(Array.from({ length: revs + 1 }, (_, r) => r));
       for (const v of h) if (v.author !== user) unknown++;
     }
-    console.log(`[api-faults] split brain: ${hist.reduce((n, h) => n + h.length, 0)} commits for ${total + names.length} changes; not attributed to their writer: ${unknown}`);
+    console.log(`[api-faults] split brain: ${final.reduce((n, h) => n + h.length, 0)} commits for ${total + names.length} changes; not attributed to their writer: ${unknown}`);
     expect(unknown).toBe(0);
   }, 300_000);
 

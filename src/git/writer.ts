@@ -220,6 +220,8 @@ export class GitWriter {
     } catch (err) {
       r = { ok: false, sha: this.repo.tip, pushedCommits: 0, durationMs: 0, at: new Date(), error: toGitError(err, this.repo.url, 'push') };
     }
+    // Fenced meanwhile: this replica no longer leads, so it reports nothing (no status write).
+    if (this.fenceSignal.signal.aborted) return r;
     if (r.ok) {
       this.failures = 0;
       this.logger.info({ event: 'git.pushed', sha: r.sha, commits: r.pushedCommits, ms: r.durationMs }, 'pushed');
