@@ -117,7 +117,7 @@ describe('list + watch', () => {
       [{ type: 'MODIFIED', object: cm('a', '12') }],
       'hang',
     ]);
-    const ctl = { backoffMs: 5_000, maxBackoffMs: 10_000 }; // a backoff would exceed the run's 3 s
+    const ctl = { backoffMs: 10_000, maxBackoffMs: 20_000 }; // a backoff (≥ 5 s with jitter) would exceed the run's 3 s
     const log = await run(api, (l) => l.includes('MODIFIED a@12'), ctl);
     expect(log).toEqual(['list  @10 kind=-', 'MODIFIED a@11', 'MODIFIED a@12']);
     expect(calls.filter((c) => c.startsWith('list'))).toHaveLength(1);
