@@ -64,11 +64,14 @@ interface Slot {
 
 export class WriterPool {
   private readonly slots = new Map<string, Slot>();
+  /** Set by fence(): no destination is opened and no change taken afterwards. */
+  private fenced = false;
 
   constructor(private readonly o: PoolOptions) {}
 
   /** Opens destinations that are new or whose URL changed; closes the ones no longer configured. */
   async sync(configs: readonly DestinationConfig[]): Promise<void> {
+    if (this.fenced) return;
     const wanted = new Map(configs.map((c) => [c.key, c]));
     const backlog = new Set<string>();
     for (const [key, slot] of this.slots) {
@@ -83,6 +86,7 @@ export class WriterPool {
       }
     }
     for (const [key, config] of wanted) {
+      if (this.fenced) return; // fenced while closing the slots above
       if (this.slots.has(key)) continue;
       const slot = this.startSlot(config);
       slot.overflowed = backlog.has(key);
@@ -91,6 +95,7 @@ export class WriterPool {
   }
 
   async push(key: string, item: QueueItem, baseFolder: string): Promise<void> {
+    if (this.fenced) return;
     const slot = this.slots.get(key);
     if (!slot) return;
     if (!slot.writer && slot.queue.depth >= this.o.maxPending) {
@@ -129,6 +134,7 @@ export class WriterPool {
    * drops its unpushed commits (GitWriter.fence). The synchronous part happens before this returns.
    */
   fence(): Promise<void> {
+    this.fenced = true;
     const slots = [...this.slots.values()];
     this.slots.clear();
     for (const slot of slots) {
