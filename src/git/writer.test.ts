@@ -360,7 +360,7 @@ describe('GitWriter against a real git server', () => {
     await expect(open()).rejects.toMatchObject({ code: 'KUBESCRIBE_ERR_SETTINGS_INVALID' });
   });
 
-  it('fenced (leadership lost): no commit, no push from then on, and its unpushed commits are never pushed or replayed later', async () => {
+  it('fenced (leadership lost): no commit, no push from then on; once another leader wrote, its unpushed commits are dropped, never replayed', async () => {
     const a = await open({}, 'old-leader');
     await a.commit({ changes: [{ path: cm('web'), content: yaml('web', '1') }], author: alice, message: 'v1' });
     await a.flush();
@@ -384,5 +384,18 @@ describe('GitWriter against a real git server', () => {
     const dir = await cliClone();
     expect(await log(dir, '%s')).toEqual(['v3', 'v2', 'v1']);
     expect(await readFile(join(dir, cm('web')), 'utf8')).toBe(yaml('web', '3'));
+  });
+
+  it('fenced, then leading again before anyone else wrote: the held-back commits are pushed', async () => {
+    const a = await open({}, 'flapping');
+    await a.commit({ changes: [{ path: cm('web'), content: yaml('web', '1') }], author: alice, message: 'v1' });
+    await a.flush();
+    await a.commit({ changes: [{ path: cm('web'), content: yaml('web', '2') }], author: bob, message: 'v2' });
+    await a.fence();
+    const again = await open({}, 'flapping');
+    expect(again.pending()).toBe(1);
+    await again.flush();
+    const dir = await cliClone();
+    expect(await log(dir, '%s %an')).toEqual(['v2 bob', 'v1 alice']);
   });
 });

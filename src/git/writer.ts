@@ -4,7 +4,6 @@
 // unpushed commit, or at once when pushMaxCommits are waiting; one push at a time, and its
 // network wait does not hold the lock. After a failure the next try waits with exponential
 // backoff (1 s doubling to 30 s) while commits keep piling up locally.
-import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { KubescribeError } from '../errors.ts';
@@ -14,7 +13,7 @@ import { commitChanges } from './commit-changes.ts';
 import { compactStore } from './compact-store.ts';
 import { redactUrl, toGitError } from './git-error.ts';
 import { lockFor, type RepoLock } from './lock.ts';
-import { openRepo } from './open-repo.ts';
+import { openRepo, writeFenceMark } from './open-repo.ts';
 import { pushBranch } from './push-branch.ts';
 import { readCommit, type Repo } from './repo.ts';
 import { TreeIndex } from './tree-index.ts';
@@ -164,9 +163,10 @@ export class GitWriter {
 
   /**
    * Leadership lost: from this call on, no commit is made and no push is sent (one under way is
-   * cut). The unpushed commits are then dropped from the local branch, so that no later open
-   * pushes or replays them over what a newer leader wrote: the new leader records the same
-   * changes from its checkpoints. Idempotent; the writer is closed afterwards.
+   * cut). The unpushed commits are marked: a later open pushes them only if the branch has not
+   * moved (no other leader wrote), and drops them otherwise — never replays them over what a newer
+   * leader wrote, which recorded the same changes from its checkpoints. Idempotent; the writer is
+   * closed afterwards.
    */
   fence(): Promise<void> {
     this.fencing ??= this.fenceNow();
@@ -181,14 +181,14 @@ export class GitWriter {
     await this.inflight?.catch(() => undefined);
     try {
       await this.lock.run(async () => {
-        const dropped = this.repo.unpushed.length;
-        if (!wasClosed) await this.repo.store.close();
-        if (dropped > 0) {
-          // The local clone holds them (journal, packs, ref): it goes whole; the next open clones afresh.
-          await rm(this.repo.dir, { recursive: true, force: true });
-          this.repo.unpushed = [];
-          this.logger.warn({ event: 'git.fenced', dropped }, 'leadership lost: unpushed commits dropped (the new leader records the same changes)');
+        const held = this.repo.unpushed.length;
+        if (held > 0) {
+          // Marked, not pushed: the next open pushes them only if nobody wrote to the branch since
+          // (this replica led again before another took over), and drops them otherwise (open-repo).
+          await writeFenceMark(this.repo.dir, this.repo.remoteTip);
+          this.logger.warn({ event: 'git.fenced', held }, 'leadership lost: unpushed commits held back (pushed only if the branch has not moved when this replica leads again)');
         }
+        if (!wasClosed) await this.repo.store.close();
       });
     } finally {
       openDirs.delete(this.repo.dir);
