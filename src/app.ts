@@ -34,7 +34,7 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
     const sanitized = sanitize(obj, sanitizeOptions);
     return { sanitized, hash: contentHash(sanitized) };
   };
-  const api = createKubeApi(loadKubeConnection(settings.kubernetes.kubeconfig));
+  const api = createKubeApi(loadKubeConnection(settings.kubernetes.kubeconfig), { requestTimeoutMs: settings.kubernetes.requestTimeoutMs, watchIdleMs: settings.kubernetes.watchIdleTimeoutMs });
   const log = logger.child({ component: 'replica' });
 
   const store = new CorrelationStore({
@@ -96,13 +96,18 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
   let pipeline: Pipeline | undefined;
   let webhookServing = false;
   let transition: Promise<void> = Promise.resolve();
+  // Whether this replica may write now: false from the moment the renew deadline passes.
+  let leadingNow = false;
   const lead = (leading: boolean): void => {
+    leadingNow = leading;
     transition = transition.then(async () => {
       if (leading && !pipeline) {
         metrics.leader.set(1);
         metrics.failovers.inc();
         await peers?.pullAll(store);
-        pipeline = await startPipeline({ settings, secrets, logger, api, store, prepare, metrics });
+        const started = await startPipeline({ settings, secrets, logger, api, store, prepare, metrics });
+        pipeline = started;
+        if (!leadingNow) void started.fence(); // lost while starting: the stop below follows
       } else if (!leading && pipeline) {
         metrics.leader.set(0);
         const p = pipeline;
@@ -116,7 +121,14 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
     ? new LeaseElection({
       store: leaseStore(api, settings.leaderElection.namespace || settings.ownNamespace, settings.leaderElection.leaseName),
       identity, leaseDurationMs: settings.leaderElection.leaseDurationMs, renewIntervalMs: settings.leaderElection.renewIntervalMs,
-      logger: log, onStartedLeading: () => lead(true), onStoppedLeading: () => lead(false),
+      renewDeadlineMs: settings.leaderElection.renewDeadlineMs,
+      logger: log, onStartedLeading: () => lead(true),
+      // Synchronously: the writers are fenced before this returns, then the pipeline stops.
+      onStoppedLeading: () => {
+        void pipeline?.fence().catch((err: unknown) => log.error({ err }, 'fencing the writers failed'));
+        lead(false);
+      },
+      onRenewed: (gapMs) => metrics.leaseRenewGap.observe(gapMs / 1000),
     })
     : undefined;
 
@@ -164,9 +176,11 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
       clearTimeout(pullTimer);
       webhookServing = false;
       await webhook.close();
-      if (election) await election.stop();
+      // The pipeline stops (its last push included) while the lease is still held, then the lease
+      // is released; a renew deadline passing meanwhile fences it instead.
       lead(false);
       await transition;
+      if (election) await election.stop();
       await endpointSlices?.stop();
       peers?.close();
       await server.close();
@@ -177,15 +191,15 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
 function leaseStore(api: KubeApi, namespace: string, name: string) {
   const path = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`;
   return {
-    async get(): Promise<Lease | undefined> {
+    async get(signal: AbortSignal): Promise<Lease | undefined> {
       try {
-        return await api.getJson<Lease>(`${path}/${encodeURIComponent(name)}`);
+        return await api.getJson<Lease>(`${path}/${encodeURIComponent(name)}`, { signal, lane: 'lease' });
       } catch (err) {
         if (err instanceof KubeApiError && err.status === 404) return undefined;
         throw err;
       }
     },
-    create: (spec: LeaseSpec) => api.send<Lease>('POST', path, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec }),
-    update: (lease: Lease) => api.send<Lease>('PUT', `${path}/${encodeURIComponent(name)}`, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', ...lease }),
+    create: (spec: LeaseSpec, signal: AbortSignal) => api.send<Lease>('POST', path, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec }, { signal, lane: 'lease' }),
+    update: (lease: Lease, signal: AbortSignal) => api.send<Lease>('PUT', `${path}/${encodeURIComponent(name)}`, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', ...lease }, { signal, lane: 'lease' }),
   };
 }

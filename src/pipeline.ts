@@ -24,6 +24,8 @@ import { discoverAll, KubeApiError, namespaceFilter, parseResourceName, WatchMan
 export interface Pipeline {
   ready(): { ready: boolean; detail: Record<string, unknown> };
   stop(): Promise<void>;
+  /** Leadership lost: the Git writers stop at once (synchronously: no commit, no push), then the rest stops. */
+  fence(): Promise<void>;
 }
 
 export interface PipelineDeps {
@@ -402,15 +404,21 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
   await discover();
   scheduleRecompute(0); // the start-up snapshot is timed from process start: no need to wait here
 
+  const stop = async (): Promise<void> => {
+    stopped = true;
+    clearTimeout(discoveryTimer);
+    clearTimeout(recomputeTimer);
+    await Promise.all([...caches.values(), ...[...secretCaches.values()].map((s) => s.cache), namespaces].map((c) => c.stop()));
+    await manager.stop();
+    await pool.close();
+  };
   return {
     ready: isReady,
-    async stop() {
-      stopped = true;
-      clearTimeout(discoveryTimer);
-      clearTimeout(recomputeTimer);
-      await Promise.all([...caches.values(), ...[...secretCaches.values()].map((s) => s.cache), namespaces].map((c) => c.stop()));
-      await manager.stop();
-      await pool.close();
+    stop,
+    async fence() {
+      const fenced = pool.fence(); // before any await: nothing is committed or pushed after this line
+      await stop();
+      await fenced;
     },
   };
 }

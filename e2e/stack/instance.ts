@@ -18,6 +18,8 @@ export interface InstanceOptions {
   namespaces: string[];
   resources?: string[];
   settings?: (s: Record<string, unknown>) => void;
+  /** Per replica, after `settings` (e.g. each replica's own route to the API server). */
+  replicaSettings?: (index: number, s: Record<string, unknown>) => void;
   /** Several replicas behind a round-robin TCP proxy, with leader election and peers (default 1). */
   replicas?: number;
 }
@@ -126,6 +128,7 @@ export async function startInstance(env: StackEnv, o: InstanceOptions, target: I
       (own.leaderElection as Record<string, unknown>).identity = `${o.name}-${i}`;
       own.peers = { secretFile: join(dir, 'peer-secret'), static: replicaPorts.filter((_, j) => j !== i).map((p) => `https://127.0.0.1:${p.webhook}`), caFile: target.caFile, pullIntervalMs: 1000 };
     }
+    o.replicaSettings?.(i, own);
     await writeFile(file, stringify(own));
     settingsFiles.push(file);
   }

@@ -3,7 +3,7 @@
 // replayed (object-store.ts), the remote fetched, and local commits it lacks are found again by
 // walking back to the last known remote tip, so nothing is committed twice and nothing is lost.
 import * as fs from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import git from 'isomorphic-git';
 import type { Logger } from 'pino';
@@ -24,6 +24,13 @@ export interface OpenRepoOptions {
   credentials: () => Credentials | undefined;
   committer: { name: string; email: string };
   logger: Logger;
+}
+
+/** Left by a writer fenced (leadership lost) with unpushed commits: the remote tip it knew then. */
+const FENCE_MARK = 'kubescribe-fenced';
+
+export async function writeFenceMark(dir: string, remoteTip: string | undefined): Promise<void> {
+  await writeFile(join(dir, FENCE_MARK), remoteTip ?? '');
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -84,17 +91,27 @@ async function load(store: ObjectStore, opts: OpenRepoOptions, remote: { url: st
     logger: opts.logger,
   };
 
+  const fencedAt = await readFile(join(opts.dir, FENCE_MARK), 'utf8').catch(() => undefined);
   try {
     const remoteTip = await fetchBranch(repo);
     if (localTip === undefined) {
       repo.tip = remoteTip;
       store.setTip(remoteTip);
+    } else if (fencedAt !== undefined && repo.unpushed.length > 0 && (remoteTip ?? '') !== fencedAt) {
+      // Fenced with unpushed commits, and another leader wrote since: it recorded the same changes
+      // from the branch's checkpoints, so ours are stale — dropped, never replayed over its.
+      repo.logger.warn({ event: 'git.fenced-dropped', dropped: repo.unpushed.length, remote: remoteTip }, 'commits held back when leadership was lost are dropped: another leader wrote the branch since');
+      repo.tip = remoteTip;
+      store.setTip(remoteTip);
+      repo.unpushed = [];
     } else {
       await syncWithRemote(repo, remoteTip, previousRemote);
     }
+    if (fencedAt !== undefined) await rm(join(opts.dir, FENCE_MARK), { force: true });
   } catch (err) {
-    // With nothing local we cannot know what the branch holds: let the caller retry open().
-    if (localTip === undefined) throw err;
+    // With nothing local we cannot know what the branch holds, and commits held back at a fence
+    // must not be pushed before we know whether another leader wrote: let the caller retry open().
+    if (localTip === undefined || fencedAt !== undefined) throw err;
     repo.logger.warn({ event: 'git.fetch-failed', err }, 'could not fetch at start-up; working on the local branch');
   }
   let tree: string | undefined;

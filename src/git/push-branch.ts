@@ -21,7 +21,8 @@ const MAX_ROUNDS = 3;
 
 interface Prepared { input: SendPackInput; count: number; mark: number }
 
-async function prepare(repo: Repo): Promise<Prepared | undefined> {
+async function prepare(repo: Repo, signal: AbortSignal | undefined): Promise<Prepared | undefined> {
+  signal?.throwIfAborted();
   const tip = repo.tip;
   if (repo.unpushed.length === 0 || !tip) return undefined;
   await repo.store.flush();
@@ -40,6 +41,7 @@ async function prepare(repo: Repo): Promise<Prepared | undefined> {
       old: first?.parents[0] ?? ZERO_OID,
       new: tip,
       pack: buildPack(objects, { index: false, refDelta: true }).pack,
+      signal,
     },
   };
 }
@@ -60,15 +62,18 @@ function localError(err: unknown): KubescribeError {
   return new KubescribeError('KUBESCRIBE_ERR_INTERNAL', `preparing the push in the local store failed: ${(err as Error).message ?? String(err)}`, { cause: err });
 }
 
-/** Pushes every commit pending when it starts. Call one at a time (the writer chains them). */
-export async function pushBranch(repo: Repo, lock: RepoLock): Promise<PushResult> {
+/**
+ * Pushes every commit pending when it starts. Call one at a time (the writer chains them).
+ * `signal` fences it: once aborted, nothing more is sent, fetched or replayed.
+ */
+export async function pushBranch(repo: Repo, lock: RepoLock, signal?: AbortSignal): Promise<PushResult> {
   const started = Date.now();
   const result = (r: Omit<PushResult, 'durationMs' | 'at'>): PushResult => ({ ...r, durationMs: Date.now() - started, at: new Date() });
   for (let round = 1; ; round++) {
     let prepared: Prepared | undefined;
     let outcome;
     try {
-      prepared = await lock.run(() => prepare(repo));
+      prepared = await lock.run(() => prepare(repo, signal));
     } catch (err) {
       // Packing is local work: its failure is the store's, never the remote's.
       return result({ ok: false, sha: repo.tip, pushedCommits: 0, error: localError(err) });
@@ -94,6 +99,7 @@ export async function pushBranch(repo: Repo, lock: RepoLock): Promise<PushResult
     repo.logger.info({ event: 'git.push-behind', round, remote: outcome.remoteOid }, 'remote branch moved; fetching and replaying');
     try {
       await lock.run(async () => {
+        signal?.throwIfAborted();
         const previous = repo.remoteTip;
         const remoteTip = await fetchBranch(repo);
         await syncWithRemote(repo, remoteTip, previous);

@@ -36,7 +36,9 @@ function* pktLines(buf: Buffer): Generator<Buffer | null> {
 }
 
 async function httpCall(url: string, init: RequestInit, action: string, remoteUrl: string): Promise<Buffer> {
-  const res = await fetch(url, { ...init, redirect: 'follow', signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  // The caller's signal (a fenced writer, see writer.ts) cuts the request as the deadline does.
+  const deadline = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
+  const res = await fetch(url, { ...init, redirect: 'follow', signal: init.signal ? AbortSignal.any([init.signal, deadline]) : deadline });
   const body = Buffer.from(await res.arrayBuffer());
   if (res.status === 401 || res.status === 403) {
     throw new KubescribeError('KUBESCRIBE_ERR_GIT_AUTH', `Git remote ${redactUrl(remoteUrl)} refused the credentials (HTTP ${res.status} ${res.statusText}) during ${action}`);
@@ -101,12 +103,14 @@ export interface SendPackInput {
   old: string;
   new: string;
   pack: Buffer;
+  /** Aborted when the writer is fenced (leadership lost): nothing is sent after that. */
+  signal?: AbortSignal;
 }
 
 /** Updates ref from old to new on the remote, sending pack. Transport errors are thrown as they come. */
 export async function sendPack(p: SendPackInput): Promise<SendPackOutcome> {
   const base = p.url.replace(/\/+$/, '');
-  const adv = await httpCall(`${base}/info/refs?service=git-receive-pack`, { headers: { ...p.headers, 'User-Agent': 'git/kubescribe' } }, 'push', p.url);
+  const adv = await httpCall(`${base}/info/refs?service=git-receive-pack`, { headers: { ...p.headers, 'User-Agent': 'git/kubescribe' }, signal: p.signal }, 'push', p.url);
   const { oid: remoteOid, caps } = parseAdvertisement(adv, p.ref);
   if (remoteOid === p.new) return { status: 'ok' }; // an earlier push landed already
   if (remoteOid !== p.old) return { status: 'behind', remoteOid };
@@ -117,8 +121,10 @@ export async function sendPack(p: SendPackInput): Promise<SendPackOutcome> {
   const body = new Uint8Array(head.length + p.pack.length);
   body.set(head, 0);
   body.set(p.pack, head.length);
+  p.signal?.throwIfAborted();
   const res = await httpCall(`${base}/git-receive-pack`, {
     method: 'POST',
+    signal: p.signal,
     headers: {
       ...p.headers,
       'User-Agent': 'git/kubescribe',

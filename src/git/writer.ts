@@ -15,7 +15,7 @@ import { commitChanges } from './commit-changes.ts';
 import { compactStore } from './compact-store.ts';
 import { redactUrl, toGitError } from './git-error.ts';
 import { lockFor, type RepoLock } from './lock.ts';
-import { openRepo, type OpenRepoOptions } from './open-repo.ts';
+import { openRepo, writeFenceMark, type OpenRepoOptions } from './open-repo.ts';
 import { pushBranch } from './push-branch.ts';
 import { isStoreDamage, rebuildRepo } from './rebuild-store.ts';
 import { readCommit, type Repo } from './repo.ts';
@@ -38,6 +38,9 @@ export class GitWriter {
   private timer: NodeJS.Timeout | undefined;
   private failures = 0;
   private closed = false;
+  /** Aborted by fence(): no push is sent (or fetched and replayed) after that. */
+  private readonly fenceSignal = new AbortController();
+  private fencing: Promise<void> | undefined;
   private broken = false;
   private pushQueued = false;
   private inflight: Promise<PushResult> | undefined;
@@ -194,6 +197,40 @@ export class GitWriter {
     return () => { this.listeners.delete(cb); };
   }
 
+  /**
+   * Leadership lost: from this call on, no commit is made and no push is sent (one under way is
+   * cut). The unpushed commits are marked: a later open pushes them only if the branch has not
+   * moved (no other leader wrote), and drops them otherwise — never replays them over what a newer
+   * leader wrote, which recorded the same changes from its checkpoints. Idempotent; the writer is
+   * closed afterwards.
+   */
+  fence(): Promise<void> {
+    this.fencing ??= this.fenceNow();
+    return this.fencing;
+  }
+
+  private async fenceNow(): Promise<void> {
+    this.fenceSignal.abort(new KubescribeError('KUBESCRIBE_ERR_LEADERSHIP_LOST', 'leadership lost: this writer is fenced'));
+    const wasClosed = this.closed;
+    this.closed = true;
+    this.clearTimer();
+    await this.inflight?.catch(() => undefined);
+    try {
+      await this.lock.run(async () => {
+        const held = this.repo.unpushed.length;
+        if (held > 0) {
+          // Marked, not pushed: the next open pushes them only if nobody wrote to the branch since
+          // (this replica led again before another took over), and drops them otherwise (open-repo).
+          await writeFenceMark(this.repo.dir, this.repo.remoteTip);
+          this.logger.warn({ event: 'git.fenced', held }, 'leadership lost: unpushed commits held back (pushed only if the branch has not moved when this replica leads again)');
+        }
+        if (!wasClosed) await this.repo.store.close();
+      });
+    } finally {
+      openDirs.delete(this.repo.dir);
+    }
+  }
+
   /** Stops the timers and makes one last push attempt; local commits survive a failure. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -215,10 +252,12 @@ export class GitWriter {
     }
     let r: PushResult;
     try {
-      r = await pushBranch(this.repo, this.lock);
+      r = await pushBranch(this.repo, this.lock, this.fenceSignal.signal);
     } catch (err) {
       r = { ok: false, sha: this.repo.tip, pushedCommits: 0, durationMs: 0, at: new Date(), error: toGitError(err, this.repo.url, 'push') };
     }
+    // Fenced meanwhile: this replica no longer leads, so it reports nothing (no status write).
+    if (this.fenceSignal.signal.aborted) return r;
     if (!r.ok && isStoreDamage(r.error) && !this.closed && mayRebuild) {
       try {
         const rebuilt = await this.lock.run(async () => {

@@ -75,6 +75,8 @@ interface Slot {
 
 export class WriterPool {
   private readonly slots = new Map<string, Slot>();
+  /** Set by fence(): no destination is opened and no change taken afterwards. */
+  private fenced = false;
 
   constructor(private readonly o: PoolOptions) {}
 
@@ -85,6 +87,7 @@ export class WriterPool {
    * the old one has drained: none is dropped in between.
    */
   async sync(configs: readonly DestinationConfig[]): Promise<void> {
+    if (this.fenced) return;
     const wanted = new Map(configs.map((c) => [c.key, c]));
     const stopping: Slot[] = [];
     for (const [key, slot] of this.slots) {
@@ -103,11 +106,15 @@ export class WriterPool {
         this.slots.set(key, fresh);
       }
     }
-    for (const [key, config] of wanted) if (!this.slots.has(key)) this.slots.set(key, this.startSlot(config));
+    for (const [key, config] of wanted) {
+      if (this.fenced) return; // fenced meanwhile: open nothing more
+      if (!this.slots.has(key)) this.slots.set(key, this.startSlot(config));
+    }
     await Promise.all(stopping.map((s) => this.stopSlot(s)));
   }
 
   async push(key: string, item: QueueItem, target: RecordTarget): Promise<void> {
+    if (this.fenced) return;
     const slot = this.slots.get(key);
     if (!slot) return;
     if (!slot.writer && slot.queue.depth >= this.o.maxPending) {
@@ -139,6 +146,25 @@ export class WriterPool {
 
   pending(key: string): number {
     return this.slots.get(key)?.writer?.pending() ?? 0;
+  }
+
+  /**
+   * Leadership lost: every writer stops at once — no commit, no push (one under way is cut) — and
+   * drops its unpushed commits (GitWriter.fence). The synchronous part happens before this returns.
+   */
+  fence(): Promise<void> {
+    this.fenced = true;
+    const slots = [...this.slots.values()];
+    this.slots.clear();
+    for (const slot of slots) {
+      slot.stopped = true;
+      slot.queue.close();
+      void slot.writer?.fence();
+    }
+    return Promise.all(slots.map(async (slot) => {
+      await slot.done.catch(() => undefined);
+      await slot.writer?.fence().catch(() => undefined); // also a writer that opened meanwhile
+    })).then(() => undefined);
   }
 
   async close(): Promise<void> {

@@ -24,6 +24,13 @@ describe('settings', () => {
       .toThrow(/git\.url.*git\.pushIntervalMs.*webhook\.tlsCertFile/s);
   });
 
+  it('orders the lease timings as client-go does: retry period < renew deadline < lease duration', () => {
+    expect(parseSettings(minimal).leaderElection).toMatchObject({ leaseDurationMs: 15_000, renewIntervalMs: 2_000 });
+    expect(() => parseSettings({ ...minimal, leaderElection: { leaseDurationMs: 6000, renewDeadlineMs: 6000 } })).toThrow(/leaderElection\.renewDeadlineMs.*shorter than leaseDurationMs/s);
+    expect(() => parseSettings({ ...minimal, leaderElection: { leaseDurationMs: 6000, renewIntervalMs: 4000 } })).toThrow(/leaderElection\.renewIntervalMs.*shorter than the renew deadline \(4000 ms\)/s);
+    expect(parseSettings({ ...minimal, leaderElection: { leaseDurationMs: 4000, renewIntervalMs: 1000 } }).leaderElection.renewDeadlineMs).toBeUndefined(); // ⅔ of the duration, in the election
+  });
+
   it('reports a missing or non-YAML file with its path', () => {
     const dir = mkdtempSync(join(tmpdir(), 'settings-'));
     expect(() => loadSettingsFile(join(dir, 'nope.yaml'))).toThrow(/cannot read settings file .*nope\.yaml/);

@@ -25,6 +25,13 @@ export const SettingsSchema = z.object({
   kubernetes: z.object({
     /** A kubeconfig file; empty means $KUBECONFIG, then the in-cluster service account, then ~/.kube/config. */
     kubeconfig: z.string().optional(),
+    /** Deadline of every API request but a watch stream (a list page, a status write, discovery). */
+    requestTimeoutMs: duration.default(30_000),
+    /**
+     * A watch stream that delivers nothing (no event, no bookmark; bookmarks come about once a
+     * minute) this long is taken as half-open and reopened from its last resourceVersion.
+     */
+    watchIdleTimeoutMs: duration.default(90_000),
   }).prefault({}),
   /**
    * Optional bootstrap: one repository and rule from this file (recorded alongside the custom
@@ -53,11 +60,23 @@ export const SettingsSchema = z.object({
     leaseName: z.string().default('kubescribe'),
     /** The Lease's namespace; empty = ownNamespace. */
     namespace: z.string().default(''),
+    /** A candidate takes the Lease over when it went unrenewed this long (on the candidate's clock). */
     leaseDurationMs: duration.default(15_000),
-    renewIntervalMs: duration.default(5_000),
+    /**
+     * A leader that could not renew for this long stops writing at once (client-go's RenewDeadline);
+     * shorter than leaseDurationMs, so it has stopped before another replica can take over.
+     * Unset: two thirds of leaseDurationMs.
+     */
+    renewDeadlineMs: duration.optional(),
+    /** How often the Lease is renewed or tried (client-go's RetryPeriod). */
+    renewIntervalMs: duration.default(2_000),
     /** This replica's name in the Lease; empty = $POD_NAME, else hostname-pid. */
     identity: z.string().default(''),
-  }).prefault({}),
+  }).prefault({}).superRefine((le, ctx) => {
+    const deadline = le.renewDeadlineMs ?? Math.floor((le.leaseDurationMs * 2) / 3);
+    if (deadline >= le.leaseDurationMs) ctx.addIssue({ code: 'custom', path: ['renewDeadlineMs'], message: `must be shorter than leaseDurationMs (${le.leaseDurationMs})` });
+    if (le.renewIntervalMs >= deadline) ctx.addIssue({ code: 'custom', path: ['renewIntervalMs'], message: `must be shorter than the renew deadline (${deadline} ms)` });
+  }),
   peers: z.object({
     /** The shared secret (file, or KUBESCRIBE_PEER_SECRET); without one, correlations are not shared. */
     secretFile: z.string().optional(),

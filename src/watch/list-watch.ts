@@ -1,9 +1,11 @@
 // List + watch of one resource type, cluster-wide, forever: list (paged), then watch from the
 // list's resourceVersion with bookmarks; relist on 410 Gone; reconnect with exponential backoff
-// (with jitter) on any other error. The handler is awaited for every event, so a full queue slows
+// (with jitter, at least a 429's Retry-After) on any other error; a watch that goes silent (no
+// event, no bookmark within the client's idle bound: half-open) is reopened at once. The handler is awaited for every event, so a full queue slows
 // the reading instead of dropping anything.
 import type { Logger } from 'pino';
 import type { KubeObject, ResourceType } from '../kube-object.ts';
+import { KubescribeError } from '../errors.ts';
 import { KubeApiError, type KubeApi } from './kube-api.ts';
 import { resourcePath } from './discovery.ts';
 
@@ -91,7 +93,7 @@ export async function runListWatch<L = KubeObject>(o: ListWatchOptions<L>): Prom
             q.set('resourceVersionMatch', 'Exact');
           }
           if (cont) q.set('continue', cont);
-          const p = o.api.getJson<ListResponse>(`${base}?${q}`, { signal: o.signal });
+          const p = o.api.getJson<ListResponse>(`${base}?${q}`, { signal: o.signal, lane: 'list' });
           p.catch(() => undefined); // awaited below; a failure while the page before is prepared is not unhandled
           return p;
         };
@@ -160,6 +162,13 @@ export async function runListWatch<L = KubeObject>(o: ListWatchOptions<L>): Prom
         rv = undefined; // a periodic or requested resync cut the stream
         continue;
       }
+      if (err instanceof KubescribeError && err.code === 'KUBESCRIBE_ERR_KUBE_WATCH_SILENT') {
+        // Half-open: reopen at once from the last resourceVersion (nothing is missed); a server
+        // that stays silent costs one idle bound per try, which paces the retries.
+        o.onError?.(err);
+        log.warn({ err: err.message, resourceVersion: rv }, 'watch went silent; reopening');
+        continue;
+      }
       if (err instanceof KubeApiError && err.status === 410) {
         rv = undefined;
         if (from) {
@@ -169,7 +178,8 @@ export async function runListWatch<L = KubeObject>(o: ListWatchOptions<L>): Prom
         }
       }
       o.onError?.(err);
-      const wait = Math.round(backoff * (0.5 + Math.random() / 2));
+      // A 429's Retry-After is honoured (the server says when it can take us again).
+      const wait = Math.max(Math.round(backoff * (0.5 + Math.random() / 2)), err instanceof KubeApiError ? (err.retryAfterMs ?? 0) : 0);
       log.warn({ err: err instanceof Error ? err.message : String(err), retryInMs: wait }, 'list/watch failed; retrying');
       await sleep(wait, o.signal);
       backoff = Math.min(backoff * 2, o.maxBackoffMs);
