@@ -8,6 +8,8 @@ export const ErrorCodes = {
   KUBESCRIBE_ERR_GIT_AUTH: { terminal: false, summary: 'The Git remote refused the credentials.' },
   KUBESCRIBE_ERR_GIT_UNREACHABLE: { terminal: false, summary: 'The Git remote could not be reached.' },
   KUBESCRIBE_ERR_GIT_PUSH_REJECTED: { terminal: false, summary: 'The Git remote rejected a push.' },
+  KUBESCRIBE_ERR_GIT_PUSH_TOO_LARGE: { terminal: false, summary: 'The Git remote or a proxy refused the size of a push request (HTTP 413); the push goes on in smaller rounds.' },
+  KUBESCRIBE_ERR_GIT_REMOTE_ERROR: { terminal: false, summary: 'The Git remote answered with an ERR line (a refusal other than credentials).' },
   KUBESCRIBE_ERR_GIT_STORE_CORRUPT: { terminal: true, summary: 'The local Git object store is damaged (an object or a delta base is missing, or deltas form a cycle); the writer rebuilds it from a fresh clone.' },
   KUBESCRIBE_ERR_GIT_PATH_UNSAFE: { terminal: true, summary: 'An object name would map to a path outside its folder.' },
   KUBESCRIBE_ERR_KUBE_API: { terminal: false, summary: 'The Kubernetes API answered with an error or went away.' },

@@ -3,10 +3,13 @@
 // our unpushed commits introduced; outside it, send that pack (plain HTTP, no isomorphic-git,
 // no shared state); under the lock again, record the result. When the remote moved in between
 // (non-fast-forward): fetch, replay our commits on its new tip, and try again a few times.
+// A push goes in bounded rounds: each sends the oldest pending commits whose objects fit in
+// MAX_ROUND_BYTES (deflated entries), so after a long outage no request outgrows a proxy's body
+// limit or the timeout; a 413 halves the budget and the round is sent again.
 // Failures come back as a PushResult carrying a KubescribeError; the commits stay local.
 import * as fs from 'node:fs';
 import git from 'isomorphic-git';
-import { buildPack } from './build-pack.ts';
+import { buildPack, type DeltaObject, type PackObject } from './build-pack.ts';
 import { collectObjects } from './collect-objects.ts';
 import { fetchBranch } from './fetch-branch.ts';
 import { KubescribeError } from '../errors.ts';
@@ -18,29 +21,46 @@ import { sendPack, ZERO_OID, type SendPackInput } from './send-pack.ts';
 import type { PushResult } from './types.ts';
 
 const MAX_ROUNDS = 3;
+/** Default budget of one push request (the pack, deflated). */
+export const MAX_ROUND_BYTES = 8 * 1024 * 1024;
+const MIN_ROUND_BYTES = 64 * 1024;
 
 interface Prepared { input: SendPackInput; count: number; mark: number }
 
-async function prepare(repo: Repo, signal: AbortSignal | undefined): Promise<Prepared | undefined> {
+const entrySize = (e: PackObject | DeltaObject): number => ('body' in e ? e.body.byteLength : e.delta.byteLength);
+
+/** The oldest pending commits whose objects fit in `budget` bytes (at least one), packed. */
+async function prepare(repo: Repo, signal: AbortSignal | undefined, budget: number): Promise<Prepared | undefined> {
   signal?.throwIfAborted();
-  const tip = repo.tip;
-  if (repo.unpushed.length === 0 || !tip) return undefined;
+  if (repo.unpushed.length === 0 || !repo.tip) return undefined;
   await repo.store.flush();
   const mark = repo.store.mark();
   const first = await readCommit(repo.store, repo.unpushed[0]!);
   const unpushed = new Set(repo.unpushed);
   for (const oid of repo.introduced.keys()) if (!unpushed.has(oid)) repo.introduced.delete(oid);
-  const objects = await repo.store.packObjects(await collectObjects(repo.store, repo.unpushed, repo.introduced));
+  const chosen = new Set<string>();
+  let count = 0;
+  let bytes = 0;
+  for (const commit of repo.unpushed) {
+    const fresh = (await collectObjects(repo.store, [commit], repo.introduced)).filter((o) => !chosen.has(o));
+    // Sizes before deflating: a bound on what the round sends.
+    const size = (await repo.store.packObjects(fresh)).reduce((n, e) => n + entrySize(e), 0);
+    if (count > 0 && bytes + size > budget) break;
+    for (const o of fresh) chosen.add(o);
+    bytes += size;
+    count++;
+  }
+  const objects = await repo.store.packObjects(chosen);
   return {
-    count: repo.unpushed.length,
+    count,
     mark,
     input: {
       url: repo.url,
       headers: authHeaders(repo),
       ref: `refs/heads/${repo.branch}`,
       old: first?.parents[0] ?? ZERO_OID,
-      new: tip,
-      pack: buildPack(objects, { index: false, refDelta: true }).pack,
+      new: repo.unpushed[count - 1]!,
+      pack: buildPack(objects, { index: false, refDelta: true, compress: true }).pack,
       signal,
     },
   };
@@ -69,34 +89,49 @@ function localError(err: unknown): KubescribeError {
 export async function pushBranch(repo: Repo, lock: RepoLock, signal?: AbortSignal): Promise<PushResult> {
   const started = Date.now();
   const result = (r: Omit<PushResult, 'durationMs' | 'at'>): PushResult => ({ ...r, durationMs: Date.now() - started, at: new Date() });
-  for (let round = 1; ; round++) {
+  // Rounds until what was pending at the start is on the remote (commits made meanwhile may ride along).
+  const goal = repo.unpushed.length;
+  let pushed = 0;
+  let budget = MAX_ROUND_BYTES;
+  let conflicts = 0;
+  let sha = repo.tip;
+  for (;;) {
     let prepared: Prepared | undefined;
     let outcome;
     try {
-      prepared = await lock.run(() => prepare(repo, signal));
+      prepared = await lock.run(() => prepare(repo, signal, budget));
     } catch (err) {
       // Packing is local work: its failure is the store's, never the remote's.
-      return result({ ok: false, sha: repo.tip, pushedCommits: 0, error: localError(err) });
+      return result({ ok: false, sha: repo.tip, pushedCommits: pushed, error: localError(err) });
     }
-    if (!prepared) return result({ ok: true, sha: repo.tip, pushedCommits: 0 });
+    if (!prepared) return result({ ok: true, sha, pushedCommits: pushed });
     try {
       outcome = await sendPack(prepared.input);
     } catch (err) {
-      return result({ ok: false, sha: repo.tip, pushedCommits: 0, error: toGitError(err, repo.url, 'push') });
+      if ((err as { code?: string }).code === 'KUBESCRIBE_ERR_GIT_PUSH_TOO_LARGE' && (prepared.count > 1 || budget > MIN_ROUND_BYTES)) {
+        // A proxy or server limit on the body: smaller rounds.
+        budget = Math.max(MIN_ROUND_BYTES, Math.floor(budget / 2));
+        repo.logger.info({ event: 'git.push-too-large', commits: prepared.count, bytes: prepared.input.pack.length, nextBudget: budget }, 'push body too large for the remote; pushing in smaller rounds');
+        continue;
+      }
+      return result({ ok: false, sha: repo.tip, pushedCommits: pushed, error: toGitError(err, repo.url, 'push') });
     }
     const p = prepared;
     if (outcome.status === 'ok') {
       await lock.run(() => landed(repo, p));
-      return result({ ok: true, sha: p.input.new, pushedCommits: p.count });
+      pushed += p.count;
+      sha = p.input.new;
+      if (repo.unpushed.length === 0 || pushed >= goal) return result({ ok: true, sha, pushedCommits: pushed });
+      continue;
     }
     if (outcome.remoteOid === ZERO_OID) {
       // Our commits sit on history the remote no longer has; we hold only its tip (shallow).
-      return result({ ok: false, sha: repo.tip, pushedCommits: 0, error: new KubescribeError('KUBESCRIBE_ERR_GIT_PUSH_REJECTED', `branch ${repo.branch} no longer exists on ${redactUrl(repo.url)}; recreate it from the last pushed commit ${repo.remoteTip ?? ''}`.trim()) });
+      return result({ ok: false, sha: repo.tip, pushedCommits: pushed, error: new KubescribeError('KUBESCRIBE_ERR_GIT_PUSH_REJECTED', `branch ${repo.branch} no longer exists on ${redactUrl(repo.url)}; recreate it from the last pushed commit ${repo.remoteTip ?? ''}`.trim()) });
     }
-    if (round >= MAX_ROUNDS) {
-      return result({ ok: false, sha: repo.tip, pushedCommits: 0, error: new KubescribeError('KUBESCRIBE_ERR_GIT_PUSH_REJECTED', `push to ${redactUrl(repo.url)}: the remote branch keeps moving (now at ${outcome.remoteOid}); trying again later`) });
+    if (++conflicts >= MAX_ROUNDS) {
+      return result({ ok: false, sha: repo.tip, pushedCommits: pushed, error: new KubescribeError('KUBESCRIBE_ERR_GIT_PUSH_REJECTED', `push to ${redactUrl(repo.url)}: the remote branch keeps moving (now at ${outcome.remoteOid}); trying again later`) });
     }
-    repo.logger.info({ event: 'git.push-behind', round, remote: outcome.remoteOid }, 'remote branch moved; fetching and replaying');
+    repo.logger.info({ event: 'git.push-behind', round: conflicts, remote: outcome.remoteOid }, 'remote branch moved; fetching and replaying');
     try {
       await lock.run(async () => {
         signal?.throwIfAborted();
@@ -105,7 +140,7 @@ export async function pushBranch(repo: Repo, lock: RepoLock, signal?: AbortSigna
         await syncWithRemote(repo, remoteTip, previous);
       });
     } catch (err) {
-      return result({ ok: false, sha: repo.tip, pushedCommits: 0, error: toGitError(err, repo.url, 'fetch') });
+      return result({ ok: false, sha: repo.tip, pushedCommits: pushed, error: toGitError(err, repo.url, 'fetch') });
     }
   }
 }

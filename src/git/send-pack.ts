@@ -35,18 +35,42 @@ function* pktLines(buf: Buffer): Generator<Buffer | null> {
   }
 }
 
-async function httpCall(url: string, init: RequestInit, action: string, remoteUrl: string): Promise<Buffer> {
+const ADVERTISEMENT = 'application/x-git-receive-pack-advertisement';
+
+/**
+ * One request; the answer's body and the URL it came from (after redirects: the POST goes where
+ * the advertisement was found). Every answer a Git server gives is mapped to an error code here.
+ */
+async function httpCall(url: string, init: RequestInit, action: string, remoteUrl: string, expectType?: string): Promise<{ body: Buffer; url: string }> {
   // The caller's signal (a fenced writer, see writer.ts) cuts the request as the deadline does.
   const deadline = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
   const res = await fetch(url, { ...init, redirect: 'follow', signal: init.signal ? AbortSignal.any([init.signal, deadline]) : deadline });
   const body = Buffer.from(await res.arrayBuffer());
+  const where = redactUrl(remoteUrl);
   if (res.status === 401 || res.status === 403) {
-    throw new KubescribeError('KUBESCRIBE_ERR_GIT_AUTH', `Git remote ${redactUrl(remoteUrl)} refused the credentials (HTTP ${res.status} ${res.statusText}) during ${action}`);
+    throw new KubescribeError('KUBESCRIBE_ERR_GIT_AUTH', `Git remote ${where} refused the credentials (HTTP ${res.status} ${res.statusText}) during ${action}`);
+  }
+  if (res.status === 413) {
+    throw new KubescribeError('KUBESCRIBE_ERR_GIT_PUSH_TOO_LARGE', `Git remote ${where} (or a proxy before it) refused a request body of ${init.body instanceof Uint8Array ? init.body.byteLength : 0} bytes (HTTP 413) during ${action}`);
   }
   if (res.status !== 200) {
-    throw new KubescribeError('KUBESCRIBE_ERR_GIT_UNREACHABLE', `Git remote ${redactUrl(remoteUrl)} answered HTTP ${res.status} ${res.statusText} during ${action}`);
+    throw new KubescribeError('KUBESCRIBE_ERR_GIT_UNREACHABLE', `Git remote ${where} answered HTTP ${res.status} ${res.statusText} during ${action}`);
   }
-  return body;
+  const type = res.headers.get('content-type') ?? '';
+  if (expectType && !type.startsWith(expectType)) {
+    // A login page, a dumb HTTP server, a wrong URL served by a web server: not smart HTTP.
+    throw new KubescribeError('KUBESCRIBE_ERR_GIT_UNREACHABLE', `${where} is not a Git smart HTTP remote: ${action} got ${type || 'no content type'} instead of ${expectType}`);
+  }
+  return { body, url: res.url || url };
+}
+
+/**
+ * An `ERR` line from the server (access rules of a hosting platform, a repository that is gone):
+ * a refusal that reads like one, never "branch absent".
+ */
+function remoteErr(text: string): KubescribeError {
+  const denied = /denied|forbidden|permission|not authori[sz]ed|unauthori[sz]ed|authentication/i.test(text);
+  return new KubescribeError(denied ? 'KUBESCRIBE_ERR_GIT_AUTH' : 'KUBESCRIBE_ERR_GIT_REMOTE_ERROR', `the Git remote answered: ${text.trim()}`);
 }
 
 /** Reads the branch's current oid and the server's capabilities from the receive-pack advertisement. */
@@ -58,6 +82,7 @@ function parseAdvertisement(body: Buffer, ref: string): { oid: string; caps: Set
     if (line === null) continue;
     const text = line.toString('utf8').replace(/\n$/, '');
     if (text.startsWith('#')) continue;
+    if (text.startsWith('ERR ')) throw remoteErr(text.slice(4));
     const [refPart, capPart] = text.split('\0');
     if (first && capPart !== undefined) caps = new Set(capPart.trim().split(' '));
     first = false;
@@ -67,15 +92,20 @@ function parseAdvertisement(body: Buffer, ref: string): { oid: string; caps: Set
   return { oid, caps };
 }
 
-/** The report-status lines, from inside side-band channel 1 or bare. */
-function parseReport(body: Buffer, sideBand: boolean): { unpack: string; refs: Map<string, string> } {
+/**
+ * The report-status lines, from inside side-band channel 1 or bare, and what the remote printed on
+ * channel 2 (hooks' messages: why a push was refused), kept for the error message.
+ */
+function parseReport(body: Buffer, sideBand: boolean): { unpack: string; refs: Map<string, string>; messages: string } {
   let report = body;
+  const printed: string[] = [];
   if (sideBand) {
     const data: Buffer[] = [];
     for (const line of pktLines(body)) {
       if (line === null || line.length === 0) continue;
       if (line[0] === 1) data.push(line.subarray(1));
-      else if (line[0] === 3) throw new Error(`remote error: ${line.subarray(1).toString('utf8').trim()}`);
+      else if (line[0] === 2) printed.push(line.subarray(1).toString('utf8'));
+      else if (line[0] === 3) throw remoteErr(line.subarray(1).toString('utf8'));
     }
     report = Buffer.concat(data);
   }
@@ -84,6 +114,7 @@ function parseReport(body: Buffer, sideBand: boolean): { unpack: string; refs: M
   for (const line of pktLines(report)) {
     if (line === null) continue;
     const text = line.toString('utf8').replace(/\n$/, '');
+    if (text.startsWith('ERR ')) throw remoteErr(text.slice(4));
     if (text.startsWith('unpack ')) unpack = text.slice('unpack '.length);
     else if (text.startsWith('ok ')) refs.set(text.slice(3), 'ok');
     else if (text.startsWith('ng ')) {
@@ -92,8 +123,16 @@ function parseReport(body: Buffer, sideBand: boolean): { unpack: string; refs: M
       refs.set(sp < 0 ? rest : rest.slice(0, sp), sp < 0 ? 'rejected' : rest.slice(sp + 1));
     }
   }
-  return { unpack, refs };
+  // Progress lines end in \r; keep the last words of each line, at most a few hundred characters.
+  const messages = printed.join('').split(/[\r\n]+/).map((l) => l.trim()).filter((l) => l && !/^(Resolving|Counting|Compressing|Writing|Total|Unpacking|Receiving)/.test(l)).join('; ').slice(-500);
+  return { unpack, refs, messages };
 }
+
+/**
+ * The remote refused the ref update because it moved meanwhile (or, with modern git, "failed to
+ * update ref" / "cannot lock ref … expected …" after losing a race): fetch, replay, try again.
+ */
+const LOST_RACE = /fetch first|non-fast-forward|stale info|failed to lock|cannot lock|failed to update ref|incorrect old value|but expected/i;
 
 export interface SendPackInput {
   url: string;
@@ -110,10 +149,12 @@ export interface SendPackInput {
 /** Updates ref from old to new on the remote, sending pack. Transport errors are thrown as they come. */
 export async function sendPack(p: SendPackInput): Promise<SendPackOutcome> {
   const base = p.url.replace(/\/+$/, '');
-  const adv = await httpCall(`${base}/info/refs?service=git-receive-pack`, { headers: { ...p.headers, 'User-Agent': 'git/kubescribe' }, signal: p.signal }, 'push', p.url);
-  const { oid: remoteOid, caps } = parseAdvertisement(adv, p.ref);
+  const adv = await httpCall(`${base}/info/refs?service=git-receive-pack`, { headers: { ...p.headers, 'User-Agent': 'git/kubescribe' }, signal: p.signal }, 'push', p.url, ADVERTISEMENT);
+  const { oid: remoteOid, caps } = parseAdvertisement(adv.body, p.ref);
   if (remoteOid === p.new) return { status: 'ok' }; // an earlier push landed already
   if (remoteOid !== p.old) return { status: 'behind', remoteOid };
+  // Where the advertisement was really served (a redirect to another host or path).
+  const target = adv.url.replace(/\/info\/refs(\?.*)?$/, '');
 
   const sideBand = caps.has('side-band-64k');
   const wanted = ['report-status', ...(sideBand ? ['side-band-64k'] : []), 'agent=kubescribe'];
@@ -122,7 +163,7 @@ export async function sendPack(p: SendPackInput): Promise<SendPackOutcome> {
   body.set(head, 0);
   body.set(p.pack, head.length);
   p.signal?.throwIfAborted();
-  const res = await httpCall(`${base}/git-receive-pack`, {
+  const res = await httpCall(`${target}/git-receive-pack`, {
     method: 'POST',
     signal: p.signal,
     headers: {
@@ -133,12 +174,13 @@ export async function sendPack(p: SendPackInput): Promise<SendPackOutcome> {
     },
     body,
   }, 'push', p.url);
-  const { unpack, refs } = parseReport(res, sideBand);
+  const { unpack, refs, messages } = parseReport(res.body, sideBand);
+  const said = messages ? ` (remote: ${messages})` : '';
   if (unpack !== 'ok') {
-    throw new KubescribeError('KUBESCRIBE_ERR_GIT_PUSH_REJECTED', `Git remote ${redactUrl(p.url)} could not unpack our push: ${unpack || 'no report'}`);
+    throw new KubescribeError('KUBESCRIBE_ERR_GIT_PUSH_REJECTED', `Git remote ${redactUrl(p.url)} could not unpack our push: ${unpack || 'no report'}${said}`);
   }
   const status = refs.get(p.ref);
   if (status === 'ok') return { status: 'ok' };
-  if (status && /fetch first|non-fast-forward|stale info|failed to lock|cannot lock/i.test(status)) return { status: 'behind', remoteOid };
-  throw new KubescribeError('KUBESCRIBE_ERR_GIT_PUSH_REJECTED', `Git remote ${redactUrl(p.url)} rejected ${p.ref}: ${status ?? 'no status'}`);
+  if (status && LOST_RACE.test(status)) return { status: 'behind', remoteOid };
+  throw new KubescribeError('KUBESCRIBE_ERR_GIT_PUSH_REJECTED', `Git remote ${redactUrl(p.url)} rejected ${p.ref}: ${status ?? 'no status'}${said}`);
 }
