@@ -180,7 +180,7 @@ const variants: Array<{ name: string; values: Record<string, unknown>; check: (o
   {
     name: 'bootstrap repository with credentials, self-signed TLS, ServiceMonitor and PrometheusRule',
     values: {
-      git: { url: 'https://git.example.org/audit.git', credentials: { username: 'scribe', password: 's3cret' } },
+      git: { url: 'https://git.example.org/audit.git', credentials: { username: 'scribe', password: 's3cret' }, proxy: { url: 'http://proxy.internal:3128', noProxy: ['.svc'] }, caBundle: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n' },
       webhook: { tls: { mode: 'selfSigned' } },
       metrics: { serviceMonitor: { enabled: true, labels: { release: 'prom' } }, prometheusRule: { enabled: true } },
     },
@@ -190,6 +190,9 @@ const variants: Array<{ name: string; values: Record<string, unknown>; check: (o
       expect(Buffer.from(git.data.password, 'base64').toString()).toBe('s3cret');
       const settings = parse(one(objs, 'ConfigMap', 'kubescribe').data['settings.yaml']) as Loose;
       expect(settings.git).toMatchObject({ url: 'https://git.example.org/audit.git', usernameFile: '/etc/kubescribe/git/username', passwordFile: '/etc/kubescribe/git/password' });
+      expect(settings.gitTransport).toEqual({ proxyUrl: 'http://proxy.internal:3128', noProxy: ['.svc'] });
+      const container = one(objs, 'Deployment').spec.template.spec.containers[0];
+      expect(container.env).toContainEqual({ name: 'NODE_EXTRA_CA_CERTS', value: '/etc/kubescribe/git/ca.crt' });
       const sm = one(objs, 'ServiceMonitor');
       const svc = objs.find((o) => o.kind === 'Service' && Object.entries(sm.spec.selector.matchLabels).every(([k, v]) => o.metadata.labels?.[k] === v)) as Loose;
       expect(svc.spec.ports.map((p: Loose) => p.name)).toContain(sm.spec.endpoints[0].port);

@@ -12,6 +12,7 @@ import { buildWebhookServer, createAdmissionHandler } from './admission/index.ts
 import { correlationKey, CorrelationStore, PeerClient, peerRoutes } from './correlation/index.ts';
 import type { KubeObject } from './kube-object.ts';
 import { LeaseElection, type Lease, type LeaseSpec } from './leader/lease-election.ts';
+import { configureGitTransport } from './git/index.ts';
 import { createMetrics } from './metrics/metrics.ts';
 import { startPipeline, type Pipeline } from './pipeline.ts';
 import { ResourceCache } from './rules/resource-cache.ts';
@@ -29,6 +30,7 @@ export interface App {
 export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, logger: Logger): Promise<App> {
   const registry = new Registry();
   const metrics = createMetrics(registry);
+  configureGitTransport(settings.gitTransport);
   const sanitizeOptions = compileSanitizeOptions({ secretKey: secrets.secretHashKey, excludeFields: settings.sanitize.excludeFields });
   const prepare = (obj: KubeObject): Prepared => {
     const sanitized = sanitize(obj, sanitizeOptions);

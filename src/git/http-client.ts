@@ -1,7 +1,29 @@
 // The HTTP transport for isomorphic-git (fetch) and for our own push (send-pack.ts): Node's
 // fetch with a deadline, so that a remote that stops answering can never hold the repository
 // lock for long, and with one shape of network error (a TypeError whose cause has the code).
+// Through an HTTP proxy when the settings name one (gitTransport.proxyUrl): undici's ProxyAgent
+// (Node's own fetch is undici; its package is needed for the agent), CONNECT for https remotes.
 import type { GitHttpRequest, GitHttpResponse, HttpClient } from 'isomorphic-git';
+import { fetch as undiciFetch, ProxyAgent } from 'undici';
+
+let proxy: { agent: ProxyAgent; noProxy: readonly string[] } | undefined;
+
+/** Sets the proxy for every Git remote (once, at start, from the settings); undefined: direct. */
+export function configureGitTransport(o: { proxyUrl?: string; noProxy?: readonly string[] }): void {
+  void proxy?.agent.close();
+  proxy = o.proxyUrl ? { agent: new ProxyAgent(o.proxyUrl), noProxy: o.noProxy ?? [] } : undefined;
+}
+
+function bypass(url: string, noProxy: readonly string[]): boolean {
+  const host = new URL(url).hostname.toLowerCase();
+  return noProxy.some((n) => n === '*' || n.toLowerCase() === host || (n.startsWith('.') && host.endsWith(n.toLowerCase())));
+}
+
+/** fetch for Git requests: through the configured proxy unless the host is exempt. */
+export function gitFetch(url: string, init: RequestInit): Promise<Response> {
+  if (!proxy || bypass(url, proxy.noProxy)) return fetch(url, init);
+  return undiciFetch(url, { ...(init as object), dispatcher: proxy.agent } as Parameters<typeof undiciFetch>[1]) as unknown as Promise<Response>;
+}
 
 /** Longest a single request may take, body included. */
 export const REQUEST_TIMEOUT_MS = 120_000;
@@ -30,7 +52,7 @@ async function* chunks(stream: ReadableStream<Uint8Array> | null): AsyncGenerato
 
 export const httpClient: HttpClient = {
   async request(req: GitHttpRequest): Promise<GitHttpResponse> {
-    const res = await fetch(req.url, {
+    const res = await gitFetch(req.url, {
       method: req.method ?? 'GET',
       headers: req.headers,
       body: await collect(req.body),

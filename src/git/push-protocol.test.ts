@@ -3,10 +3,11 @@
 // and a scripted server for the answers a healthy one does not give (ERR lines, a login page,
 // "failed to update ref" after a lost race, a hook's refusal on side-band 2, a redirect).
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { GitWriter } from './index.ts';
+import { configureGitTransport, GitWriter } from './index.ts';
 import { sendPack } from './send-pack.ts';
 import { PASSWORD, silentLogger, startGitRemote, USER, type GitRemote } from './testing/git-remote.ts';
 
@@ -121,5 +122,53 @@ describe('push protocol answers', () => {
     expect(Math.max(...accepted.map((b) => b.bytes))).toBeLessThanOrEqual(LIMIT);
     process.stdout.write(`[push-rounds] ${bodies.filter((b) => b.status === 413).length} refused, ${accepted.length} accepted rounds, largest ${Math.max(...accepted.map((b) => b.bytes))} bytes\n`);
   });
-});
 
+  it('reaches the remote through the configured HTTP proxy (gitTransport.proxyUrl), fetch and push', async () => {
+    remote = await startGitRemote();
+    const seen: string[] = [];
+    const { server, url: proxyUrl } = await listen((req, res) => {
+      // Absolute-form requests (a plain HTTP proxy)
+      seen.push(`${req.method} ${req.url}`);
+      const target = new URL(req.url!);
+      const fwd = request({ host: target.hostname, port: target.port, path: target.pathname + target.search, method: req.method, headers: req.headers }, (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      });
+      req.pipe(fwd);
+    });
+    server.on('connect', (req: IncomingMessage, socket: import('node:net').Socket, head: Buffer) => {
+      seen.push(`CONNECT ${req.url}`);
+      const [host, port] = (req.url ?? '').split(':');
+      const up = connect(Number(port), host!, () => {
+        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        up.write(head);
+        up.pipe(socket);
+        socket.pipe(up);
+      });
+      up.on('error', () => socket.destroy());
+      socket.on('error', () => up.destroy());
+    });
+    servers.push(server);
+    configureGitTransport({ proxyUrl });
+    try {
+      const w = await GitWriter.open({ dir: `${remote.tmp}/clone`, url: remote.url, branch: 'main', credentials: () => ({ username: USER, password: PASSWORD }), committer: { name: 'kubescribe', email: 'k@x' }, pushIntervalMs: 3_600_000, logger: silentLogger });
+      await w.commit({ changes: [{ path: 'a.yaml', content: 'a: 1\n' }], author: { name: 'alice', email: 'a@x' }, message: 'CREATE a\n' });
+      expect((await w.flush()).ok).toBe(true);
+      await w.close();
+    } finally {
+      configureGitTransport({});
+    }
+    expect(seen.length).toBeGreaterThan(0);
+    expect((await remote.git(['--git-dir', `${remote.tmp}/srv/audit.git`, 'log', '--format=%an', 'main'])).trim()).toBe('alice');
+    // noProxy exempts a host.
+    configureGitTransport({ proxyUrl, noProxy: ['127.0.0.1'] });
+    const before = seen.length;
+    try {
+      const w = await GitWriter.open({ dir: `${remote.tmp}/clone2`, url: remote.url, branch: 'main', credentials: () => ({ username: USER, password: PASSWORD }), committer: { name: 'kubescribe', email: 'k@x' }, pushIntervalMs: 3_600_000, logger: silentLogger });
+      await w.close();
+    } finally {
+      configureGitTransport({});
+    }
+    expect(seen.length).toBe(before);
+  });
+});

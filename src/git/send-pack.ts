@@ -5,7 +5,7 @@
 // commits of a 10,000-file repository, against well under one here).
 import { KubescribeError } from '../errors.ts';
 import { redactUrl } from './git-error.ts';
-import { REQUEST_TIMEOUT_MS } from './http-client.ts';
+import { gitFetch, REQUEST_TIMEOUT_MS } from './http-client.ts';
 
 export const ZERO_OID = '0000000000000000000000000000000000000000';
 
@@ -44,7 +44,7 @@ const ADVERTISEMENT = 'application/x-git-receive-pack-advertisement';
 async function httpCall(url: string, init: RequestInit, action: string, remoteUrl: string, expectType?: string): Promise<{ body: Buffer; url: string }> {
   // The caller's signal (a fenced writer, see writer.ts) cuts the request as the deadline does.
   const deadline = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
-  const res = await fetch(url, { ...init, redirect: 'follow', signal: init.signal ? AbortSignal.any([init.signal, deadline]) : deadline });
+  const res = await gitFetch(url, { ...init, redirect: 'follow', signal: init.signal ? AbortSignal.any([init.signal, deadline]) : deadline });
   const body = Buffer.from(await res.arrayBuffer());
   const where = redactUrl(remoteUrl);
   if (res.status === 401 || res.status === 403) {

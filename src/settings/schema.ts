@@ -52,6 +52,13 @@ export const SettingsSchema = z.object({
     /** Opt-in: write Secret values encrypted with SOPS to these age public keys (`age1...`) instead of a keyed hash. */
     secretEncryption: z.object({ ageRecipients: z.array(z.string().refine(isAgeRecipient, 'must be an age public key (age1...)')).min(1) }).optional(),
   }).optional(),
+  /** How every Git remote is reached (the bootstrap repository and every GitRepoConfig's). */
+  gitTransport: z.object({
+    /** An HTTP proxy for Git over HTTP(S) (`http://proxy:3128`, credentials in the URL allowed); empty: direct. */
+    proxyUrl: z.string().url().optional(),
+    /** Hosts reached directly despite proxyUrl: exact names, `.suffix` for subdomains, or `*`. */
+    noProxy: z.array(z.string().min(1)).default([]),
+  }).prefault({}),
   /** The committer of every commit. */
   committer: z.object({ name: z.string().default('kubescribe'), email: z.string().default('kubescribe@kubescribe.dev') }).prefault({}),
   leaderElection: z.object({

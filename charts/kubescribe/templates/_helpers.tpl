@@ -129,6 +129,11 @@ app.kubernetes.io/part-of: kubescribe
 {{- if ne $v.cluster.folder nil }}{{- $_ := set $cluster "folder" $v.cluster.folder }}{{- end }}
 {{- $_ := set $settings "cluster" $cluster }}
 {{- end }}
+{{- with $v.git.proxy }}
+{{- if .url }}
+{{- $_ := set $settings "gitTransport" (dict "proxyUrl" .url "noProxy" (.noProxy | default list)) }}
+{{- end }}
+{{- end }}
 {{- if $v.git.url }}
 {{- $git := dict "url" $v.git.url "branch" $v.git.branch "baseFolder" $v.git.baseFolder "pushIntervalMs" $v.git.pushIntervalMs "pushMaxCommits" $v.git.pushMaxCommits "authorEmailTemplate" $v.git.authorEmailTemplate }}
 {{- with $v.git.secretEncryption.ageRecipients }}
