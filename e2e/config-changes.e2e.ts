@@ -25,7 +25,8 @@ describe('configuration changes under load', () => {
     await apply(config(1, '{user}@one.example'));
     await apply({ apiVersion: 'kubescribe.dev/v1alpha1', kind: 'WatchRule', metadata: { name: 'all', namespace: ns }, spec: { gitRepoConfigRef: { name }, rules: [{ apiGroups: [''], resources: ['configmaps'] }] } });
     await kubectl('admin', ['create', 'configmap', 'ready', '-n', ns]);
-    await eventually('the rule records', async () => (await git(repo, ['log', '--format=%s', 'main']).catch(() => '')).includes(`${ns}/ready`), 60_000);
+    // Recorded by a CREATE or by the rule's first reconcile, whichever comes first.
+    await eventually('the rule records', async () => (await git(repo, ['ls-tree', '-r', '--name-only', 'main']).catch(() => '')).includes(`${ns}/core/configmaps/ready.yaml`), 60_000);
 
     const users: User[] = ['alice', 'bob', 'carol'];
     const perUser = 20;
