@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { blobOid, hashObject } from './blob-oid.ts';
 import { buildPack } from './build-pack.ts';
 import { ObjectStore, type DeltaBase } from './object-store.ts';
+import { seededRandom } from '../sanitize/testing/fixtures.ts';
 import { freshBareRepoPerTest } from './testing/bare-repo.ts';
 
 const exec = promisify(execFile);
@@ -25,18 +26,6 @@ function bigBody(variant: number, family = 0): Buffer {
     parts.push(Buffer.from(`100644 f${family}-${String(i).padStart(4, '0')}.yaml\0`), Buffer.from(blob, 'hex'));
   }
   return Buffer.concat(parts);
-}
-
-/** A tiny deterministic generator, so a failure can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('delta chains never cycle', () => {
@@ -89,7 +78,7 @@ describe('delta chains never cycle', () => {
   });
 
   it.each([1, 2, 3])('thousands of writes from a small set of contents stay readable and acceptable to git (seed %i)', async (seed) => {
-    const random = rng(seed);
+    const random = seededRandom(seed);
     let store = await ObjectStore.open(dir, 'main');
     const blobs = writeBlobs(store, 5, 4);
     const bodies = new Map<string, Buffer>();
