@@ -7,6 +7,8 @@ export const ErrorCodes = {
   KUBESCRIBE_ERR_ADMISSION_TOO_LARGE: { terminal: true, summary: 'An AdmissionReview body is larger than the size cap.' },
   KUBESCRIBE_ERR_GIT_AUTH: { terminal: false, summary: 'The Git remote refused the credentials.' },
   KUBESCRIBE_ERR_GIT_UNREACHABLE: { terminal: false, summary: 'The Git remote could not be reached.' },
+  KUBESCRIBE_ERR_GIT_HOST_KEY_UNKNOWN: { terminal: false, summary: 'The SSH server\'s host key is not in known_hosts (never trusted on first use).' },
+  KUBESCRIBE_ERR_GIT_HOST_KEY_MISMATCH: { terminal: false, summary: 'The SSH server presented a host key other than the one known_hosts holds for it.' },
   KUBESCRIBE_ERR_GIT_PUSH_REJECTED: { terminal: false, summary: 'The Git remote rejected a push.' },
   KUBESCRIBE_ERR_GIT_STORE_CORRUPT: { terminal: true, summary: 'The local Git object store is damaged (an object or a delta base is missing, or deltas form a cycle); the writer rebuilds it from a fresh clone.' },
   KUBESCRIBE_ERR_GIT_PATH_UNSAFE: { terminal: true, summary: 'An object name would map to a path outside its folder.' },

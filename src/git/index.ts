@@ -3,4 +3,5 @@ export { GitWriter } from './writer.ts';
 export { blobOid } from './blob-oid.ts';
 export { fileName, objectPath, validateBaseFolder, type ObjectLocation } from './paths.ts';
 export { redactUrl, toGitError } from './git-error.ts';
-export type { CommitInput, Credentials, FileChange, GitWriterOptions, PushResult } from './types.ts';
+export { isSshUrl } from './ssh-url.ts';
+export type { CommitInput, Credentials, SshCredentials, FileChange, GitWriterOptions, PushResult } from './types.ts';
