@@ -17,6 +17,7 @@ const { Server, utils } = ssh2;
 let server: InstanceType<typeof Server>;
 let port = 0;
 let connections = 0;
+const logins = new Set<string>();
 const hostKey = utils.generateKeyPairSync('ed25519');
 const otherHostKey = utils.generateKeyPairSync('ed25519');
 const clientKey = utils.generateKeyPairSync('ed25519');
@@ -33,7 +34,10 @@ beforeAll(async () => {
   server = new Server({ hostKeys: [hostKey.private] }, (client) => {
     connections++;
     client.on('authentication', (ctx) => {
-      if (ctx.method === 'publickey' && ctx.key.data.equals(allowed.getPublicSSH())) ctx.accept();
+      if (ctx.method === 'publickey' && ctx.key.data.equals(allowed.getPublicSSH())) {
+        logins.add(ctx.username);
+        ctx.accept();
+      }
       else ctx.reject(['publickey']);
     }).on('ready', () => {
       client.on('session', (accept) => {
@@ -87,11 +91,12 @@ describe('SSH transport', () => {
   it('a writer opens (fetch), pushes, and fetches and replays over SSH when the remote moved', async () => {
     const creds = { username: '', password: '', ssh: { privateKey: clientKey.private, knownHosts: knownHosts(hostKey.public) } };
     const w = await GitWriter.open({
-      dir: join(mkdtempSync(join(tmpdir(), 'ssh-writer-')), 'clone'), url: `ssh://git@127.0.0.1:${port}/r.git`, branch: 'main',
+      dir: join(mkdtempSync(join(tmpdir(), 'ssh-writer-')), 'clone'), url: `ssh://deploy@127.0.0.1:${port}/r.git`, branch: 'main',
       credentials: () => creds, committer: { name: 'kubescribe', email: 'k@example.com' }, pushIntervalMs: 3_600_000, logger: silentLogger,
     });
     try {
       expect(w.files().has('a')).toBe(true); // the remote's tip came over SSH
+      expect(logins).toContain('deploy'); // the URL's login, not a default
       await w.commit({ changes: [{ path: 'x.yaml', content: 'x: 1\n' }], author: { name: 'alice', email: 'alice@example.com' }, message: 'ours one' });
       expect(await w.flush()).toMatchObject({ ok: true, pushedCommits: 1 });
       // Someone else pushes in between (straight into the bare repository).
