@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { Change } from './change.ts';
 import type { CorrelationStore } from './correlation/index.ts';
-import { redactUrl, type Credentials } from './git/index.ts';
+import { closeSshConnections, redactUrl, type Credentials } from './git/index.ts';
 import { Checkpoints, compareRv } from './git/checkpoints.ts';
 import { WriterPool, type DestinationConfig } from './queue/writer-pool.ts';
 import { typeKey, type KubeObject, type ResourceType } from './kube-object.ts';
@@ -371,6 +371,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
       await Promise.all([...caches.values(), ...[...secretCaches.values()].map((s) => s.cache), namespaces].map((c) => c.stop()));
       await manager.stop();
       await pool.close();
+      closeSshConnections();
     },
   };
 }
