@@ -28,6 +28,8 @@ async function keygen(file: string, comment: string): Promise<void> {
 /** Writes keys, config and the ForceCommand script (once; keys are kept across restarts). */
 export async function prepareSshServer(dir: string, gitRoot: string, port: number): Promise<SshServerFiles> {
   await mkdir(dir, { recursive: true });
+  // sshd reads authorized_keys as the git user: the folder (and its parents) must be traversable.
+  await chmod(dir, 0o755);
   const hostKeyFile = join(dir, 'ssh_host_ed25519_key');
   const identityFile = join(dir, 'id_ed25519');
   await keygen(hostKeyFile, 'kubescribe-stack-host');
@@ -87,7 +89,10 @@ export function startSshServer(files: SshServerFiles, marker: string): ProcessRe
   if (!existsSync(SSHD)) throw new Error(`${SSHD} not found: install the Debian package openssh-server (scripts/install-deps.sh does)`);
   // sshd wants its privilege separation folder.
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-  return startDetached(SSHD, ['-D', '-e', '-f', join(files.dir, 'sshd_config')], { log: join(files.dir, 'sshd.log'), marker });
+  // sshd rewrites its process title over its environment, marker included: a shell that waits for
+  // it keeps the marker (isRunning), and `down` signals the whole process group. `; exit` keeps
+  // the shell from exec'ing sshd in its place.
+  return startDetached('/bin/sh', ['-c', `${SSHD} -D -e -f "$1"; exit $?`, 'sh', join(files.dir, 'sshd_config')], { log: join(files.dir, 'sshd.log'), marker });
 }
 
 /** True once the port answers with an SSH banner. */
