@@ -94,7 +94,7 @@ function commonChecks(objs: Obj[], ns: string): void {
   const volumes = new Map<string, Loose>(pod.volumes.map((v: Loose) => [v.name, v]));
   const projected = volumes.get(mounts.get('/etc/kubescribe')!.name)!.projected;
   const files = new Set<string>(projected.sources.flatMap((s: Loose) => (s.configMap ?? s.secret).items.map((i: Loose) => `/etc/kubescribe/${i.path}`)));
-  for (const f of [settings.webhook.tlsCertFile, settings.webhook.tlsKeyFile, settings.sanitize.secretHashKeyFile, settings.git?.usernameFile, settings.git?.passwordFile, '/etc/kubescribe/settings.yaml']) {
+  for (const f of [settings.webhook.tlsCertFile, settings.webhook.tlsKeyFile, settings.sanitize.secretHashKeyFile, settings.git?.usernameFile, settings.git?.passwordFile, settings.git?.ssh?.identityFile, settings.git?.ssh?.knownHostsFile, settings.git?.ssh?.passphraseFile, '/etc/kubescribe/settings.yaml']) {
     if (f !== undefined) expect(files, `${f} is mounted`).toContain(f);
   }
   expect(volumes.get(mounts.get(settings.dataDir)!.name)!.emptyDir).toBeDefined();
@@ -249,6 +249,17 @@ const variants: Array<{ name: string; values: Record<string, unknown>; check: (o
         { name: 'git-creds', items: [{ key: 'user', path: 'git/username' }, { key: 'token', path: 'git/password' }] },
         { name: 'hash', items: [{ key: 'hmac', path: 'hash-key/key' }] },
       ]));
+    },
+  },
+  {
+    name: 'an SSH bootstrap repository with a Flux-layout Secret',
+    values: { git: { url: 'git@git.example.com:platform/audit.git', ssh: { existingSecret: 'flux-ssh', passphraseKey: 'password' } } },
+    check: (objs) => {
+      const settings = parse(one(objs, 'ConfigMap', 'kubescribe').data['settings.yaml']) as Loose;
+      expect(settings.git.url).toBe('git@git.example.com:platform/audit.git');
+      expect(settings.git.ssh).toEqual({ identityFile: '/etc/kubescribe/git-ssh/identity', knownHostsFile: '/etc/kubescribe/git-ssh/known_hosts', passphraseFile: '/etc/kubescribe/git-ssh/passphrase' });
+      const secrets = one(objs, 'Deployment').spec.template.spec.volumes.find((v: Loose) => v.projected).projected.sources.filter((s: Loose) => s.secret).map((s: Loose) => s.secret);
+      expect(secrets).toContainEqual({ name: 'flux-ssh', items: [{ key: 'identity', path: 'git-ssh/identity' }, { key: 'known_hosts', path: 'git-ssh/known_hosts' }, { key: 'password', path: 'git-ssh/passphrase' }] });
     },
   },
   {

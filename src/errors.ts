@@ -7,6 +7,8 @@ export const ErrorCodes = {
   KUBESCRIBE_ERR_ADMISSION_TOO_LARGE: { terminal: true, summary: 'An AdmissionReview body is larger than the size cap.' },
   KUBESCRIBE_ERR_GIT_AUTH: { terminal: false, summary: 'The Git remote refused the credentials.' },
   KUBESCRIBE_ERR_GIT_UNREACHABLE: { terminal: false, summary: 'The Git remote could not be reached.' },
+  KUBESCRIBE_ERR_GIT_HOST_KEY_UNKNOWN: { terminal: false, summary: 'The SSH server\'s host key is not in known_hosts (never trusted on first use).' },
+  KUBESCRIBE_ERR_GIT_HOST_KEY_MISMATCH: { terminal: false, summary: 'The SSH server presented a host key other than the one known_hosts holds for it.' },
   KUBESCRIBE_ERR_GIT_PUSH_REJECTED: { terminal: false, summary: 'The Git remote rejected a push.' },
   KUBESCRIBE_ERR_GIT_PUSH_TOO_LARGE: { terminal: false, summary: 'The Git remote or a proxy refused the size of a push request (HTTP 413); the push goes on in smaller rounds.' },
   KUBESCRIBE_ERR_GIT_REMOTE_ERROR: { terminal: false, summary: 'The Git remote answered with an ERR line (a refusal other than credentials).' },

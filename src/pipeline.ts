@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { Change } from './change.ts';
 import type { CorrelationStore } from './correlation/index.ts';
-import { redactUrl, type Credentials } from './git/index.ts';
+import { closeSshConnections, redactUrl, type Credentials } from './git/index.ts';
 import { Checkpoints, compareRv, untrusted } from './git/checkpoints.ts';
 import { WriterPool, type DestinationConfig, type RecordTarget } from './queue/writer-pool.ts';
 import { typeKey, type KubeObject, type ResourceType } from './kube-object.ts';
@@ -266,10 +266,14 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     const obj = cache.objects.get(`${secret.namespace}/${secret.name}`);
     const data = (obj?.data ?? {}) as Record<string, string>;
     const get = (k: string): string | undefined => (data[k] === undefined ? undefined : Buffer.from(data[k], 'base64').toString('utf8'));
+    // SSH: Flux's layout (identity, identity.pub, known_hosts, password = passphrase) or Argo CD's
+    // (sshPrivateKey; known_hosts in the same Secret, since kubescribe has no known-hosts ConfigMap).
+    const sshKey = get('identity') ?? get('sshPrivateKey');
     if (!obj) credentials.set(key, { problem: { reason: 'SecretNotFound', message: `Secret ${secret.namespace}/${secret.name} does not exist` } });
+    else if (sshKey !== undefined) credentials.set(key, { creds: { username: '', password: '', ssh: { privateKey: sshKey, passphrase: get('password'), knownHosts: get('known_hosts') ?? '' } } });
     else if (get('token') !== undefined) credentials.set(key, { creds: { username: get('username') ?? 'x-access-token', password: get('token') ?? '' } });
     else if (get('password') !== undefined) credentials.set(key, { creds: { username: get('username') ?? '', password: get('password') ?? '' } });
-    else credentials.set(key, { problem: { reason: 'SecretInvalid', message: `Secret ${secret.namespace}/${secret.name} has neither a password nor a token key` } });
+    else credentials.set(key, { problem: { reason: 'SecretInvalid', message: `Secret ${secret.namespace}/${secret.name} has none of the keys password, token, identity (SSH) or sshPrivateKey (SSH)` } });
   }
 
   async function refreshCatalogue(): Promise<boolean> {
@@ -411,6 +415,7 @@ export async function startPipeline(deps: PipelineDeps): Promise<Pipeline> {
     await Promise.all([...caches.values(), ...[...secretCaches.values()].map((s) => s.cache), namespaces].map((c) => c.stop()));
     await manager.stop();
     await pool.close();
+    closeSshConnections();
   };
   return {
     ready: isReady,
@@ -427,6 +432,8 @@ function gitReason(err: unknown): string {
   switch ((err as { code?: string } | undefined)?.code) {
     case 'KUBESCRIBE_ERR_GIT_AUTH': return 'AccessDenied';
     case 'KUBESCRIBE_ERR_GIT_UNREACHABLE': return 'RepoUnreachable';
+    case 'KUBESCRIBE_ERR_GIT_HOST_KEY_UNKNOWN': return 'HostKeyUnknown';
+    case 'KUBESCRIBE_ERR_GIT_HOST_KEY_MISMATCH': return 'HostKeyMismatch';
     case 'KUBESCRIBE_ERR_GIT_PUSH_REJECTED': return 'PushRejected';
     case 'KUBESCRIBE_ERR_GIT_STORE_CORRUPT': return 'StoreDamaged';
     default: return 'GitError';

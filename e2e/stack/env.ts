@@ -4,7 +4,11 @@ import { readFileSync } from 'node:fs';
 
 export interface StackEnv {
   kubeconfigs: { admin: string; alice: string; bob: string; carol: string; kubescribe: string };
-  git: { url: string; username: string; password: string; branch: string; root: string };
+  git: {
+    url: string; username: string; password: string; branch: string; root: string;
+    /** The same repository over SSH: a client key the server accepts, its host key in known_hosts format. */
+    ssh: { url: string; identityFile: string; knownHostsFile: string };
+  };
   /** pid and metricsUrl: the leader's at start; replicas: every replica (one unless KUBESCRIBE_REPLICAS). */
   kubescribe?: { metricsUrl: string; pid: number; webhookUrl: string; settings: string; dataDir: string; log: string; replicas: Array<{ pid: number; metricsUrl: string }> };
   apiserver: { server: string; caFile: string; pid: number };

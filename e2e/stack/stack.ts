@@ -16,9 +16,9 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '
 interface StackState {
   marker: string;
   /** webhook/metrics: replica 0; replicas: every replica's ports; proxy: in front of several. */
-  ports: { api: number; etcdClient: number; etcdPeer: number; git: number; webhook: number; metrics: number; proxy?: number; replicas?: Array<{ webhook: number; metrics: number }> };
+  ports: { api: number; etcdClient: number; etcdPeer: number; git: number; ssh?: number; webhook: number; metrics: number; proxy?: number; replicas?: Array<{ webhook: number; metrics: number }> };
   git: { username: string; password: string };
-  processes: { controlplane?: ProcessRecord; git?: ProcessRecord; kubescribe?: ProcessRecord; replicas?: Array<ProcessRecord | undefined>; proxy?: ProcessRecord };
+  processes: { controlplane?: ProcessRecord; git?: ProcessRecord; ssh?: ProcessRecord; kubescribe?: ProcessRecord; replicas?: Array<ProcessRecord | undefined>; proxy?: ProcessRecord };
 }
 
 export interface UpOptions {
@@ -83,9 +83,25 @@ export async function up(opts: UpOptions): Promise<StackEnv> {
   }
   await waitFor('the Git server', async () => (await fetch(`${gitUrl}/audit.git/info/refs?service=git-upload-pack`)).status === 401, 30_000, 100);
 
+  // The same repositories over SSH (a stack from before SSH existed gets a port now).
+  const sshModule = await import('./ssh-server.ts');
+  state.ports.ssh ??= await freePort();
+  const sshPort = state.ports.ssh;
+  const sshFiles = await sshModule.prepareSshServer(join(dir, 'ssh'), gitRoot, sshPort);
+  await sshModule.shareRepository(join(gitRoot, 'audit.git'));
+  if (!isRunning(state.processes.ssh)) {
+    log(`starting the SSH Git server on 127.0.0.1:${sshPort}`);
+    state.processes.ssh = sshModule.startSshServer(sshFiles, state.marker);
+    await writeState(dir, state);
+  }
+  await waitFor('the SSH Git server', () => sshModule.sshAnswers(sshPort), 30_000, 100);
+
   const env: StackEnv = {
     kubeconfigs: cp.kubeconfigs as StackEnv['kubeconfigs'],
-    git: { url: `${gitUrl}/audit.git`, username: state.git.username, password: state.git.password, branch: 'main', root: gitRoot },
+    git: {
+      url: `${gitUrl}/audit.git`, username: state.git.username, password: state.git.password, branch: 'main', root: gitRoot,
+      ssh: { url: `ssh://git@127.0.0.1:${sshPort}/audit.git`, identityFile: sshFiles.identityFile, knownHostsFile: sshFiles.knownHostsFile },
+    },
     apiserver: { server: cp.server, caFile: cp.caFile, pid: apiserver.pid },
     bin: { kubectl: join(binDir, 'kubectl'), kscp: join(binDir, 'kscp'), helm: helmPath(binDir) },
     logs: dir,
@@ -239,7 +255,7 @@ export async function down(opts: { dir: string; purge?: boolean; log?: (msg: str
   if (state) {
     const all: Array<[string, ProcessRecord | undefined]> = [
       ...(state.processes.replicas ?? [state.processes.kubescribe]).map((r, i): [string, ProcessRecord | undefined] => [`kubescribe ${i}`, r]),
-      ['proxy', state.processes.proxy], ['git', state.processes.git], ['controlplane', state.processes.controlplane],
+      ['proxy', state.processes.proxy], ['git', state.processes.git], ['ssh', state.processes.ssh], ['controlplane', state.processes.controlplane],
     ];
     for (const [name, rec] of all) {
       if (isRunning(rec)) {

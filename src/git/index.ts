@@ -4,4 +4,6 @@ export { blobOid } from './blob-oid.ts';
 export { fileName, objectPath, validateBaseFolder, type ObjectLocation } from './paths.ts';
 export { redactUrl, toGitError } from './git-error.ts';
 export { configureGitTransport } from './http-client.ts';
-export type { CommitInput, Credentials, FileChange, GitWriterOptions, PushResult } from './types.ts';
+export { isSshUrl } from './ssh-url.ts';
+export { closeSshConnections } from './ssh-transport.ts';
+export type { CommitInput, Credentials, SshCredentials, FileChange, GitWriterOptions, PushResult } from './types.ts';

@@ -14,6 +14,7 @@ import { ObjectStore } from './object-store.ts';
 import { assertSafeBranch } from './paths.ts';
 import { syncWithRemote } from './replay.ts';
 import { commitsSince, readCommit, type Repo } from './repo.ts';
+import { isSshUrl } from './ssh-url.ts';
 import { TreeIndex } from './tree-index.ts';
 import type { Credentials } from './types.ts';
 
@@ -39,6 +40,8 @@ async function exists(path: string): Promise<boolean> {
 
 /** Credentials written into the URL (https://user:pass@host/...) serve when none are configured. */
 function splitUrl(url: string, credentials: () => Credentials | undefined): { url: string; credentials: () => Credentials | undefined } {
+  // An SSH URL's user is the login (git@host), not a credential; scp-like URLs are no WHATWG URLs.
+  if (isSshUrl(url)) return { url, credentials };
   let inUrl: Credentials | undefined;
   try {
     const u = new URL(url);

@@ -1,6 +1,6 @@
 // One push of the local branch, in three steps so that the network wait does not block commits:
 // under the lock, pack what the journal holds (durable first) and build the pack of the objects
-// our unpushed commits introduced; outside it, send that pack (plain HTTP, no isomorphic-git,
+// our unpushed commits introduced; outside it, send that pack (HTTP or SSH, no isomorphic-git,
 // no shared state); under the lock again, record the result. When the remote moved in between
 // (non-fast-forward): fetch, replay our commits on its new tip, and try again a few times.
 // A push goes in bounded rounds: each sends the oldest pending commits whose objects fit in
@@ -16,8 +16,9 @@ import { KubescribeError } from '../errors.ts';
 import { redactUrl, toGitError } from './git-error.ts';
 import type { RepoLock } from './lock.ts';
 import { syncWithRemote } from './replay.ts';
-import { authHeaders, readCommit, type Repo } from './repo.ts';
+import { readCommit, type Repo } from './repo.ts';
 import { sendPack, ZERO_OID, type SendPackInput } from './send-pack.ts';
+import { transportFor } from './transport.ts';
 import type { PushResult } from './types.ts';
 
 const MAX_ROUNDS = 3;
@@ -56,7 +57,7 @@ async function prepare(repo: Repo, signal: AbortSignal | undefined, budget: numb
     mark,
     input: {
       url: repo.url,
-      headers: authHeaders(repo),
+      transport: transportFor(repo.url, repo.credentials()),
       ref: `refs/heads/${repo.branch}`,
       old: first?.parents[0] ?? ZERO_OID,
       new: repo.unpushed[count - 1]!,

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configureGitTransport, GitWriter } from './index.ts';
 import { sendPack } from './send-pack.ts';
+import { transportFor } from './transport.ts';
 import { PASSWORD, silentLogger, startGitRemote, USER, type GitRemote } from './testing/git-remote.ts';
 
 function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; url: string }> {
@@ -49,7 +50,7 @@ describe('push protocol answers', () => {
     servers.push(server);
     return `${url}/audit.git`;
   }
-  const push = (url: string) => sendPack({ url, headers: {}, ref: 'refs/heads/main', old: OLD, new: NEW, pack: Buffer.alloc(32) });
+  const push = (url: string) => sendPack({ url, transport: transportFor(url, undefined), ref: 'refs/heads/main', old: OLD, new: NEW, pack: Buffer.alloc(32) });
 
   it('an ERR line in the advertisement is a refusal with the remote\'s words, never "branch absent"', async () => {
     const denied = await scripted({ adv: (res) => res.writeHead(200, { 'content-type': 'application/x-git-receive-pack-advertisement' }).end(pktLine('ERR access denied or repository not exported\n')) });

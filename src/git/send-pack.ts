@@ -1,11 +1,11 @@
-// The push itself, spoken directly in Git's smart HTTP protocol (receive-pack): the writer knows
+// The push itself, spoken directly in Git's smart protocol (receive-pack, over HTTP or SSH: transport.ts): the writer knows
 // exactly which objects its unpushed commits introduced, so it sends one pack of those and a
 // compare-and-swap of the branch (old → new). isomorphic-git's push would instead rediscover the
 // objects by walking whole trees and read each back through the filesystem (~6 s for 1,000
 // commits of a 10,000-file repository, against well under one here).
 import { KubescribeError } from '../errors.ts';
 import { redactUrl } from './git-error.ts';
-import { gitFetch, REQUEST_TIMEOUT_MS } from './http-client.ts';
+import type { OpenSession } from './transport.ts';
 
 export const ZERO_OID = '0000000000000000000000000000000000000000';
 
@@ -35,40 +35,11 @@ function* pktLines(buf: Buffer): Generator<Buffer | null> {
   }
 }
 
-const ADVERTISEMENT = 'application/x-git-receive-pack-advertisement';
-
-/**
- * One request; the answer's body and the URL it came from (after redirects: the POST goes where
- * the advertisement was found). Every answer a Git server gives is mapped to an error code here.
- */
-async function httpCall(url: string, init: RequestInit, action: string, remoteUrl: string, expectType?: string): Promise<{ body: Buffer; url: string }> {
-  // The caller's signal (a fenced writer, see writer.ts) cuts the request as the deadline does.
-  const deadline = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
-  const res = await gitFetch(url, { ...init, redirect: 'follow', signal: init.signal ? AbortSignal.any([init.signal, deadline]) : deadline });
-  const body = Buffer.from(await res.arrayBuffer());
-  const where = redactUrl(remoteUrl);
-  if (res.status === 401 || res.status === 403) {
-    throw new KubescribeError('KUBESCRIBE_ERR_GIT_AUTH', `Git remote ${where} refused the credentials (HTTP ${res.status} ${res.statusText}) during ${action}`);
-  }
-  if (res.status === 413) {
-    throw new KubescribeError('KUBESCRIBE_ERR_GIT_PUSH_TOO_LARGE', `Git remote ${where} (or a proxy before it) refused a request body of ${init.body instanceof Uint8Array ? init.body.byteLength : 0} bytes (HTTP 413) during ${action}`);
-  }
-  if (res.status !== 200) {
-    throw new KubescribeError('KUBESCRIBE_ERR_GIT_UNREACHABLE', `Git remote ${where} answered HTTP ${res.status} ${res.statusText} during ${action}`);
-  }
-  const type = res.headers.get('content-type') ?? '';
-  if (expectType && !type.startsWith(expectType)) {
-    // A login page, a dumb HTTP server, a wrong URL served by a web server: not smart HTTP.
-    throw new KubescribeError('KUBESCRIBE_ERR_GIT_UNREACHABLE', `${where} is not a Git smart HTTP remote: ${action} got ${type || 'no content type'} instead of ${expectType}`);
-  }
-  return { body, url: res.url || url };
-}
-
 /**
  * An `ERR` line from the server (access rules of a hosting platform, a repository that is gone):
  * a refusal that reads like one, never "branch absent".
  */
-function remoteErr(text: string): KubescribeError {
+export function remoteErr(text: string): KubescribeError {
   const denied = /denied|forbidden|permission|not authori[sz]ed|unauthori[sz]ed|authentication/i.test(text);
   return new KubescribeError(denied ? 'KUBESCRIBE_ERR_GIT_AUTH' : 'KUBESCRIBE_ERR_GIT_REMOTE_ERROR', `the Git remote answered: ${text.trim()}`);
 }
@@ -135,8 +106,9 @@ function parseReport(body: Buffer, sideBand: boolean): { unpack: string; refs: M
 const LOST_RACE = /fetch first|non-fast-forward|stale info|failed to lock|cannot lock|failed to update ref|incorrect old value|but expected/i;
 
 export interface SendPackInput {
+  /** For messages only (credentials stripped). */
   url: string;
-  headers: Record<string, string>;
+  transport: OpenSession;
   ref: string;
   /** What we believe the remote branch is at (ZERO_OID: absent). */
   old: string;
@@ -148,39 +120,31 @@ export interface SendPackInput {
 
 /** Updates ref from old to new on the remote, sending pack. Transport errors are thrown as they come. */
 export async function sendPack(p: SendPackInput): Promise<SendPackOutcome> {
-  const base = p.url.replace(/\/+$/, '');
-  const adv = await httpCall(`${base}/info/refs?service=git-receive-pack`, { headers: { ...p.headers, 'User-Agent': 'git/kubescribe' }, signal: p.signal }, 'push', p.url, ADVERTISEMENT);
-  const { oid: remoteOid, caps } = parseAdvertisement(adv.body, p.ref);
-  if (remoteOid === p.new) return { status: 'ok' }; // an earlier push landed already
-  if (remoteOid !== p.old) return { status: 'behind', remoteOid };
-  // Where the advertisement was really served (a redirect to another host or path).
-  const target = adv.url.replace(/\/info\/refs(\?.*)?$/, '');
-
-  const sideBand = caps.has('side-band-64k');
-  const wanted = ['report-status', ...(sideBand ? ['side-band-64k'] : []), 'agent=kubescribe'];
-  const head = Buffer.concat([pkt(`${p.old} ${p.new} ${p.ref}\0${wanted.join(' ')}\n`), Buffer.from('0000')]);
-  const body = new Uint8Array(head.length + p.pack.length);
-  body.set(head, 0);
-  body.set(p.pack, head.length);
   p.signal?.throwIfAborted();
-  const res = await httpCall(`${target}/git-receive-pack`, {
-    method: 'POST',
-    signal: p.signal,
-    headers: {
-      ...p.headers,
-      'User-Agent': 'git/kubescribe',
-      'Content-Type': 'application/x-git-receive-pack-request',
-      Accept: 'application/x-git-receive-pack-result',
-    },
-    body,
-  }, 'push', p.url);
-  const { unpack, refs, messages } = parseReport(res.body, sideBand);
-  const said = messages ? ` (remote: ${messages})` : '';
-  if (unpack !== 'ok') {
-    throw new KubescribeError('KUBESCRIBE_ERR_GIT_PUSH_REJECTED', `Git remote ${redactUrl(p.url)} could not unpack our push: ${unpack || 'no report'}${said}`);
+  const session = await p.transport('git-receive-pack', p.signal);
+  try {
+    const { oid: remoteOid, caps } = parseAdvertisement(session.advertisement, p.ref);
+    if (remoteOid === p.new) return { status: 'ok' }; // an earlier push landed already
+    if (remoteOid !== p.old) return { status: 'behind', remoteOid };
+
+    const sideBand = caps.has('side-band-64k');
+    const wanted = ['report-status', ...(sideBand ? ['side-band-64k'] : []), 'agent=kubescribe'];
+    const head = Buffer.concat([pkt(`${p.old} ${p.new} ${p.ref}\0${wanted.join(' ')}\n`), Buffer.from('0000')]);
+    const body = new Uint8Array(head.length + p.pack.length);
+    body.set(head, 0);
+    body.set(p.pack, head.length);
+    p.signal?.throwIfAborted();
+    const res = await session.exchange(body);
+    const { unpack, refs, messages } = parseReport(res, sideBand);
+    const said = messages ? ` (remote: ${messages})` : '';
+    if (unpack !== 'ok') {
+      throw new KubescribeError('KUBESCRIBE_ERR_GIT_PUSH_REJECTED', `Git remote ${redactUrl(p.url)} could not unpack our push: ${unpack || 'no report'}${said}`);
+    }
+    const status = refs.get(p.ref);
+    if (status === 'ok') return { status: 'ok' };
+    if (status && LOST_RACE.test(status)) return { status: 'behind', remoteOid };
+    throw new KubescribeError('KUBESCRIBE_ERR_GIT_PUSH_REJECTED', `Git remote ${redactUrl(p.url)} rejected ${p.ref}: ${status ?? 'no status'}${said}`);
+  } finally {
+    session.close();
   }
-  const status = refs.get(p.ref);
-  if (status === 'ok') return { status: 'ok' };
-  if (status && LOST_RACE.test(status)) return { status: 'behind', remoteOid };
-  throw new KubescribeError('KUBESCRIBE_ERR_GIT_PUSH_REJECTED', `Git remote ${redactUrl(p.url)} rejected ${p.ref}: ${status ?? 'no status'}${said}`);
 }

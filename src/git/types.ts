@@ -37,7 +37,11 @@ export interface StoreRepair {
   lost: number;
 }
 
-export interface Credentials { username: string; password: string }
+/** SSH credentials (the Secret's `identity`/`sshPrivateKey`, `password`, `known_hosts`). */
+export interface SshCredentials { privateKey: string; passphrase?: string; knownHosts: string }
+
+/** HTTP basic auth (username/password or token), or, for an ssh:// or scp-like URL, `ssh`. */
+export interface Credentials { username: string; password: string; ssh?: SshCredentials }
 
 export interface GitWriterOptions {
   /** Persistent folder for the bare local clone. */

@@ -40,9 +40,9 @@ const SecretEncryptionSchema = z.object({
 }).describe('Opt-in reversible Secret encryption (SOPS + age). Absent: Secret values are replaced by a keyed hash.');
 
 export const GitRepoConfigSpecSchema = z.object({
-  url: z.string().min(1).regex(/^https?:\/\/[^\s]+$/, 'must be an http(s) URL').describe('The Git repository, over HTTP(S).'),
+  url: z.string().min(1).regex(/^(https?:\/\/[^\s]+|ssh:\/\/[^\s]+|[^\s@/:]+@[^\s/:]+:[^\s]+)$/, 'must be an http(s) URL, an ssh:// URL or user@host:path').describe('The Git repository: https://…, ssh://user@host[:port]/path or user@host:path.'),
   secretRef: z.object({
-    name: dnsName.describe('A Secret in the same namespace, with keys username and password, or token.'),
+    name: dnsName.describe('A Secret in the same namespace: username and password, or token (HTTP); identity, known_hosts, optional password as passphrase (SSH, as Flux) or sshPrivateKey (SSH, as Argo CD) with known_hosts.'),
   }).optional().describe('Credentials; omit for a repository that needs none.'),
   allowedBranches: z.array(z.string().min(1)).min(1).default(['*']).describe('Globs of the branches that rules may write to.'),
   push: PushSchema.prefault({}).describe('Push batching.'),

@@ -58,4 +58,18 @@ describe('settings', () => {
     expect(loadSecrets(parseSettings({ ...minimal, peers: { caFile: '/etc/kubescribe/tls/ca.crt' } }), env).peerSecret).toBe('p'.repeat(24));
     expect(loadSecrets(parseSettings(minimal), { KUBESCRIBE_SECRET_HASH_KEY: 'x'.repeat(16) }).peerSecret).toBeUndefined();
   });
+
+  it('accepts SSH URLs and reads an SSH key, known_hosts and passphrase from files', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ssh-secrets-'));
+    writeFileSync(join(dir, 'identity'), 'KEY\n');
+    writeFileSync(join(dir, 'known_hosts'), 'git.example ssh-ed25519 AAAA\n');
+    writeFileSync(join(dir, 'passphrase'), 'pp\n');
+    for (const url of ['ssh://git@git.example:2222/audit.git', 'git@git.example:org/audit.git']) {
+      const s = parseSettings({ ...minimal, git: { url, ssh: { identityFile: join(dir, 'identity'), knownHostsFile: join(dir, 'known_hosts'), passphraseFile: join(dir, 'passphrase') } } });
+      expect(loadSecrets(s, { KUBESCRIBE_SECRET_HASH_KEY: 'x'.repeat(16) }).gitCredentials()).toEqual({
+        username: '', password: '', ssh: { privateKey: 'KEY', knownHosts: 'git.example ssh-ed25519 AAAA', passphrase: 'pp' },
+      });
+    }
+    expect(() => parseSettings({ ...minimal, git: { url: 'ftp://git.example/audit.git' } })).toThrow(/git\.url/);
+  });
 });

@@ -1,6 +1,7 @@
 // The settings of one kubescribe process, grouped by concern, with their documented defaults.
 // The zod schema is the one source: the TypeScript type is derived from it, and docs/configuration.md
 // describes the same fields. Validated once at start-up (load-settings.ts), then frozen.
+import { isSshUrl } from '../git/ssh-url.ts';
 import { z } from 'zod';
 import { isAgeRecipient } from '../sanitize/sops-secret.ts';
 
@@ -38,13 +39,20 @@ export const SettingsSchema = z.object({
    * resources), handy for the local stack and for clusters where CRDs are not wanted.
    */
   git: z.object({
-    url: z.string().url(),
+    /** http(s)://…, ssh://user@host[:port]/path or scp-like user@host:path. */
+    url: z.string().refine((u) => isSshUrl(u) || /^https?:\/\/[^\s]+$/.test(u), 'must be an http(s) URL, an ssh:// URL or user@host:path'),
     branch: z.string().min(1).default('main'),
     /** Folder inside the repo; empty = the repo's root. */
     baseFolder: z.string().default(''),
     /** Username and password (or token) come from these files or from KUBESCRIBE_GIT_USERNAME / KUBESCRIBE_GIT_PASSWORD. */
     usernameFile: z.string().optional(),
     passwordFile: z.string().optional(),
+    /** For an SSH URL: the private key, the known_hosts (required: host keys fail closed), an optional passphrase. */
+    ssh: z.object({
+      identityFile: z.string().min(1),
+      knownHostsFile: z.string().min(1),
+      passphraseFile: z.string().optional(),
+    }).optional(),
     pushIntervalMs: duration.default(1000),
     pushMaxCommits: z.number().int().min(1).default(200),
     /** `{user}` is replaced by the username with characters unfit for an email replaced by `-`. */

@@ -99,7 +99,7 @@ app.kubernetes.io/part-of: kubescribe
 
 {{/* Mount points inside the container (one projected volume at /etc/kubescribe). */}}
 {{- define "kubescribe.paths" -}}
-{"settings": "/etc/kubescribe/settings.yaml", "tlsCert": "/etc/kubescribe/tls/tls.crt", "tlsKey": "/etc/kubescribe/tls/tls.key", "gitUsername": "/etc/kubescribe/git/username", "gitPassword": "/etc/kubescribe/git/password", "hashKey": "/etc/kubescribe/hash-key/key", "peerSecret": "/etc/kubescribe/peer/secret", "tlsCa": "/etc/kubescribe/tls/ca.crt", "dataDir": "/var/lib/kubescribe"}
+{"settings": "/etc/kubescribe/settings.yaml", "tlsCert": "/etc/kubescribe/tls/tls.crt", "tlsKey": "/etc/kubescribe/tls/tls.key", "gitUsername": "/etc/kubescribe/git/username", "gitPassword": "/etc/kubescribe/git/password", "gitSshIdentity": "/etc/kubescribe/git-ssh/identity", "gitSshKnownHosts": "/etc/kubescribe/git-ssh/known_hosts", "gitSshPassphrase": "/etc/kubescribe/git-ssh/passphrase", "hashKey": "/etc/kubescribe/hash-key/key", "peerSecret": "/etc/kubescribe/peer/secret", "tlsCa": "/etc/kubescribe/tls/ca.crt", "dataDir": "/var/lib/kubescribe"}
 {{- end }}
 
 {{/* The settings file (docs/configuration.md), rendered from values, then extraSettings over it. */}}
@@ -142,6 +142,11 @@ app.kubernetes.io/part-of: kubescribe
 {{- if include "kubescribe.gitCredentials" . }}
 {{- $_ := set $git "usernameFile" $p.gitUsername }}
 {{- $_ := set $git "passwordFile" $p.gitPassword }}
+{{- end }}
+{{- if $v.git.ssh.existingSecret }}
+{{- $ssh := dict "identityFile" $p.gitSshIdentity "knownHostsFile" $p.gitSshKnownHosts }}
+{{- if $v.git.ssh.passphraseKey }}{{ $_ := set $ssh "passphraseFile" $p.gitSshPassphrase }}{{ end }}
+{{- $_ := set $git "ssh" $ssh }}
 {{- end }}
 {{- $_ := set $settings "git" $git }}
 {{- end }}
