@@ -9,10 +9,9 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { createKubeApi, loadKubeConnection } from '../src/watch/index.ts';
 import { startInstance, type Instance, type ReplicaControls } from './stack/instance.ts';
 import { startFaultProxy, type FaultProxy } from './stack/tcp-proxy.ts';
-import { eventually, freshNamespace, git, kubectl, stackEnv, type User } from './support.ts';
+import { eventually, freshNamespace, git, kubectl, stackEnv, watchObject, type User } from './support.ts';
 
 type Inst = Instance & ReplicaControls;
 const USERS: User[] = ['alice', 'bob', 'carol'];
@@ -57,20 +56,17 @@ interface LeaseRecord { holder: string; renew: number; acquire: number; seen: nu
 
 /** Every version of a Lease as the cluster stores it (watched as admin), until stopped. */
 function watchLease(namespace: string, name: string): { records: LeaseRecord[]; stop: () => Promise<void> } {
-  const admin = createKubeApi(loadKubeConnection(stackEnv().kubeconfigs.admin));
-  const records: LeaseRecord[] = [];
-  const stop = new AbortController();
-  const running = (async () => {
-    while (!stop.signal.aborted) {
-      try {
-        for await (const line of admin.streamLines(`/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases?watch=1&fieldSelector=metadata.name%3D${name}`, stop.signal, { idleMs: 600_000 })) {
-          const spec = (JSON.parse(line) as { object?: { spec?: { renewTime?: string; acquireTime?: string; holderIdentity?: string } } }).object?.spec;
-          if (spec?.renewTime) records.push({ holder: spec.holderIdentity ?? '', renew: Date.parse(spec.renewTime), acquire: Date.parse(spec.acquireTime ?? ''), seen: Date.now() });
-        }
-      } catch { /* reconnect */ }
-    }
-  })();
-  return { records, stop: async () => { stop.abort(); await running; } };
+  type Spec = { renewTime?: string; acquireTime?: string; holderIdentity?: string };
+  const w = watchObject(stackEnv().kubeconfigs.admin, `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`, name, (o) => {
+    const spec = o.spec as Spec | undefined;
+    return spec?.renewTime ? spec : undefined;
+  });
+  return {
+    get records(): LeaseRecord[] {
+      return w.seen.map(({ value, at }) => ({ holder: value.holderIdentity ?? '', renew: Date.parse(value.renewTime!), acquire: Date.parse(value.acquireTime ?? ''), seen: at }));
+    },
+    stop: w.stop,
+  };
 }
 
 const cleanups: Array<() => Promise<unknown>> = [];

@@ -3,27 +3,8 @@
 // writes (the GitRepoConfig's .status after every push) keep their period while the custom objects
 // change. Both are measured as the cluster sees them, through watches, and printed.
 import { afterAll, describe, expect, it } from 'vitest';
-import { createKubeApi, loadKubeConnection } from '../src/watch/index.ts';
 import { startPrivateCluster, type PrivateCluster } from './stack/private-cluster.ts';
-import { eventually, stackEnv } from './support.ts';
-
-/** Every version of one object as the cluster stores it, with the time it was seen, until stopped. */
-function watchObject<T>(kubeconfig: string, path: string, name: string, pick: (o: Record<string, unknown>) => T | undefined): { seen: Array<{ value: T; at: number }>; stop: () => Promise<void> } {
-  const api = createKubeApi(loadKubeConnection(kubeconfig));
-  const seen: Array<{ value: T; at: number }> = [];
-  const stop = new AbortController();
-  const running = (async () => {
-    while (!stop.signal.aborted) {
-      try {
-        for await (const line of api.streamLines(`${path}?watch=1&fieldSelector=metadata.name%3D${name}`, stop.signal, { idleMs: 600_000 })) {
-          const value = pick((JSON.parse(line) as { object?: Record<string, unknown> }).object ?? {});
-          if (value !== undefined) seen.push({ value, at: Date.now() });
-        }
-      } catch { /* reconnect */ }
-    }
-  })();
-  return { seen, stop: async () => { stop.abort(); await running; } };
-}
+import { eventually, stackEnv, watchObject } from './support.ts';
 
 const worstGap = (times: number[]): number => Math.max(0, ...times.slice(1).map((t, i) => t - times[i]!));
 
