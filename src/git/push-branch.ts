@@ -39,19 +39,26 @@ async function prepare(repo: Repo, signal: AbortSignal | undefined, budget: numb
   const first = await readCommit(repo.store, repo.unpushed[0]!);
   const unpushed = new Set(repo.unpushed);
   for (const oid of repo.introduced.keys()) if (!unpushed.has(oid)) repo.introduced.delete(oid);
-  const chosen = new Set<string>();
+  // Each commit's new objects, oldest commit first; packed once, so a delta keeps its base (always
+  // earlier in the list) and no big folder is rebuilt whole just to be measured.
+  const groups: number[] = [];
+  const oids = new Set<string>();
+  for (const commit of repo.unpushed) {
+    for (const o of await collectObjects(repo.store, [commit], repo.introduced)) oids.add(o);
+    groups.push(oids.size);
+  }
+  const entries = await repo.store.packObjects(oids);
+  // The longest prefix of commits whose objects fit in the budget (sizes before deflating), at least one.
   let count = 0;
   let bytes = 0;
-  for (const commit of repo.unpushed) {
-    const fresh = (await collectObjects(repo.store, [commit], repo.introduced)).filter((o) => !chosen.has(o));
-    // Sizes before deflating: a bound on what the round sends.
-    const size = (await repo.store.packObjects(fresh)).reduce((n, e) => n + entrySize(e), 0);
+  for (let i = 0, at = 0; i < groups.length; i++) {
+    let size = 0;
+    for (; at < groups[i]!; at++) size += entrySize(entries[at]!);
     if (count > 0 && bytes + size > budget) break;
-    for (const o of fresh) chosen.add(o);
     bytes += size;
     count++;
   }
-  const objects = await repo.store.packObjects(chosen);
+  const objects = entries.slice(0, groups[count - 1]);
   return {
     count,
     mark,
