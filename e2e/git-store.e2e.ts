@@ -6,7 +6,7 @@ import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { destinationDir } from '../src/queue/writer-pool.ts';
+import { destinationDir } from '../src/controller/destinations.ts';
 import { startInstance, type Instance } from './stack/instance.ts';
 import { eventually, freshNamespace, git, kubectl, stackEnv, type User } from './support.ts';
 

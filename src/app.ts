@@ -1,6 +1,6 @@
 // The one place that wires the process together:
 //   webhook (every replica) → correlation store ⇄ peers (push at once, pull by content hash)
-//   Lease election → the leader runs the pipeline (src/pipeline.ts: rules, watch, queue, Git, status)
+//   Lease election → the leader runs the controller (src/controller/: rules, watch, Git, status)
 //   /metrics, /healthz, /readyz on the plain HTTP server.
 // Returns { start, stop }.
 import { readFileSync } from 'node:fs';
@@ -9,13 +9,14 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { buildWebhookServer, createAdmissionHandler } from './admission/index.ts';
-import { correlationKey, CorrelationStore, PeerClient, peerRoutes } from './correlation/index.ts';
+import { correlationKey, CorrelationStore } from './correlation/index.ts';
+import { PeerClient, peerRoutes } from './peers/index.ts';
 import type { KubeObject } from './kube-object.ts';
 import { LeaseElection, type Lease, type LeaseSpec } from './leader/lease-election.ts';
 import { configureGitTransport } from './git/index.ts';
 import { createMetrics } from './metrics/metrics.ts';
-import { startPipeline, type Pipeline } from './pipeline.ts';
-import { ResourceCache } from './rules/resource-cache.ts';
+import { startController, type Controller } from './controller/controller.ts';
+import { ResourceCache } from './controller/resource-cache.ts';
 import { compileSanitizeOptions, contentHash, sanitize, sanitizedContentHash } from './sanitize/index.ts';
 import type { Secrets, Settings } from './settings/index.ts';
 import { createKubeApi, KubeApiError, loadKubeConnection, type KubeApi, type Prepared } from './watch/index.ts';
@@ -94,8 +95,8 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
     await webhook.register(peerRoutes({ store, secret: secrets.peerSecret, onReceived: (n) => metrics.peerReceived.inc(n) }));
   }
 
-  // Leadership: the leader runs the pipeline; a pipeline is started after pulling every peer.
-  let pipeline: Pipeline | undefined;
+  // Leadership: the leader runs the controller; it is started after pulling every peer.
+  let controller: Controller | undefined;
   let webhookServing = false;
   let transition: Promise<void> = Promise.resolve();
   // Whether this replica may write now: false from the moment the renew deadline passes.
@@ -103,17 +104,17 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
   const lead = (leading: boolean): void => {
     leadingNow = leading;
     transition = transition.then(async () => {
-      if (leading && !pipeline) {
+      if (leading && !controller) {
         metrics.leader.set(1);
         metrics.failovers.inc();
         await peers?.pullAll(store);
-        const started = await startPipeline({ settings, secrets, logger, api, store, prepare, metrics });
-        pipeline = started;
+        const started = await startController({ settings, secrets, logger, api, store, prepare, metrics });
+        controller = started;
         if (!leadingNow) void started.fence(); // lost while starting: the stop below follows
-      } else if (!leading && pipeline) {
+      } else if (!leading && controller) {
         metrics.leader.set(0);
-        const p = pipeline;
-        pipeline = undefined;
+        const p = controller;
+        controller = undefined;
         await p.stop();
       }
     }).catch((err: unknown) => log.error({ err }, 'leadership transition failed'));
@@ -125,9 +126,9 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
       identity, leaseDurationMs: settings.leaderElection.leaseDurationMs, renewIntervalMs: settings.leaderElection.renewIntervalMs,
       renewDeadlineMs: settings.leaderElection.renewDeadlineMs,
       logger: log, onStartedLeading: () => lead(true),
-      // Synchronously: the writers are fenced before this returns, then the pipeline stops.
+      // Synchronously: the writers are fenced before this returns, then the controller stops.
       onStoppedLeading: () => {
-        void pipeline?.fence().catch((err: unknown) => log.error({ err }, 'fencing the writers failed'));
+        void controller?.fence().catch((err: unknown) => log.error({ err }, 'fencing the writers failed'));
         lead(false);
       },
       onRenewed: (gapMs) => metrics.leaseRenewGap.observe(gapMs / 1000),
@@ -136,10 +137,10 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
 
   const server = Fastify({ loggerInstance: logger.child({ component: 'server' }), disableRequestLogging: true }) as unknown as FastifyInstance;
   server.get('/healthz', async () => ({ ok: true }));
-  // Whether the pipeline is synced: the leader's when its watches listed and its repositories
+  // Whether the controller is synced: the leader's when its watches listed and its repositories
   // opened; a standby has none to wait for. Never part of readiness (below).
   const synced = (): { synced: boolean; detail: Record<string, unknown> } => {
-    const r = pipeline?.ready() ?? { ready: election !== undefined, detail: {} };
+    const r = controller?.ready() ?? { ready: election !== undefined, detail: {} };
     return { synced: r.ready, detail: r.detail };
   };
   server.get('/readyz', async (_req, reply) => {
@@ -148,7 +149,7 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
     // it without endpoints (every change would then pass unattributed). Pipeline health goes to
     // `synced` here, the kubescribe_pipeline_synced metric, and the custom resources' .status.
     const s = synced();
-    return reply.code(webhookServing ? 200 : 503).send({ ready: webhookServing, synced: s.synced, leader: pipeline !== undefined, identity, ...s.detail });
+    return reply.code(webhookServing ? 200 : 503).send({ ready: webhookServing, synced: s.synced, leader: controller !== undefined, identity, ...s.detail });
   });
   server.get('/metrics', async (_req, reply) => {
     metrics.correlationStoreSize.set(store.size);
@@ -178,7 +179,7 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
       clearTimeout(pullTimer);
       webhookServing = false;
       await webhook.close();
-      // The pipeline stops (its last push included) while the lease is still held, then the lease
+      // The controller stops (its last push included) while the lease is still held, then the lease
       // is released; a renew deadline passing meanwhile fences it instead.
       lead(false);
       await transition;

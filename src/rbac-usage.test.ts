@@ -31,28 +31,29 @@ interface Case { name: string; values: Record<string, unknown>; records: string[
 
 const RELEASE = 'ks';
 const NS = 'audit-system';
+const cacheHelper: [string, string] = ['src/controller/controller.ts', 'return new ResourceCache({'];
 const listWatch: Array<[string, string]> = [['src/watch/list-watch.ts', 'o.api.getJson<ListResponse>'], ['src/watch/list-watch.ts', 'o.api.streamLines(']];
 
 const USES: Use[] = [
   { why: 'record the resources of watch.resources (list, then watch)', kind: 'ClusterRole', group: '*recorded*', resources: ['*recorded*'], verbs: ['list', 'watch'], code: [['src/watch/watch-manager.ts', 'runListWatch({'], ...listWatch] },
   { why: 'read the configuration custom resources', kind: 'ClusterRole', group: 'kubescribe.dev', resources: ['gitrepoconfigs', 'watchrules', 'clusterwatchrules'], verbs: ['list', 'watch'], when: (c) => c.customResources,
-    code: [['src/pipeline.ts', 'caches.set(kind, new ResourceCache({ api, type: { group: GROUP'], ['src/rules/resource-cache.ts', 'runListWatch({'], ...listWatch] },
+    code: [['src/controller/controller.ts', 'this.cache({ group: GROUP, version: VERSION, resource: KINDS[kind].plural }'], cacheHelper, ['src/controller/resource-cache.ts', 'runListWatch({'], ...listWatch] },
   { why: 'write their .status conditions (merge patch)', kind: 'ClusterRole', group: 'kubescribe.dev', resources: ['gitrepoconfigs/status', 'watchrules/status', 'clusterwatchrules/status'], verbs: ['patch'], when: (c) => c.customResources,
-    code: [['src/pipeline.ts', "api.send('PATCH', path, body"]] },
+    code: [['src/controller/controller.ts', "d.api.send('PATCH', path, body"]] },
   { why: 'namespace labels for namespace selectors (and the kube-system uid, the cluster identity)', kind: 'ClusterRole', group: '', resources: ['namespaces'], verbs: ['list', 'watch'],
-    code: [['src/pipeline.ts', "resource: 'namespaces' }"], ['src/rules/resource-cache.ts', 'runListWatch({'], ...listWatch, ['src/pipeline.ts', "('/api/v1/namespaces?fieldSelector=metadata.name%3Dkube-system')"]] },
+    code: [['src/controller/controller.ts', "resource: 'namespaces' }"], cacheHelper, ['src/controller/resource-cache.ts', 'runListWatch({'], ...listWatch, ['src/controller/controller.ts', "('/api/v1/namespaces?fieldSelector=metadata.name%3Dkube-system')"]] },
   { why: 'keep the rules of its own webhook configuration equal to what is recorded', kind: 'ClusterRole', group: 'admissionregistration.k8s.io', resources: ['validatingwebhookconfigurations'], verbs: ['get'], resourceNames: [`${RELEASE}-kubescribe-${NS}`],
-    code: [['src/rules/webhook-rules.ts', 'api.getJson<Vwc>(path)']] },
+    code: [['src/controller/webhook-rules.ts', 'api.getJson<Vwc>(path)']] },
   { why: 'the same, writing the rules back', kind: 'ClusterRole', group: 'admissionregistration.k8s.io', resources: ['validatingwebhookconfigurations'], verbs: ['update'], resourceNames: [`${RELEASE}-kubescribe-${NS}`],
-    code: [['src/rules/webhook-rules.ts', "api.send('PUT', path, vwc)"]] },
+    code: [['src/controller/webhook-rules.ts', "api.send('PUT', path, vwc)"]] },
   { why: 'leader election: create the Lease the first time', kind: 'Role', group: 'coordination.k8s.io', resources: ['leases'], verbs: ['create'], code: [['src/app.ts', "api.send<Lease>('POST'"]] },
   { why: 'leader election: read the Lease', kind: 'Role', group: 'coordination.k8s.io', resources: ['leases'], verbs: ['get'], resourceNames: [`${RELEASE}-kubescribe`], code: [['src/app.ts', 'api.getJson<Lease>(']] },
   { why: 'leader election: renew or take over the Lease', kind: 'Role', group: 'coordination.k8s.io', resources: ['leases'], verbs: ['update'], resourceNames: [`${RELEASE}-kubescribe`], code: [['src/app.ts', "api.send<Lease>('PUT'"]] },
   { why: 'peer discovery: the EndpointSlices of the headless peers Service', kind: 'Role', group: 'discovery.k8s.io', resources: ['endpointslices'], verbs: ['list', 'watch'],
-    code: [['src/app.ts', "resource: 'endpointslices' }"], ['src/rules/resource-cache.ts', 'runListWatch({'], ...listWatch] },
+    code: [['src/app.ts', "resource: 'endpointslices' }"], ['src/controller/resource-cache.ts', 'runListWatch({'], ...listWatch] },
   { why: 'the Git credentials Secret a GitRepoConfig names (in the namespaces allowed to hold one), unless Secrets are recorded anyway', kind: 'Role', group: '', resources: ['secrets'], verbs: ['list', 'watch'],
     when: (c) => c.customResources && !c.records.includes('secrets'),
-    code: [['src/pipeline.ts', 'const cache = new ResourceCache({'], ['src/pipeline.ts', "resource: 'secrets' }, namespace: secret.namespace"], ['src/rules/resource-cache.ts', 'runListWatch({'], ...listWatch] },
+    code: [['src/controller/controller.ts', "resource: 'secrets' }, onChange, { namespace: secret.namespace"], cacheHelper, ['src/controller/resource-cache.ts', 'runListWatch({'], ...listWatch] },
 ];
 
 // API calls that need no RBAC rule: discovery is open to every authenticated user (system:discovery).
@@ -114,7 +115,7 @@ describe('chart RBAC: every permission has its code path, every code path its pe
 
   it('every Kubernetes API call site in src/ is accounted for in the table', () => {
     const claimed = [...USES.flatMap((u) => u.code), ...NO_RBAC];
-    const callSite = /\bapi\.(send|getJson|streamLines)\b|\bapi\.(send|getJson)<|runListWatch\(\{|new ResourceCache\(/;
+    const callSite = /\bapi\.(send|getJson|streamLines)\b|\bapi\.(send|getJson)<|runListWatch\(\{|new ResourceCache\(|\bthis\.cache\(/;
     const unclaimed: string[] = [];
     const walk = (dir: string): void => {
       for (const e of readdirSync(dir, { withFileTypes: true })) {

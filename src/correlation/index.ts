@@ -1,4 +1,3 @@
 export { correlationKey, correlationKeyPrefix, scaleContent, type CorrelationKeyParts, type Operation } from './key.ts';
 export { CorrelationStore, type Author, type CorrelationStoreOptions } from './store.ts';
 export { newestManager, resolveAuthor, type ManagedFieldsEntry, type Resolved } from './resolve-author.ts';
-export { PeerClient, peerRoutes, sameSecret, PEER_PATH, PEER_SECRET_HEADER } from './peers.ts';

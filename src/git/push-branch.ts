@@ -26,12 +26,12 @@ const MAX_ROUNDS = 3;
 export const MAX_ROUND_BYTES = 8 * 1024 * 1024;
 const MIN_ROUND_BYTES = 64 * 1024;
 
-interface Prepared { input: SendPackInput; count: number; mark: number }
+interface PushRound { input: SendPackInput; count: number; mark: number }
 
 const entrySize = (e: PackObject | DeltaObject): number => ('body' in e ? e.body.byteLength : e.delta.byteLength);
 
 /** The oldest pending commits whose objects fit in `budget` bytes (at least one), packed. */
-async function prepare(repo: Repo, signal: AbortSignal | undefined, budget: number): Promise<Prepared | undefined> {
+async function packRound(repo: Repo, signal: AbortSignal | undefined, budget: number): Promise<PushRound | undefined> {
   signal?.throwIfAborted();
   if (repo.unpushed.length === 0 || !repo.tip) return undefined;
   await repo.store.flush();
@@ -74,7 +74,7 @@ async function prepare(repo: Repo, signal: AbortSignal | undefined, budget: numb
   };
 }
 
-async function landed(repo: Repo, p: Prepared): Promise<void> {
+async function landed(repo: Repo, p: PushRound): Promise<void> {
   const sha = p.input.new;
   await git.writeRef({ fs, gitdir: repo.dir, ref: `refs/remotes/origin/${repo.branch}`, value: sha, force: true });
   repo.remoteTip = sha;
@@ -104,27 +104,27 @@ export async function pushBranch(repo: Repo, lock: RepoLock, signal?: AbortSigna
   let conflicts = 0;
   let sha = repo.tip;
   for (;;) {
-    let prepared: Prepared | undefined;
+    let round: PushRound | undefined;
     let outcome;
     try {
-      prepared = await lock.run(() => prepare(repo, signal, budget));
+      round = await lock.run(() => packRound(repo, signal, budget));
     } catch (err) {
       // Packing is local work: its failure is the store's, never the remote's.
       return result({ ok: false, sha: repo.tip, pushedCommits: pushed, error: localError(err) });
     }
-    if (!prepared) return result({ ok: true, sha, pushedCommits: pushed });
+    if (!round) return result({ ok: true, sha, pushedCommits: pushed });
     try {
-      outcome = await sendPack(prepared.input);
+      outcome = await sendPack(round.input);
     } catch (err) {
-      if ((err as { code?: string }).code === 'KUBESCRIBE_ERR_GIT_PUSH_TOO_LARGE' && (prepared.count > 1 || budget > MIN_ROUND_BYTES)) {
+      if ((err as { code?: string }).code === 'KUBESCRIBE_ERR_GIT_PUSH_TOO_LARGE' && (round.count > 1 || budget > MIN_ROUND_BYTES)) {
         // A proxy or server limit on the body: smaller rounds.
         budget = Math.max(MIN_ROUND_BYTES, Math.floor(budget / 2));
-        repo.logger.info({ event: 'git.push-too-large', commits: prepared.count, bytes: prepared.input.pack.length, nextBudget: budget }, 'push body too large for the remote; pushing in smaller rounds');
+        repo.logger.info({ event: 'git.push-too-large', commits: round.count, bytes: round.input.pack.length, nextBudget: budget }, 'push body too large for the remote; pushing in smaller rounds');
         continue;
       }
       return result({ ok: false, sha: repo.tip, pushedCommits: pushed, error: toGitError(err, repo.url, 'push') });
     }
-    const p = prepared;
+    const p = round;
     if (outcome.status === 'ok') {
       await lock.run(() => landed(repo, p));
       pushed += p.count;

@@ -5,7 +5,8 @@
 // (InvalidSpec, BranchNotAllowed, ...) with a message saying what to fix, never a crash.
 import type { Author } from '../correlation/index.ts';
 import type { KubeObject, ResourceType } from '../kube-object.ts';
-import { glob } from '../watch/namespace-filter.ts';
+import type { Change } from '../change.ts';
+import { glob } from './namespace-filter.ts';
 import { selectorMatcher } from './label-selector.ts';
 import { ClusterWatchRuleSpecSchema, GitRepoConfigSpecSchema, WatchRuleSpecSchema, type ResourceRule } from './schemas.ts';
 
@@ -180,8 +181,13 @@ function ruleCovers(r: ResourceRule, t: { group: string; resource: string }): bo
   return r.resources.includes('*') && !NOT_BY_WILDCARD.has(qualified);
 }
 
-/** Does the route record this object (for reconciles) given its namespace's labels? */
-export function routeSelects(route: Route, obj: KubeObject, nsLabels: (ns: string) => Readonly<Record<string, string>> | undefined): boolean {
+/** Does the route hold this object (what a reconcile of its folder keeps), given its namespace's labels? */
+export function selectsObject(route: Route, obj: KubeObject, nsLabels: (ns: string) => Readonly<Record<string, string>> | undefined): boolean {
   const ns = obj.metadata?.namespace ?? '';
   return route.namespace(ns, nsLabels(ns)) && route.labels(obj.metadata?.labels);
+}
+
+/** Does the route record this change (operation and object), its author aside? Exclusions need the author. */
+export function recordsChange(route: Route, change: Change, nsLabels: (ns: string) => Readonly<Record<string, string>> | undefined): boolean {
+  return route.operations(change.type).has(change.operation) && selectsObject(route, change.object, nsLabels);
 }

@@ -44,7 +44,7 @@ describe('watch manager', () => {
       missWaitMs: 10,
       waitFor: async (keys) => { waited.push([...keys]); return undefined; },
       onLookup: (hit) => lookups.push(hit),
-      wanted: (_type, change) => change.namespace === 'recorded',
+      recordable: (_type, change) => change.namespace === 'recorded',
       sink: { changes: async (_t, changes) => { delivered.push(...changes); }, snapshot: async () => undefined },
     });
     manager.setTypes([{ group: '', version: 'v1', resource: 'configmaps', namespaced: true, kind: 'ConfigMap' }]);

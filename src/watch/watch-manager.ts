@@ -34,7 +34,7 @@ export interface WatchManagerOptions {
    * changes that no rule covers (other namespaces, other operations): those are not looked up,
    * waited for, or counted as enrichment misses (their webhook calls were never asked for).
    */
-  wanted?: (type: ResourceType, change: Change) => boolean;
+  recordable?: (type: ResourceType, change: Change) => boolean;
   /** On a miss, wait this long (from when the event was seen) for a correlation still on its way from a peer. */
   missWaitMs?: number;
   waitFor?: (keys: readonly string[], ms: number) => Promise<Author[] | undefined>;
@@ -115,7 +115,7 @@ export class WatchManager {
         c.candidates = c.requestedBy.candidates;
         return;
       }
-      if (o.wanted && !o.wanted(type, c)) return;
+      if (o.recordable && !o.recordable(type, c)) return;
       if (!c.author && !c.candidates && o.waitFor && o.missWaitMs && c.correlationKeys) {
         Object.assign(c, resolveAuthor(await o.waitFor(c.correlationKeys, c.observedAt.getTime() + o.missWaitMs - Date.now()), c.manager));
       }

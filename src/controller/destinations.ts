@@ -1,5 +1,5 @@
-// One Git writer per destination (repo, branch), each with its own bounded queue, recorder and
-// consumer, opened and closed as the configuration changes. A destination that cannot be opened
+// The Git destinations: one writer per (repo, branch), each with its own bounded queue, recorders
+// (one per folder) and consumer, opened and closed as the configuration changes. A destination that cannot be opened
 // (wrong credentials, remote down) keeps its queue; while it is open the queue applies back-pressure,
 // but a destination that is down never blocks the others: when its queue is full, further items
 // are counted as overflow and a full resync of that destination is asked for once it opens — so
@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { QueueItem } from '../change.ts';
 import { KubescribeError } from '../errors.ts';
 import type { KubeObject } from '../kube-object.ts';
-import { BoundedQueue } from './bounded-queue.ts';
+import { BoundedQueue } from '../queue/index.ts';
 import { checkpointPath, Checkpoints, type ClusterIdentity } from '../git/checkpoints.ts';
 import { redactUrl } from '../git/git-error.ts';
 import { GitWriter, type Credentials, type PushResult } from '../git/index.ts';
@@ -33,7 +33,7 @@ export interface RecordTarget {
   ageRecipients: readonly string[];
 }
 
-export interface PoolEvents {
+export interface DestinationEvents {
   opened?: (d: DestinationConfig) => void;
   openFailed?: (d: DestinationConfig, err: unknown) => void;
   pushed?: (d: DestinationConfig, r: PushResult) => void;
@@ -46,7 +46,7 @@ export interface PoolEvents {
   overflow?: (d: DestinationConfig) => void;
 }
 
-export interface PoolOptions {
+export interface DestinationsOptions {
   dataDir: string;
   committer: { name: string; email: string };
   maxPending: number;
@@ -54,7 +54,7 @@ export interface PoolOptions {
   maxBackoffMs: number;
   toYaml: (obj: KubeObject) => string;
   logger: Logger;
-  events: PoolEvents;
+  events: DestinationEvents;
   /** Several clusters into one repository: this cluster's name (trailer, checkpoint file) and identity. */
   cluster?: { name: string; identity: () => ClusterIdentity | undefined };
 }
@@ -73,12 +73,12 @@ interface Slot {
   done: Promise<void>;
 }
 
-export class WriterPool {
+export class Destinations {
   private readonly slots = new Map<string, Slot>();
   /** Set by fence(): no destination is opened and no change taken afterwards. */
   private fenced = false;
 
-  constructor(private readonly o: PoolOptions) {}
+  constructor(private readonly o: DestinationsOptions) {}
 
   /**
    * Opens destinations that are new, closes the ones no longer configured, and reopens those whose

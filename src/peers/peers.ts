@@ -7,7 +7,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Agent, request } from 'node:https';
 import type { FastifyPluginAsync } from 'fastify';
-import type { Author, CorrelationStore } from './store.ts';
+import type { Author, CorrelationStore } from '../correlation/index.ts';
 
 export const PEER_SECRET_HEADER = 'x-kubescribe-peer-secret';
 export const PEER_PATH = '/peers/correlations';
