@@ -1,3 +1,3 @@
-export { correlationKey, correlationKeyPrefix, scaleContent, type CorrelationKeyParts, type Operation } from './key.ts';
+export { changeKeyParts, correlationKey, correlationKeyPrefix, scaleContent, type ChangeIdentity, type CorrelationKeyParts, type Operation } from './key.ts';
 export { CorrelationStore, type Author, type CorrelationStoreOptions } from './store.ts';
 export { newestManager, resolveAuthor, type ManagedFieldsEntry, type Resolved } from './resolve-author.ts';

@@ -7,7 +7,7 @@
 // webhook saw as oldObject) and later the object go; the requester is the author of both, and
 // whoever released the last finalizer (an UPDATE keyed by the version before the DELETED event)
 // is named beside them. A relist emits what it found in resourceVersion order.
-import { correlationKey, correlationKeyPrefix, newestManager, resolveAuthor, scaleContent, type Author, type ManagedFieldsEntry, type Operation } from '../correlation/index.ts';
+import { changeKeyParts, correlationKey, correlationKeyPrefix, newestManager, resolveAuthor, scaleContent, type Author, type ManagedFieldsEntry, type Operation } from '../correlation/index.ts';
 import type { Change } from '../change.ts';
 import { compareRv } from '../git/checkpoints.ts';
 import type { KubeObject, ResourceType } from '../kube-object.ts';
@@ -132,7 +132,7 @@ export class ChangeDetector {
     c.candidates = prev.deleting.request?.candidates;
     // The last finalizer was released by an update of the version we saw last; the apiserver
     // deletes instead of writing it, so the DELETED event shows the version before, not its content.
-    const leaving = { operation: 'UPDATE' as const, group: this.type.group, resource: this.type.resource, namespace: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '', uid: prev.uid, oldResourceVersion: prev.rv };
+    const leaving = changeKeyParts({ operation: 'UPDATE', resource: this.type, metadata: obj.metadata, uid: prev.uid, oldResourceVersion: prev.rv });
     c.releasedBy = resolveAuthor(this.correlations.takeStartingWith(correlationKeyPrefix(leaving))).author;
     return c;
   }
@@ -147,7 +147,7 @@ export class ChangeDetector {
     const m = meta(obj);
     const namespace = m.namespace ?? '';
     const name = m.name ?? '';
-    const key = { operation, group: this.type.group, resource: this.type.resource, namespace, name, uid, oldResourceVersion: oldRv, contentHash: hash };
+    const key = { ...changeKeyParts({ operation, resource: this.type, metadata: m, uid, oldResourceVersion: oldRv }), contentHash: hash };
     const keys = [correlationKey(key)];
     const replicas = (obj.spec as { replicas?: unknown } | undefined)?.replicas;
     if (operation === 'UPDATE' && typeof replicas === 'number') keys.push(correlationKey({ ...key, contentHash: scaleContent(replicas) }));
