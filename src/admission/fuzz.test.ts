@@ -11,7 +11,6 @@ import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CorrelationStore, correlationKey } from '../correlation/index.ts';
-// eslint-disable-next-line no-restricted-imports -- one hostile-input suite for the webhook and the Git path guard (issue 5); a test, not a runtime dependency
 import { assertSafeRepoPath, fileName, objectPath, type ObjectLocation } from '../git/paths.ts';
 import type { KubeObject } from '../kube-object.ts';
 import { compileSanitizeOptions, contentHash, sanitize } from '../sanitize/index.ts';

@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { QueueItem } from '../change.ts';
+import { Backoff } from '../backoff.ts';
 import { KubescribeError } from '../errors.ts';
 import type { KubeObject } from '../kube-object.ts';
 import { BoundedQueue } from '../queue/index.ts';
@@ -203,7 +204,7 @@ export class Destinations {
 
   private async run(slot: Slot): Promise<void> {
     const log = this.o.logger.child({ destination: slot.config.key, remote: redactUrl(slot.config.url), branch: slot.config.branch });
-    let backoff = this.o.backoffMs;
+    const backoff = new Backoff({ baseMs: this.o.backoffMs, capMs: this.o.maxBackoffMs });
     while (!slot.stopped && !slot.writer) {
       try {
         slot.writer = await GitWriter.open({
@@ -218,9 +219,9 @@ export class Destinations {
         });
       } catch (err) {
         this.o.events.openFailed?.(slot.config, err);
-        log.error({ code: (err as KubescribeError).code, err: (err as Error).message, retryInMs: backoff }, 'cannot open the Git repository; retrying');
-        await this.sleep(backoff, slot);
-        backoff = Math.min(backoff * 2, this.o.maxBackoffMs);
+        const wait = backoff.next();
+        log.error({ code: (err as KubescribeError).code, err: (err as Error).message, retryInMs: wait }, 'cannot open the Git repository; retrying');
+        await this.sleep(wait, slot);
       }
     }
     const writer = slot.writer;
@@ -253,7 +254,7 @@ export class Destinations {
       return r;
     };
     for await (const entry of slot.queue.drain()) {
-      let wait = this.o.backoffMs;
+      const retry = new Backoff({ baseMs: this.o.backoffMs, capMs: this.o.maxBackoffMs });
       for (;;) {
         try {
           await recorderFor(entry.target).record(entry.item as QueueItem);
@@ -264,9 +265,9 @@ export class Destinations {
             break;
           }
           if (slot.stopped) return;
+          const wait = retry.next();
           log.error({ err: (err as Error).message, retryInMs: wait }, 'writing a commit failed; retrying');
           await this.sleep(wait, slot);
-          wait = Math.min(wait * 2, this.o.maxBackoffMs);
         }
       }
       entry.item = undefined;

@@ -25,13 +25,9 @@ export interface ClusterIdentity {
   uid: string;
 }
 
-/** Compares resourceVersions when both are etcd revisions (decimal); undefined when they cannot be compared. */
-export function compareRv(a: string, b: string): number | undefined {
-  if (!/^\d+$/.test(a) || !/^\d+$/.test(b)) return undefined;
-  const x = BigInt(a);
-  const y = BigInt(b);
-  return x < y ? -1 : x > y ? 1 : 0;
-}
+import { compareRv } from '../kube-object.ts';
+
+export { compareRv };
 
 export class Checkpoints {
   private readonly map = new Map<string, string>();

@@ -9,14 +9,19 @@ const NETWORK_CODES = new Set([
 
 /** The URL without user info, for messages and logs. */
 export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    return u.toString().replace(/\/$/, url.endsWith('/') ? '/' : '');
-  } catch {
-    return url.replace(/\/\/[^/@]*@/, '//');
+  // A bare URL is normalised by the URL parser (local clone folders are named after it); any other
+  // text (an error message quoting URLs) only loses the user info of each URL in it.
+  if (!/\s/.test(url)) {
+    try {
+      const u = new URL(url);
+      u.username = '';
+      u.password = '';
+      return u.toString().replace(/\/$/, url.endsWith('/') ? '/' : '');
+    } catch {
+      // not a URL: fall through
+    }
   }
+  return url.replace(/([a-z][a-z0-9+.-]*:)?\/\/[^/@\s]*@/gi, '$1//');
 }
 
 // TLS failures: the remote's certificate is not trusted (an internal CA) or does not fit.

@@ -9,7 +9,7 @@
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { KubescribeError } from '../errors.ts';
-import { backoffDelay } from './backoff.ts';
+import { backoffDelay } from '../backoff.ts';
 import { blobOid } from './blob-oid.ts';
 import { commitChanges } from './commit-changes.ts';
 import { compactStore } from './compact-store.ts';
@@ -21,6 +21,9 @@ import { isStoreDamage, rebuildRepo } from './rebuild-store.ts';
 import { readCommit, type Repo } from './repo.ts';
 import { TreeIndex } from './tree-index.ts';
 import type { CommitInput, GitWriterOptions, PushResult, StoreRepair } from './types.ts';
+
+/** Push retries: from one second, doubling, capped at 30 s. */
+const PUSH_BACKOFF = { baseMs: 1000, capMs: 30_000 } as const;
 
 export { blobOid };
 export type { CommitInput, FileChange, GitWriterOptions, PushResult, StoreRepair } from './types.ts';
@@ -278,7 +281,7 @@ export class GitWriter {
       if (store.packedBytes > this.compactAfterBytes || store.packCount > MAX_PACKS) await this.compact();
     } else {
       this.failures++;
-      const delay = backoffDelay(this.failures);
+      const delay = backoffDelay(this.failures, PUSH_BACKOFF);
       this.logger.warn({ event: 'git.push-failed', code: r.error?.code, error: r.error?.message, pending: this.repo.unpushed.length, retryInMs: delay }, 'push failed; commits kept locally');
       if (!this.closed) this.schedule(delay);
     }

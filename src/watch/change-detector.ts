@@ -9,8 +9,7 @@
 // is named beside them. A relist emits what it found in resourceVersion order.
 import { changeKeyParts, correlationKey, correlationKeyPrefix, newestManager, resolveAuthor, scaleContent, type Author, type ManagedFieldsEntry, type Operation } from '../correlation/index.ts';
 import type { Change } from '../change.ts';
-import { compareRv } from '../git/checkpoints.ts';
-import type { KubeObject, ResourceType } from '../kube-object.ts';
+import { compareRv, type KubeObject, type ResourceType } from '../kube-object.ts';
 
 export interface Prepared { sanitized: KubeObject; hash: string }
 export type Prepare = (obj: KubeObject) => Prepared;
