@@ -15,7 +15,10 @@ export type NamespaceLabels = (ns: string) => Readonly<Record<string, string>> |
 
 export interface RouterDeps {
   table: () => RouteTable;
-  destinations: Pick<Destinations, 'push' | 'checkpoints'>;
+  destinations: {
+    push: Destinations['push'];
+    checkpoints(destination: string, waitMs: number): Promise<Pick<Checkpoints, 'get'> | undefined>;
+  };
   nsLabels: NamespaceLabels;
   /** This cluster's top folder in the repository ('' or undefined: none). */
   clusterFolder?: string;
