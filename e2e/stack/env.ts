@@ -1,4 +1,4 @@
-// The environment contract of the local stack (DESIGN.md): what `npm run dev:up` writes to
+// The environment contract of the local stack (README "The local stack"): what `npm run dev:up` writes to
 // .dev/env.json and what e2e specs, benchmarks and the demo read. Paths are absolute.
 import { readFileSync } from 'node:fs';
 

@@ -1,4 +1,4 @@
-// The commit format of DESIGN.md: subject `<OPERATION> <group/version> <resource> <namespace/name>`,
+// The commit format (docs/browsing.md "Commits"): subject `<OPERATION> <group/version> <resource> <namespace/name>`,
 // an optional body, and machine-readable trailers at the end, one per line.
 export interface ChangeMessage {
   operation: 'CREATE' | 'UPDATE' | 'DELETE';
