@@ -1,7 +1,8 @@
 // The writer's object database. New objects live in memory and in an append-only journal
 // (one write a commit, so a commit survives a process crash the moment commit() returns);
 // flush() turns them into one packfile, moves the branch ref and empties the journal. Reads of
-// everything already on disk (fetched packs, our packs) go through pack-reader.ts.
+// everything already on disk (fetched packs, our packs, loose objects) go through disk-objects.ts;
+// the journal format is journal.ts.
 // On open, a journal left by a crash is replayed up to its last complete commit.
 // A new version of a big folder (a tree of thousands of entries) is kept, journaled and packed
 // as a delta against its previous version when that one is still in memory (deltas chain at most
@@ -15,20 +16,15 @@
 import * as fs from 'node:fs';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { inflateSync } from 'node:zlib';
 import git from 'isomorphic-git';
 import { KubescribeError } from '../errors.ts';
 import { hashObject, type ObjectType } from './blob-oid.ts';
 import { EMPTY_TREE } from './object-format.ts';
 import { writePack, type DeltaObject, type PackObject } from './build-pack.ts';
 import { applyDelta, encodeDelta } from './delta.ts';
-import { PackCache, PackReader, type RawObject } from './pack-reader.ts';
+import { DiskObjects } from './disk-objects.ts';
+import { CODE_TYPE, DELTA, JOURNAL, journalRecord, journalRecords, TIP, TYPE_CODE } from './journal.ts';
 
-const JOURNAL = 'kubescribe.journal';
-const KIND: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
-const TYPES: Record<number, ObjectType> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
-const DELTA = 5; // journal record of a delta: type code, base id, delta
-const TIP = 9;
 /** Objects smaller than this are always stored whole: a delta would save little. */
 export const DELTA_MIN_BYTES = 4096;
 const MAX_DEPTH = 50;
@@ -53,12 +49,6 @@ type Entry = (PackObject | DeltaObject) & { depth: number };
 
 const entryBytes = (e: Entry): number => ('body' in e ? e.body.byteLength : e.delta.byteLength);
 
-function record(kind: number, payload: Uint8Array): Buffer[] {
-  const head = Buffer.allocUnsafe(5);
-  head.writeUInt8(kind, 0);
-  head.writeUInt32BE(payload.byteLength, 1);
-  return [head, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)];
-}
 
 export class ObjectStore {
   /** isomorphic-git's cache (pack indexes): shared by every isomorphic-git call on this repo. */
@@ -66,8 +56,6 @@ export class ObjectStore {
   private readonly pending = new Map<string, Entry>();
   private recent = new Map<string, Entry & { seq: number }>();
   private readonly materialized = new Map<string, Uint8Array>();
-  /** Objects read from any of the packs, for the next delta reads: one bounded cache for all. */
-  private readonly packCache = new PackCache();
   private recentBytes = 0;
   private seq = 0;
   private staged: Buffer[] = [];
@@ -75,13 +63,15 @@ export class ObjectStore {
   private tipOnDisk: string | undefined;
   private tip: string | undefined;
   private fd: number | undefined;
-  private readonly packs = new Map<string, PackReader>();
+  private readonly disk: DiskObjects;
   /** Bytes of packs on disk since the last compaction (see compact-store.ts). */
   packedBytes = 0;
   /** Set by open() when the journal needed repairs. */
   repairs: JournalRepairs | undefined;
 
-  private constructor(readonly dir: string, readonly branch: string) {}
+  private constructor(readonly dir: string, readonly branch: string) {
+    this.disk = new DiskObjects(dir);
+  }
 
   /**
    * Opens the store of a bare repository, replaying a journal a crash left behind. `readOnly`
@@ -96,7 +86,7 @@ export class ObjectStore {
     for (const f of await readdir(packDir).catch(() => [])) {
       if (f.endsWith('.pack')) store.packedBytes += (await stat(join(packDir, f))).size;
     }
-    await store.refreshPacks();
+    await store.disk.refresh();
     const journal = join(dir, JOURNAL);
     const data = await readFile(journal).catch(() => undefined);
     if (data && data.length > 0) store.recover(data);
@@ -110,14 +100,8 @@ export class ObjectStore {
 
   private recover(data: Buffer): void {
     const repairs: JournalRepairs = { duplicates: 0, unreadable: 0 };
-    let at = 0;
     let group: Entry[] = [];
-    while (at + 5 <= data.length) {
-      const kind = data.readUInt8(at);
-      const len = data.readUInt32BE(at + 1);
-      if (at + 5 + len > data.length) break; // torn write: the crash happened here
-      const payload = data.subarray(at + 5, at + 5 + len);
-      at += 5 + len;
+    for (const { kind, payload } of journalRecords(data)) {
       if (kind === TIP) {
         for (const o of group) this.remember(o);
         group = [];
@@ -125,12 +109,12 @@ export class ObjectStore {
         continue;
       }
       let entry: Entry;
-      if (TYPES[kind]) {
-        const type = TYPES[kind];
+      if (CODE_TYPE[kind]) {
+        const type = CODE_TYPE[kind];
         const body = Buffer.from(payload);
         entry = { oid: hashObject(type, body), type, body, depth: 0 };
-      } else if (kind === DELTA && TYPES[payload[0]!] && len > 21) {
-        const type = TYPES[payload[0]!]!;
+      } else if (kind === DELTA && CODE_TYPE[payload[0]!] && payload.length > 21) {
+        const type = CODE_TYPE[payload[0]!]!;
         const base = payload.toString('hex', 1, 21);
         const delta = Buffer.from(payload.subarray(21));
         let body: Buffer;
@@ -192,12 +176,12 @@ export class ObjectStore {
     this.pending.set(oid, o);
     this.pendingBytes += entryBytes(o);
     if ('body' in o) {
-      this.staged.push(...record(KIND[type], body));
+      this.staged.push(...journalRecord(TYPE_CODE[type], body));
     } else {
       const head = Buffer.allocUnsafe(21);
-      head[0] = KIND[type];
+      head[0] = TYPE_CODE[type];
       head.write(o.base, 1, 'hex');
-      this.staged.push(...record(DELTA, Buffer.concat([head, o.delta])));
+      this.staged.push(...journalRecord(DELTA, Buffer.concat([head, o.delta])));
     }
     this.remember(o);
     return oid;
@@ -206,7 +190,7 @@ export class ObjectStore {
   /** Whether oid is stored for good: waiting for the next pack, or in a pack on disk. */
   private stored(oid: string): boolean {
     if (this.pending.has(oid) || oid === EMPTY_TREE) return true;
-    for (const pack of this.packs.values()) if (pack.has(oid)) return true;
+    if (this.disk.has(oid)) return true;
     return false;
   }
 
@@ -219,7 +203,7 @@ export class ObjectStore {
 
   /** Makes oid the branch tip: the objects written since the last call and the tip reach the journal in one write. */
   setTip(oid: string | undefined): void {
-    if (oid !== undefined) this.staged.push(...record(TIP, Buffer.from(oid, 'hex')));
+    if (oid !== undefined) this.staged.push(...journalRecord(TIP, Buffer.from(oid, 'hex')));
     if (this.staged.length > 0 && this.fd !== undefined) fs.writeSync(this.fd, Buffer.concat(this.staged));
     this.staged = [];
     this.tip = oid;
@@ -264,14 +248,14 @@ export class ObjectStore {
     const p = this.pending.get(oid) ?? this.recent.get(oid);
     if (p) return 'body' in p ? p : { type: p.type, body: this.bodyOf(oid) };
     if (oid === EMPTY_TREE) return { type: 'tree', body: new Uint8Array(0) };
-    const packed = this.readPacked(oid);
+    const packed = this.disk.readPacked(oid);
     if (packed) return packed;
     // Packs that appeared since we last looked (a fetch), then a loose object (the git CLI).
-    if (await this.refreshPacks()) {
-      const again = this.readPacked(oid);
+    if (await this.disk.refresh()) {
+      const again = this.disk.readPacked(oid);
       if (again) return again;
     }
-    return this.readLoose(oid);
+    return this.disk.readLoose(oid);
   }
 
   /**
@@ -290,7 +274,7 @@ export class ObjectStore {
       const hit = this.materialized.get(at);
       if (hit) { body = hit; break; }
       if (!e) {
-        body = this.readPacked(at)?.body;
+        body = this.disk.readPacked(at)?.body;
         if (!body) throw new KubescribeError('KUBESCRIBE_ERR_GIT_STORE_CORRUPT', `git object ${at} is missing from ${this.dir}${at === oid ? '' : ` (the delta base of ${oid})`}`);
         break;
       }
@@ -333,56 +317,18 @@ export class ObjectStore {
     return out;
   }
 
-  /** From any pack; `visiting` holds the objects whose ref-delta bases are being read across packs. */
-  private readPacked(oid: string, visiting = new Set<string>()): RawObject | undefined {
-    if (visiting.has(oid)) throw new KubescribeError('KUBESCRIBE_ERR_GIT_STORE_CORRUPT', `the packs in ${this.dir} hold a delta cycle through ${oid}`);
-    visiting.add(oid);
-    for (const pack of this.packs.values()) {
-      const o = pack.read(oid, (base) => this.readPacked(base, visiting));
-      if (o) return o;
-    }
-    return undefined;
-  }
-
   /** The object's pack entry as stored on disk, when it is a plain (non-delta) packed entry. */
   rawEntry(oid: string): Buffer | undefined {
-    for (const pack of this.packs.values()) {
-      if (pack.has(oid)) return pack.rawEntry(oid);
-    }
-    return undefined;
+    return this.disk.rawEntry(oid);
   }
 
   get packCount(): number {
-    return this.packs.size;
+    return this.disk.packCount;
   }
 
-  private async readLoose(oid: string): Promise<StoredObject | undefined> {
-    const file = await readFile(join(this.dir, 'objects', oid.slice(0, 2), oid.slice(2))).catch(() => undefined);
-    if (!file) return undefined;
-    const raw = inflateSync(file);
-    const nul = raw.indexOf(0);
-    const type = raw.toString('latin1', 0, raw.indexOf(0x20)) as ObjectType;
-    return { type, body: raw.subarray(nul + 1) };
-  }
-
-  /** Opens packs added to the folder and drops removed ones; true if anything changed. */
-  async refreshPacks(): Promise<boolean> {
-    const packDir = join(this.dir, 'objects', 'pack');
-    const names = new Set((await readdir(packDir).catch(() => [] as string[])).filter((f) => f.startsWith('pack-') && f.endsWith('.idx')).map((f) => f.replace(/\.idx$/, '.pack')));
-    let changed = false;
-    for (const [name, reader] of this.packs) {
-      if (!names.has(name)) {
-        reader.close();
-        this.packs.delete(name);
-        changed = true;
-      }
-    }
-    for (const name of names) {
-      if (this.packs.has(name)) continue;
-      this.packs.set(name, await PackReader.open(join(packDir, name), this.packCache));
-      changed = true;
-    }
-    return changed;
+  /** Opens packs added to the folder (a fetch) and drops removed ones; true if anything changed. */
+  refreshPacks(): Promise<boolean> {
+    return this.disk.refresh();
   }
 
   async read(oid: string, expected?: ObjectType): Promise<StoredObject> {
@@ -397,7 +343,7 @@ export class ObjectStore {
     if (this.staged.length > 0) this.setTip(this.tip);
     if (this.pending.size > 0) {
       const { name, bytes } = await writePack(join(this.dir, 'objects', 'pack'), await this.packObjects(this.pending.keys()));
-      this.packs.set(`${name}.pack`, await PackReader.open(join(this.dir, 'objects', 'pack', `${name}.pack`), this.packCache));
+      await this.disk.add(name);
       this.packedBytes += bytes;
       this.pending.clear();
       this.pendingBytes = 0;
@@ -419,7 +365,6 @@ export class ObjectStore {
     if (this.fd !== undefined) await this.flush();
     if (this.fd !== undefined) fs.closeSync(this.fd);
     this.fd = undefined;
-    for (const reader of this.packs.values()) reader.close();
-    this.packs.clear();
+    this.disk.close();
   }
 }
