@@ -202,8 +202,26 @@ export class Destinations {
     while (!slot.stopped && Date.now() < until) await new Promise((r) => setTimeout(r, Math.min(100, until - Date.now())));
   }
 
+  /** A destination's life: open (retrying), announce, then record what its queue brings, in order. */
   private async run(slot: Slot): Promise<void> {
     const log = this.o.logger.child({ destination: slot.config.key, remote: redactUrl(slot.config.url), branch: slot.config.branch });
+    const writer = await this.open(slot, log);
+    if (!writer || slot.stopped) return;
+    writer.onPush((r) => this.o.events.pushed?.(slot.config, r));
+    const checkpoints = await Checkpoints.load((p) => writer.readFile(p), checkpointPath(this.o.cluster?.name ?? ''), () => this.o.cluster?.identity());
+    await this.o.events.checkpointsLoaded?.(slot.config, checkpoints).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not check the checkpoints'));
+    slot.checkpoints = checkpoints;
+    slot.markOpened();
+    this.o.events.opened?.(slot.config);
+    if (slot.overflowed) {
+      slot.overflowed = false;
+      this.o.events.needsResync?.(slot.config);
+    }
+    await this.consume(slot, writer, checkpoints, log);
+  }
+
+  /** Opens the local clone, retrying with backoff until it opens or the destination stops. */
+  private async open(slot: Slot, log: Logger): Promise<GitWriter | undefined> {
     const backoff = new Backoff({ baseMs: this.o.backoffMs, capMs: this.o.maxBackoffMs });
     while (!slot.stopped && !slot.writer) {
       try {
@@ -224,19 +242,11 @@ export class Destinations {
         await this.sleep(wait, slot);
       }
     }
-    const writer = slot.writer;
-    if (!writer) return;
-    if (slot.stopped) return;
-    writer.onPush((r) => this.o.events.pushed?.(slot.config, r));
-    const checkpoints = await Checkpoints.load((p) => writer.readFile(p), checkpointPath(this.o.cluster?.name ?? ''), () => this.o.cluster?.identity());
-    await this.o.events.checkpointsLoaded?.(slot.config, checkpoints).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not check the checkpoints'));
-    slot.checkpoints = checkpoints;
-    slot.markOpened();
-    this.o.events.opened?.(slot.config);
-    if (slot.overflowed) {
-      slot.overflowed = false;
-      this.o.events.needsResync?.(slot.config);
-    }
+    return slot.writer;
+  }
+
+  /** Records each queued item through the recorder of its folder; a failed write is retried, a terminal one skipped. */
+  private async consume(slot: Slot, writer: GitWriter, checkpoints: Checkpoints, log: Logger): Promise<void> {
     const recorders = new Map<string, Recorder>();
     const recorderFor = ({ baseFolder, ageRecipients }: RecordTarget): Recorder => {
       // Keyed by the email template too: a GitRepoConfig edit changes it without a reopen.

@@ -5,7 +5,7 @@
 // set, so that kubescribes of several clusters writing to one branch never overwrite each other's
 // (a replay re-applies a commit's files whole). The file also names the cluster that wrote it (the
 // uid of its kube-system namespace): a checkpoint from another cluster, or one ahead of the cluster's
-// current resourceVersion, is rejected by the pipeline and answered by a reconcile, never trusted.
+// current resourceVersion, is rejected by the controller and answered by a reconcile, never trusted.
 // A new leader or a restarted replica lists each type AT its checkpoint and watches from there, so
 // changes made while nobody recorded are replayed one by one (with their authors, whose
 // correlations every replica kept) instead of being folded into a reconcile; anything at or below

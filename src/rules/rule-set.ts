@@ -1,5 +1,5 @@
 // Compiles the configuration — GitRepoConfigs, WatchRules, ClusterWatchRules, plus the optional
-// bootstrap from the settings file — into what the pipeline runs: repositories and routes. A route
+// bootstrap from the settings file — into what the controller runs: repositories and routes. A route
 // says which changes (resource rules, namespaces, labels, operations, excluded users and field
 // managers) go to which destination (repo, branch, base folder). Problems become status reasons
 // (InvalidSpec, BranchNotAllowed, ...) with a message saying what to fix, never a crash.
