@@ -19,9 +19,11 @@ export const watchRule = (ns: string, name: string, spec: Record<string, unknown
 export const configMap = (ns: string, name: string, labels: Record<string, string> = {}): KubeObject =>
   ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: ns, name, labels, uid: `u-${name}`, resourceVersion: '1' }, data: { a: '1' } });
 
+let resourceVersion = 100;
+/** A change as the watch reports it; resourceVersions increase from call to call, as the cluster's do. */
 export const change = (obj: KubeObject, operation: Change['operation'] = 'UPDATE', username = 'alice', type: ResourceType = CONFIGMAPS): Change => ({
   kind: 'change', type, operation, namespace: obj.metadata?.namespace ?? '', name: obj.metadata?.name ?? '', uid: obj.metadata?.uid ?? '',
-  resourceVersion: '2', object: obj, observedAt: new Date(), author: { username, groups: [] },
+  resourceVersion: String(++resourceVersion), object: obj, observedAt: new Date(), author: { username, groups: [] },
 });
 
 /** Records every push; checkpoints per destination as the test sets them. */
