@@ -14,6 +14,7 @@ export const ErrorCodes = {
   KUBESCRIBE_ERR_GIT_REMOTE_ERROR: { terminal: false, summary: 'The Git remote answered with an ERR line (a refusal other than credentials).' },
   KUBESCRIBE_ERR_GIT_STORE_CORRUPT: { terminal: true, summary: 'The local Git object store is damaged (an object or a delta base is missing, or deltas form a cycle); the writer rebuilds it from a fresh clone.' },
   KUBESCRIBE_ERR_GIT_PATH_UNSAFE: { terminal: true, summary: 'An object name would map to a path outside its folder.' },
+  KUBESCRIBE_ERR_GIT_SIGNING_KEY: { terminal: false, summary: 'Commit signing is on but its key is missing, encrypted without a passphrase, or not an OpenSSH/PEM (ed25519, RSA) or armored OpenPGP private key; nothing is committed until it is fixed.' },
   KUBESCRIBE_ERR_KUBE_API: { terminal: false, summary: 'The Kubernetes API answered with an error or went away.' },
   KUBESCRIBE_ERR_KUBE_TIMEOUT: { terminal: false, summary: 'A request to the Kubernetes API got no answer within its deadline.' },
   KUBESCRIBE_ERR_KUBE_WATCH_SILENT: { terminal: false, summary: 'A watch stream delivered nothing (no event, no bookmark) within its bound.' },

@@ -16,7 +16,7 @@ import { syncWithRemote } from './replay.ts';
 import { commitsSince, readCommit, type Repo } from './repo.ts';
 import { isSshUrl } from './ssh-url.ts';
 import { TreeIndex } from './tree-index.ts';
-import type { Credentials } from './types.ts';
+import type { CommitSigning, Credentials } from './types.ts';
 
 export interface OpenRepoOptions {
   dir: string;
@@ -24,6 +24,7 @@ export interface OpenRepoOptions {
   branch: string;
   credentials: () => Credentials | undefined;
   committer: { name: string; email: string };
+  signing?: () => CommitSigning;
   logger: Logger;
 }
 
@@ -90,6 +91,7 @@ async function load(store: ObjectStore, opts: OpenRepoOptions, remote: { url: st
     unpushed: await commitsSince(store, localTip, previousRemote),
     introduced: new Map(),
     committer: opts.committer,
+    signing: opts.signing ?? (() => undefined),
     credentials: remote.credentials,
     logger: opts.logger,
   };

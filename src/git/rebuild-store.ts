@@ -63,7 +63,7 @@ async function salvage(from: ObjectStore, commits: readonly string[], repo: Repo
         changes.push({ path: ch.path, content: ch.oid === null ? null : Buffer.from((await from.read(ch.oid, 'blob')).body).toString('utf8') });
       }
       const who = IDENT.exec(c.author);
-      commitChanges(repo, {
+      await commitChanges(repo, {
         changes,
         author: who ? { name: who[1]!, email: who[2]!, timestamp: Number(who[3]) } : { name: 'unknown', email: '' },
         message: c.message,

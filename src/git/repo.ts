@@ -5,7 +5,7 @@ import { decodeCommit, type CommitObject } from './object-format.ts';
 import type { ObjectStore } from './object-store.ts';
 import type { TreeIndex } from './tree-index.ts';
 import { basicAuth } from './transport.ts';
-import type { Credentials } from './types.ts';
+import type { CommitSigning, Credentials } from './types.ts';
 
 export interface Repo {
   dir: string;
@@ -26,6 +26,8 @@ export interface Repo {
    */
   introduced: Map<string, string[]>;
   committer: { name: string; email: string };
+  /** Read at each commit: sign with this key, refuse to commit (key missing), or leave unsigned. */
+  signing: () => CommitSigning;
   credentials: () => Credentials | undefined;
   logger: Logger;
 }

@@ -52,6 +52,8 @@ export interface GitWriterOptions {
   /** Read at every network operation, so rotated credentials are picked up; undefined = anonymous. */
   credentials: () => Credentials | undefined;
   committer: { name: string; email: string };
+  /** Whether and how commits are signed, read at each commit (see CommitSigning). */
+  signing?: () => CommitSigning;
   /** Push this long after the first unpushed commit; default 1000. */
   pushIntervalMs?: number;
   /** Push as soon as this many commits are unpushed; default 200. */
@@ -60,3 +62,10 @@ export interface GitWriterOptions {
   compactAfterBytes?: number;
   logger: Logger;
 }
+
+/**
+ * Commit signing as configured now: not asked for (`undefined` from the getter), asked for with a
+ * usable key (`signer`), or asked for without one (`problem`) — then nothing is committed (fail
+ * closed: a change waits, it is never written unsigned).
+ */
+export type CommitSigning = { signer: import('./signing.ts').CommitSigner } | { problem: string } | undefined;

@@ -121,7 +121,7 @@ export class GitWriter {
       const before = this.repo.tip;
       let sha: string;
       try {
-        sha = commitChanges(this.repo, input);
+        sha = await commitChanges(this.repo, input);
       } catch (err) {
         // A failure after the tree was touched (disk full, ...) leaves it ahead of the tip.
         if (this.repo.tip === before) this.broken = (err as { code?: string }).code !== 'KUBESCRIBE_ERR_GIT_PATH_UNSAFE';

@@ -1,0 +1,94 @@
+// Commit signatures, as git writes and verifies them: the signature is over the commit object
+// without its `gpgsig` header and goes into that header. Two formats, detected from the key:
+// - SSH (git's gpg.format=ssh): an SSHSIG envelope (namespace "git", SHA-512) signed with an
+//   OpenSSH or PEM private key (ed25519 or RSA, optional passphrase), parsed by ssh2 and signed with
+//   node:crypto; verified by `git verify-commit` against an allowed-signers file.
+// - OpenPGP: a detached binary-document signature made by the openpgp package, armored; verified by
+//   gpg with the public key imported.
+// The committer (kubescribe) is the signer; the author stays the Kubernetes user.
+import { createHash, createPrivateKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
+import { utils as sshUtils } from 'ssh2';
+import * as openpgp from 'openpgp';
+import { KubescribeError } from '../errors.ts';
+
+export interface CommitSigner {
+  format: 'ssh' | 'openpgp';
+  /** The public key a reviewer adds to the allowed signers (SSH: one authorized_keys line; OpenPGP: armored). */
+  publicKey: string;
+  /** SSH: `SHA256:…` as ssh-keygen -l prints it; OpenPGP: the key's fingerprint in hex, upper case. */
+  fingerprint: string;
+  /** The armored signature of a commit object's bytes (without gpgsig). */
+  sign(payload: Buffer): Promise<string>;
+}
+
+const invalid = (message: string): KubescribeError => new KubescribeError('KUBESCRIBE_ERR_GIT_SIGNING_KEY', message);
+
+/** The signer of a private key (OpenSSH, PEM or armored OpenPGP); a clear error for anything else. */
+export async function loadSigner(keyText: string, passphrase?: string): Promise<CommitSigner> {
+  const text = keyText.trim();
+  if (text.startsWith('-----BEGIN PGP PRIVATE KEY BLOCK-----')) return openpgpSigner(text, passphrase);
+  if (/^-----BEGIN (OPENSSH|RSA|EC|PRIVATE) (PRIVATE )?KEY-----/.test(text) || text.startsWith('-----BEGIN OPENSSH PRIVATE KEY-----')) return sshSigner(text, passphrase);
+  throw invalid('signing.key is neither an OpenSSH/PEM private key nor an armored OpenPGP private key (-----BEGIN PGP PRIVATE KEY BLOCK-----)');
+}
+
+function sshString(b: Buffer | string): Buffer {
+  const body = typeof b === 'string' ? Buffer.from(b, 'utf8') : b;
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(body.length);
+  return Buffer.concat([len, body]);
+}
+
+function sshSigner(text: string, passphrase?: string): CommitSigner {
+  const parsed = sshUtils.parseKey(text, passphrase);
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  if (!key || key instanceof Error) throw invalid(`signing.key: ${key instanceof Error ? key.message.replace(/passphrase.*/i, 'wrong or missing passphrase') : 'no key found'}`);
+  if (!key.isPrivateKey()) throw invalid('signing.key holds a public key; a private key is needed');
+  const type = key.type;
+  if (type !== 'ssh-ed25519' && type !== 'ssh-rsa') throw invalid(`signing.key: ${type} keys are not supported for signing; use ed25519 or RSA`);
+  const privateKey: KeyObject = createPrivateKey(key.getPrivatePEM());
+  const publicBlob = key.getPublicSSH();
+  // RSA signs with SHA-512 (rsa-sha2-512), as ssh-keygen -Y sign does.
+  const sigAlgo = type === 'ssh-rsa' ? 'rsa-sha2-512' : 'ssh-ed25519';
+  const namespace = 'git';
+  const signBlob = (payload: Buffer): Buffer => {
+    const digest = createHash('sha512').update(payload).digest();
+    const toSign = Buffer.concat([Buffer.from('SSHSIG'), sshString(namespace), sshString(''), sshString('sha512'), sshString(digest)]);
+    const raw = cryptoSign(type === 'ssh-rsa' ? 'sha512' : null, toSign, privateKey);
+    const version = Buffer.alloc(4);
+    version.writeUInt32BE(1);
+    return Buffer.concat([Buffer.from('SSHSIG'), version, sshString(publicBlob), sshString(namespace), sshString(''), sshString('sha512'), sshString(Buffer.concat([sshString(sigAlgo), sshString(raw)]))]);
+  };
+  return {
+    format: 'ssh',
+    publicKey: `${type} ${publicBlob.toString('base64')} kubescribe`,
+    fingerprint: `SHA256:${createHash('sha256').update(publicBlob).digest('base64').replace(/=+$/, '')}`,
+    sign: async (payload) => {
+      const b64 = signBlob(payload).toString('base64');
+      return `-----BEGIN SSH SIGNATURE-----\n${b64.match(/.{1,70}/g)!.join('\n')}\n-----END SSH SIGNATURE-----`;
+    },
+  };
+}
+
+async function openpgpSigner(text: string, passphrase?: string): Promise<CommitSigner> {
+  let key: openpgp.PrivateKey;
+  try {
+    key = await openpgp.readPrivateKey({ armoredKey: text });
+    if (!key.isDecrypted()) {
+      if (!passphrase) throw invalid('signing.key is encrypted: set signing.passphrase in the Secret');
+      key = await openpgp.decryptKey({ privateKey: key, passphrase });
+    }
+  } catch (err) {
+    if (err instanceof KubescribeError) throw err;
+    throw invalid(`signing.key: not a usable OpenPGP private key (${(err as Error).message.replace(/passphrase.*/i, 'wrong passphrase')})`);
+  }
+  return {
+    format: 'openpgp',
+    publicKey: key.toPublic().armor(),
+    fingerprint: key.getFingerprint().toUpperCase(),
+    sign: async (payload) => {
+      const message = await openpgp.createMessage({ binary: new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength) });
+      const signature = await openpgp.sign({ message, signingKeys: key, detached: true, format: 'armored', config: { preferredHashAlgorithm: openpgp.enums.hash.sha512 } });
+      return String(signature).trim();
+    },
+  };
+}
