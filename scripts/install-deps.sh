@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what kubescribe's tests, demo and benchmarks need on a Debian machine, and only what is
 # missing: Debian packages (git with git-http-backend, openssl, prometheus + promtool for the
-# metrics e2e, openssh-server for the SSH Git server) and a `git` system user, the npm packages
+# metrics e2e, openssh-server for the SSH Git server, gnupg to verify OpenPGP-signed commits) and a `git` system user, the npm packages
 # (npm ci when package-lock.json changed), and the local control plane + helm + sops (built once per
 # machine from the Go module proxy, cached in ~/.cache/kubescribe).
 # Safe to run again: it skips what is present.
@@ -20,6 +20,7 @@ command -v openssl >/dev/null || missing+=(openssl)
 [ -e /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
 { [ -x /usr/bin/prometheus ] && [ -x /usr/bin/promtool ]; } || missing+=(prometheus)
 { [ -x /usr/sbin/sshd ] && command -v ssh-keygen >/dev/null && command -v ssh >/dev/null; } || missing+=(openssh-server openssh-client)
+command -v gpg >/dev/null || missing+=(gnupg)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "install-deps: please install the Debian packages: ${missing[*]} (apt-get install ${missing[*]})" >&2; exit 1

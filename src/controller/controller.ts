@@ -9,7 +9,7 @@
 // Stopped when leadership is lost; started afresh (a new start-up reconcile) when it is won again.
 import type { Logger } from 'pino';
 import type { CorrelationStore } from '../correlation/index.ts';
-import { closeSshConnections } from '../git/index.ts';
+import { closeSshConnections, loadSigner, type CommitSigning } from '../git/index.ts';
 import type { KubeObject } from '../kube-object.ts';
 import { typeKey } from '../kube-object.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -21,6 +21,7 @@ import type { Secrets, Settings } from '../settings/index.ts';
 import { notReady, StatusWriter } from '../status/status-writer.ts';
 import { discoverAll, KubeApiError, WatchManager, type KubeApi, type Prepare } from '../watch/index.ts';
 import { CredentialsSource, type WatchSecret } from './credentials.ts';
+import { SigningKeys } from './signing-keys.ts';
 import { bootstrapFromSettings, destinationConfigs } from './desired-state.ts';
 import { destinationEvents } from './destination-events.ts';
 import { Destinations } from './destinations.ts';
@@ -74,6 +75,9 @@ class LeaderController implements Controller {
   private readonly customResources = new Map<KindName, ResourceCache>();
   private readonly namespaces: ResourceCache;
   private readonly credentials: CredentialsSource;
+  private readonly signingKeys: SigningKeys;
+  /** The bootstrap repository's signing (settings git.signing), loaded at start. */
+  private settingsSigning: CommitSigning;
   private readonly destinations: Destinations;
   private readonly router: Router;
   private readonly watches: WatchManager;
@@ -87,6 +91,7 @@ class LeaderController implements Controller {
     this.loop = new ReconcileLoop({ reconcile: () => this.reconcile(), debounceMs: 100, onError: (err) => this.log.error({ err }, 'applying the configuration failed') });
     this.namespaces = this.cache({ group: '', version: 'v1', resource: 'namespaces' }, () => undefined);
     this.credentials = new CredentialsSource({ watchSecret: this.watchSecret, onChange: () => this.loop.request() });
+    this.signingKeys = new SigningKeys({ watchSecret: this.watchSecret, load: loadSigner, onChange: () => this.loop.request() });
     this.destinations = this.buildDestinations();
     this.router = new Router({
       table: () => this.table, destinations: this.destinations, clusterFolder: d.settings.cluster.folder ?? d.settings.cluster.name,
@@ -106,6 +111,7 @@ class LeaderController implements Controller {
 
   async start(): Promise<void> {
     if (!this.d.settings.git && !this.d.settings.customResources.enabled) this.log.warn('nothing to record: no `git` in the settings and customResources.enabled is false');
+    this.settingsSigning = await settingsSigning(this.d.secrets.signingKey);
     this.namespaces.start();
     if (this.d.settings.customResources.enabled) {
       for (const kind of Object.keys(KINDS) as KindName[]) {
@@ -129,6 +135,7 @@ class LeaderController implements Controller {
     await this.loop.stop();
     await Promise.all([...this.customResources.values(), this.namespaces].map((c) => c.stop()));
     await this.credentials.stop();
+    await this.signingKeys.stop();
     await this.watches.stop();
     await this.destinations.close();
     closeSshConnections();
@@ -146,8 +153,12 @@ class LeaderController implements Controller {
     const list = (k: KindName): KubeObject[] => this.customResources.get(k)?.list() ?? [];
     this.ruleSet = compileRuleSet({ repos: list('GitRepoConfig'), rules: list('WatchRule'), clusterRules: list('ClusterWatchRule'), bootstrap: bootstrapFromSettings(this.d.settings), ownNamespace: this.d.settings.ownNamespace });
     this.credentials.sync(this.ruleSet.repos.values());
+    this.signingKeys.sync(this.ruleSet.repos.values());
     this.reportProblems();
-    await this.destinations.sync(destinationConfigs(this.ruleSet, (key) => this.credentials.get(key), this.d.secrets.gitCredentials));
+    await this.destinations.sync(destinationConfigs(this.ruleSet, {
+      credentials: (key) => this.credentials.get(key), signing: (key) => this.signingKeys.signing(key),
+      settingsCredentials: this.d.secrets.gitCredentials, settingsSigning: () => this.settingsSigning,
+    }));
     const next = RouteTable.build(this.ruleSet, this.discovery.catalogue(), this.table);
     this.table = next.table;
     reportRouteStatus(this.table, this.discovery.catalogue(), this.forbidden, this.report);
@@ -157,12 +168,16 @@ class LeaderController implements Controller {
     if (fromSynced) this.applied = true;
   }
 
-  /** Problems of the custom resources (invalid spec, branch not allowed, Secret missing or invalid). */
+  /** Problems of the custom resources (invalid spec, branch not allowed, Secret missing or invalid), and the signing keys in use. */
   private reportProblems(): void {
     for (const p of this.ruleSet.problems) this.report(p.ref, notReady(p.reason, p.message, true));
     for (const r of this.ruleSet.repos.values()) {
+      if (!r.ref) continue;
       const problem = this.credentials.problem(r.key);
-      if (problem && r.ref) this.report(r.ref, notReady(problem.reason, problem.message, true));
+      if (problem) this.report(r.ref, notReady(problem.reason, problem.message, true));
+      const signing = this.signingKeys.signing(r.key);
+      if (signing && 'problem' in signing) this.report(r.ref, notReady('SigningKeyInvalid', `commit signing is on but ${signing.problem}; nothing is committed until it is fixed`, true), { signing: null });
+      else this.report(r.ref, [], { signing: signing ? { format: signing.signer.format, publicKey: signing.signer.publicKey, fingerprint: signing.signer.fingerprint } : null });
     }
   }
 
@@ -249,5 +264,15 @@ class LeaderController implements Controller {
   private releaseMemory(): void {
     this.largeSnapshots = 0;
     void reduceMemory().catch((err: unknown) => this.log.debug({ err: (err as Error).message }, 'memory-reducing GC failed'));
+  }
+}
+
+/** The settings file's signing key as the writers see it: a signer, the reason there is none, or off. */
+async function settingsSigning(key: { key: string; passphrase?: string } | undefined): Promise<CommitSigning> {
+  if (!key) return undefined;
+  try {
+    return { signer: await loadSigner(key.key, key.passphrase) };
+  } catch (err) {
+    return { problem: `git.signing.keyFile: ${(err as Error).message}` };
   }
 }

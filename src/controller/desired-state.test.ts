@@ -13,7 +13,7 @@ describe('desired state', () => {
       rules: [watchRule('team', 'a'), watchRule('team', 'b', { baseFolder: 'b' }), watchRule('team', 'c', { branch: 'prod' })],
     });
     let token = 'one';
-    const configs = destinationConfigs(rs, () => ({ username: 'x', password: token }), () => undefined);
+    const configs = destinationConfigs(rs, { credentials: () => ({ username: 'x', password: token }), signing: () => undefined, settingsCredentials: () => undefined, settingsSigning: () => undefined });
     expect(configs.map((c) => c.key)).toEqual(['team/audit@main', 'team/audit@prod']);
     token = 'two';
     expect(configs[0]!.credentials()).toEqual({ username: 'x', password: 'two' });

@@ -1,7 +1,7 @@
 // The desired state that is not a custom resource: the settings file's bootstrap repository and
 // rule (so kubescribe records without its CRDs), and the Git destinations the compiled rules need —
 // one per (repo, branch) that some valid route writes to.
-import type { Credentials } from '../git/index.ts';
+import type { CommitSigning, Credentials } from '../git/index.ts';
 import { namespaceFilter } from '../rules/namespace-filter.ts';
 import type { Bootstrap, RuleSet } from '../rules/rule-set.ts';
 import type { Settings } from '../settings/index.ts';
@@ -25,10 +25,20 @@ export function bootstrapFromSettings(settings: Readonly<Settings>): Bootstrap |
 }
 
 /**
- * One destination per (repo, branch) some route uses. Credentials are read through a function at
- * each push: the settings file's for the bootstrap repository, the Secret's for a GitRepoConfig.
+ * One destination per (repo, branch) some route uses. Credentials and signing are read through
+ * functions at each push or commit: the settings file's for the bootstrap repository, the Secrets'
+ * for a GitRepoConfig.
  */
-export function destinationConfigs(ruleSet: RuleSet, secretCredentials: (repoKey: string) => Credentials | undefined, settingsCredentials: () => Credentials | undefined): DestinationConfig[] {
+export interface DestinationSources {
+  /** A GitRepoConfig's credentials and signing (from its Secrets). */
+  credentials: (repoKey: string) => Credentials | undefined;
+  signing: (repoKey: string) => CommitSigning;
+  /** The bootstrap repository's (from the settings). */
+  settingsCredentials: () => Credentials | undefined;
+  settingsSigning: () => CommitSigning;
+}
+
+export function destinationConfigs(ruleSet: RuleSet, sources: DestinationSources): DestinationConfig[] {
   const configs = new Map<string, DestinationConfig>();
   for (const route of ruleSet.routes) {
     const repo = ruleSet.repos.get(route.destination.repoKey);
@@ -37,7 +47,8 @@ export function destinationConfigs(ruleSet: RuleSet, secretCredentials: (repoKey
     configs.set(key, {
       key, repoKey: repo.key, url: repo.url, branch: route.destination.branch,
       pushIntervalMs: repo.pushIntervalMs, pushMaxCommits: repo.pushMaxCommits, authorEmailTemplate: repo.authorEmailTemplate,
-      credentials: repo.key === 'settings' ? settingsCredentials : () => secretCredentials(repo.key),
+      credentials: repo.key === 'settings' ? sources.settingsCredentials : () => sources.credentials(repo.key),
+      signing: repo.key === 'settings' ? sources.settingsSigning : () => sources.signing(repo.key),
     });
   }
   return [...configs.values()];

@@ -24,7 +24,7 @@ function setup(opts: { credentialsProblem?: boolean; clusterUid?: string } = {})
     clusterNow: async () => ({ uid: opts.clusterUid ?? 'this-cluster', resourceVersion: '1000' }),
     relist: (types, _reason, routes) => relists.push({ types: [...types], routes }),
   });
-  const dest: DestinationConfig = { key: 'team/audit@main', repoKey: 'team/audit', url: 'https://u:secret@git.example/audit.git', branch: 'main', pushIntervalMs: 1, pushMaxCommits: 1, authorEmailTemplate: '', credentials: () => undefined };
+  const dest: DestinationConfig = { key: 'team/audit@main', repoKey: 'team/audit', url: 'https://u:secret@git.example/audit.git', branch: 'main', pushIntervalMs: 1, pushMaxCommits: 1, authorEmailTemplate: '', credentials: () => undefined, signing: () => undefined };
   return { events, reports, relists, registry, dest };
 }
 

@@ -19,7 +19,7 @@ describe('Destinations', () => {
 
   const config = (extra: Partial<DestinationConfig> = {}): DestinationConfig => ({
     key: 'team/audit@main', repoKey: 'team/audit', url: remote.url, branch: 'main', pushIntervalMs: 50, pushMaxCommits: 100,
-    authorEmailTemplate: '{{username}}@example.com', credentials: () => ({ username: USER, password }), ...extra,
+    authorEmailTemplate: '{{username}}@example.com', credentials: () => ({ username: USER, password }), signing: () => undefined, ...extra,
   });
   const start = (events: DestinationEvents = {}, maxPending = 100): Destinations =>
     (destinations = new Destinations({ dataDir: join(remote.tmp, 'data'), committer: { name: 'kubescribe', email: 'k@example.com' }, maxPending, backoffMs: 20, maxBackoffMs: 100, toYaml, logger: silentLogger, events }));

@@ -13,7 +13,7 @@ import type { KubeObject } from '../kube-object.ts';
 import { BoundedQueue } from '../queue/index.ts';
 import { checkpointPath, Checkpoints, type ClusterIdentity } from '../git/checkpoints.ts';
 import { redactUrl } from '../git/git-error.ts';
-import { GitWriter, type Credentials, type PushResult } from '../git/index.ts';
+import { GitWriter, type CommitSigning, type Credentials, type PushResult } from '../git/index.ts';
 import { Recorder } from '../git/recorder.ts';
 
 export interface DestinationConfig {
@@ -25,6 +25,8 @@ export interface DestinationConfig {
   pushMaxCommits: number;
   authorEmailTemplate: string;
   credentials: () => Credentials | undefined;
+  /** Commit signing now (read at each commit): sign, refuse, or unsigned. */
+  signing: () => CommitSigning;
 }
 
 /** Where a route records into its destination: a folder, and how Secrets are written there. */
@@ -230,6 +232,7 @@ export class Destinations {
           url: slot.config.url,
           branch: slot.config.branch,
           credentials: () => slot.config.credentials(),
+          signing: () => slot.config.signing(),
           committer: this.o.committer,
           pushIntervalMs: slot.config.pushIntervalMs,
           pushMaxCommits: slot.config.pushMaxCommits,

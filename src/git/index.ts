@@ -6,4 +6,5 @@ export { redactUrl, toGitError } from './git-error.ts';
 export { configureGitTransport } from './http-client.ts';
 export { isSshUrl } from './ssh-url.ts';
 export { closeSshConnections } from './ssh-transport.ts';
-export type { CommitInput, Credentials, SshCredentials, FileChange, GitWriterOptions, PushResult } from './types.ts';
+export type { CommitInput, CommitSigning, Credentials, SshCredentials, FileChange, GitWriterOptions, PushResult } from './types.ts';
+export { loadSigner, type CommitSigner } from './signing.ts';

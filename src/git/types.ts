@@ -2,6 +2,7 @@
 // receive (PushResult) and how a writer is configured (GitWriterOptions, defaults in writer.ts).
 import type { Logger } from 'pino';
 import type { KubescribeError } from '../errors.ts';
+import type { CommitSigner } from './signing.ts';
 
 /** One file of a commit; content null deletes the file. */
 export interface FileChange { path: string; content: string | null }
@@ -68,4 +69,4 @@ export interface GitWriterOptions {
  * usable key (`signer`), or asked for without one (`problem`) — then nothing is committed (fail
  * closed: a change waits, it is never written unsigned).
  */
-export type CommitSigning = { signer: import('./signing.ts').CommitSigner } | { problem: string } | undefined;
+export type CommitSigning = { signer: CommitSigner } | { problem: string } | undefined;

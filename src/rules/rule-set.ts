@@ -18,6 +18,8 @@ export interface RepoTarget {
   url: string;
   /** A Secret to read credentials from, or undefined (settings-file credentials or anonymous). */
   secret?: { namespace: string; name: string };
+  /** A Secret holding the commit signing key (signing.key), or undefined: commits unsigned. */
+  signingSecret?: { namespace: string; name: string };
   allowedBranches: string[];
   pushIntervalMs: number;
   pushMaxCommits: number;
@@ -122,6 +124,7 @@ export function compileRuleSet(input: { repos: CustomResource[]; rules: CustomRe
       key, ref, url: s.url, secret: s.secretRef ? { namespace: ref.namespace, name: s.secretRef.name } : undefined,
       allowedBranches: s.allowedBranches, pushIntervalMs: s.push.intervalSeconds * 1000, pushMaxCommits: s.push.maxCommits,
       authorEmailTemplate: s.commit.authorEmailTemplate, ageRecipients: s.secretEncryption?.ageRecipients ?? [],
+      signingSecret: s.commit.signing ? { namespace: ref.namespace, name: s.commit.signing.secretRef.name } : undefined,
     });
   }
 

@@ -32,6 +32,11 @@ const PushSchema = z.object({
 
 const CommitSchema = z.object({
   authorEmailTemplate: z.string().min(1).default('{user}@users.kubescribe.dev').describe('Author email; {user} is replaced by the username (characters unfit for an email replaced by -).'),
+  signing: z.object({
+    secretRef: z.object({
+      name: dnsName.describe('A Secret in the same namespace with signing.key: an OpenSSH/PEM private key (ed25519 or RSA; SSH signatures, gpg.format=ssh) or an armored OpenPGP private key; optional signing.passphrase.'),
+    }),
+  }).optional().describe('Sign every commit (and every replayed one) with this key; the committer (kubescribe) is the signer, the author stays the Kubernetes user. Fail closed: without a usable key nothing is committed. The public key and fingerprint are published in .status.signing.'),
 });
 
 const SecretEncryptionSchema = z.object({

@@ -9,6 +9,8 @@ import { SettingsSchema, type Settings } from './schema.ts';
 
 export interface Secrets {
   gitCredentials: () => Credentials | undefined;
+  /** The bootstrap repository's commit signing key (git.signing), never logged. */
+  signingKey?: { key: string; passphrase?: string };
   secretHashKey: Buffer;
   /** Shared by the replicas to authenticate peer requests; undefined: no sharing. */
   peerSecret?: string;
@@ -83,7 +85,10 @@ export function loadSecrets(settings: Settings, env: NodeJS.ProcessEnv = process
   if (peerSecret !== undefined && !settings.peers.caFile) {
     throw new KubescribeError('KUBESCRIBE_ERR_SETTINGS_INVALID', 'a peer secret is set but peers.caFile is not: set peers.caFile to the CA that signed the replicas\' webhook certificates (peers are only reached over verified TLS)');
   }
-  return { gitCredentials, secretHashKey: Buffer.from(keyText, 'utf8'), peerSecret };
+  const signingKey = git?.signing
+    ? { key: readSecretFile(git.signing.keyFile, 'the commit signing key'), ...(git.signing.passphraseFile ? { passphrase: readSecretFile(git.signing.passphraseFile, 'the signing key passphrase') } : {}) }
+    : undefined;
+  return { gitCredentials, secretHashKey: Buffer.from(keyText, 'utf8'), peerSecret, signingKey };
 }
 
 function deepFreeze<T>(value: T): Readonly<T> {

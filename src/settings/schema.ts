@@ -57,6 +57,11 @@ export const SettingsSchema = z.object({
     pushMaxCommits: z.number().int().min(1).default(200),
     /** `{user}` is replaced by the username with characters unfit for an email replaced by `-`. */
     authorEmailTemplate: z.string().default('{user}@users.kubescribe.dev'),
+    /**
+     * Sign every commit: the private key (OpenSSH/PEM ed25519 or RSA → SSH signatures; armored
+     * OpenPGP → OpenPGP signatures) and an optional passphrase, read at start (restart after a change).
+     */
+    signing: z.object({ keyFile: z.string().min(1), passphraseFile: z.string().optional() }).optional(),
     /** Opt-in: write Secret values encrypted with SOPS to these age public keys (`age1...`) instead of a keyed hash. */
     secretEncryption: z.object({ ageRecipients: z.array(z.string().refine(isAgeRecipient, 'must be an age public key (age1...)')).min(1) }).optional(),
   }).optional(),
