@@ -7,7 +7,6 @@
 //   gpg with the public key imported.
 // The committer (kubescribe) is the signer; the author stays the Kubernetes user.
 import { createHash, createPrivateKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
-import { utils as sshUtils } from 'ssh2';
 import * as openpgp from 'openpgp';
 import { KubescribeError } from '../errors.ts';
 
@@ -27,7 +26,7 @@ const invalid = (message: string): KubescribeError => new KubescribeError('KUBES
 export async function loadSigner(keyText: string, passphrase?: string): Promise<CommitSigner> {
   const text = keyText.trim();
   if (text.startsWith('-----BEGIN PGP PRIVATE KEY BLOCK-----')) return openpgpSigner(text, passphrase);
-  if (/^-----BEGIN (OPENSSH|RSA|EC|PRIVATE) (PRIVATE )?KEY-----/.test(text) || text.startsWith('-----BEGIN OPENSSH PRIVATE KEY-----')) return sshSigner(text, passphrase);
+  if (/^-----BEGIN (OPENSSH|RSA|EC|PRIVATE) (PRIVATE )?KEY-----/.test(text) || text.startsWith('-----BEGIN OPENSSH PRIVATE KEY-----')) return sshSigner(await loadSshUtils(), text, passphrase);
   throw invalid('signing.key is neither an OpenSSH/PEM private key nor an armored OpenPGP private key (-----BEGIN PGP PRIVATE KEY BLOCK-----)');
 }
 
@@ -38,7 +37,13 @@ function sshString(b: Buffer | string): Buffer {
   return Buffer.concat([len, body]);
 }
 
-function sshSigner(text: string, passphrase?: string): CommitSigner {
+/** ssh2 is CommonJS (and kept out of the bundle): its named exports come through the default one. */
+async function loadSshUtils(): Promise<typeof import('ssh2').utils> {
+  const m = await import('ssh2');
+  return ((m as { default?: typeof import('ssh2') }).default ?? m).utils;
+}
+
+function sshSigner(sshUtils: typeof import('ssh2').utils, text: string, passphrase?: string): CommitSigner {
   const parsed = sshUtils.parseKey(text, passphrase);
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
   if (!key || key instanceof Error) throw invalid(`signing.key: ${key instanceof Error ? key.message.replace(/passphrase.*/i, 'wrong or missing passphrase') : 'no key found'}`);
