@@ -22,16 +22,12 @@ import { hashObject, type ObjectType } from './blob-oid.ts';
 import { EMPTY_TREE } from './object-format.ts';
 import { writePack, type DeltaObject, type PackObject } from './build-pack.ts';
 import { applyDelta, encodeDelta } from './delta.ts';
+import { DeltaChains, MAX_DEPTH } from './delta-chain.ts';
 import { DiskObjects } from './disk-objects.ts';
 import { CODE_TYPE, DELTA, JOURNAL, journalRecord, journalRecords, TIP, TYPE_CODE } from './journal.ts';
 
 /** Objects smaller than this are always stored whole: a delta would save little. */
 export const DELTA_MIN_BYTES = 4096;
-const MAX_DEPTH = 50;
-/** Longer chains than we ever write: reading one means the store is damaged. */
-const MAX_CHAIN = 4 * MAX_DEPTH;
-// Bodies rebuilt from deltas, kept for the next version's read (a replay reads them in order).
-const MATERIALIZED_CACHE = 8;
 // Objects of unpushed commits stay readable from memory for the next push, up to this much.
 const RECENT_CAP_BYTES = 256 * 1024 * 1024;
 
@@ -55,7 +51,7 @@ export class ObjectStore {
   cache: object = {};
   private readonly pending = new Map<string, Entry>();
   private recent = new Map<string, Entry & { seq: number }>();
-  private readonly materialized = new Map<string, Uint8Array>();
+  private readonly chains: DeltaChains;
   private recentBytes = 0;
   private seq = 0;
   private staged: Buffer[] = [];
@@ -71,6 +67,7 @@ export class ObjectStore {
 
   private constructor(readonly dir: string, readonly branch: string) {
     this.disk = new DiskObjects(dir);
+    this.chains = new DeltaChains(dir, (oid) => this.pending.get(oid) ?? this.recent.get(oid), (oid) => this.disk.readPacked(oid)?.body);
   }
 
   /**
@@ -119,13 +116,13 @@ export class ObjectStore {
         const delta = Buffer.from(payload.subarray(21));
         let body: Buffer;
         try {
-          body = applyDelta(this.bodyOf(base), delta);
+          body = applyDelta(this.chains.body(base), delta);
         } catch {
           repairs.unreadable++;
           break; // a base we cannot find: stop at the last sure point
         }
         const oid = hashObject(type, body);
-        this.cacheBody(oid, body);
+        this.chains.remember(oid, body);
         entry = { oid, type, base, delta, depth: (this.pending.get(base)?.depth ?? 0) + 1 };
       } else {
         repairs.unreadable++;
@@ -198,7 +195,7 @@ export class ObjectStore {
   holds(oid: string, body: Uint8Array): boolean {
     const p = this.pending.get(oid);
     const r = this.recent.get(oid);
-    return (p !== undefined && 'body' in p && p.body === body) || (r !== undefined && 'body' in r && r.body === body) || this.materialized.get(oid) === body;
+    return (p !== undefined && 'body' in p && p.body === body) || (r !== undefined && 'body' in r && r.body === body) || this.chains.holds(oid, body);
   }
 
   /** Makes oid the branch tip: the objects written since the last call and the tip reach the journal in one write. */
@@ -246,7 +243,7 @@ export class ObjectStore {
 
   async tryRead(oid: string): Promise<StoredObject | undefined> {
     const p = this.pending.get(oid) ?? this.recent.get(oid);
-    if (p) return 'body' in p ? p : { type: p.type, body: this.bodyOf(oid) };
+    if (p) return 'body' in p ? p : { type: p.type, body: this.chains.body(oid) };
     if (oid === EMPTY_TREE) return { type: 'tree', body: new Uint8Array(0) };
     const packed = this.disk.readPacked(oid);
     if (packed) return packed;
@@ -259,45 +256,6 @@ export class ObjectStore {
   }
 
   /**
-   * The body of an object we wrote (in memory, or packed by us since): deltas are applied, their
-   * bases being our own objects too. A loop, not a recursion: a chain longer than we ever write,
-   * or one that comes back to an object it passed, is reported as a damaged store.
-   */
-  private bodyOf(oid: string): Uint8Array {
-    const deltas: Array<{ oid: string; delta: Uint8Array }> = [];
-    const seen = new Set<string>();
-    let at = oid;
-    let body: Uint8Array | undefined;
-    for (;;) {
-      const e = this.pending.get(at) ?? this.recent.get(at);
-      if (e && 'body' in e) { body = e.body; break; }
-      const hit = this.materialized.get(at);
-      if (hit) { body = hit; break; }
-      if (!e) {
-        body = this.disk.readPacked(at)?.body;
-        if (!body) throw new KubescribeError('KUBESCRIBE_ERR_GIT_STORE_CORRUPT', `git object ${at} is missing from ${this.dir}${at === oid ? '' : ` (the delta base of ${oid})`}`);
-        break;
-      }
-      seen.add(at);
-      deltas.push({ oid: at, delta: e.delta });
-      if (seen.has(e.base) || deltas.length > MAX_CHAIN) {
-        throw new KubescribeError('KUBESCRIBE_ERR_GIT_STORE_CORRUPT', `the delta chain of git object ${oid} in ${this.dir} ${seen.has(e.base) ? `comes back to ${e.base} (a cycle)` : `is longer than ${MAX_CHAIN}`}`);
-      }
-      at = e.base;
-    }
-    for (let i = deltas.length - 1; i >= 0; i--) {
-      body = applyDelta(body, deltas[i]!.delta);
-      this.cacheBody(deltas[i]!.oid, body);
-    }
-    return body;
-  }
-
-  private cacheBody(oid: string, body: Uint8Array): void {
-    if (this.materialized.size >= MATERIALIZED_CACHE) this.materialized.delete(this.materialized.keys().next().value!);
-    this.materialized.set(oid, body);
-  }
-
-  /**
    * The objects as pack entries, in order: a delta stays one when its base comes earlier in the
    * list, otherwise the object goes whole (a pack holds its own bases).
    */
@@ -307,7 +265,7 @@ export class ObjectStore {
     for (const oid of oids) {
       const e = this.pending.get(oid) ?? this.recent.get(oid);
       if (e && 'delta' in e && placed.has(e.base)) out.push({ oid, type: e.type, base: e.base, delta: e.delta });
-      else if (e) out.push({ oid, type: e.type, body: this.bodyOf(oid) });
+      else if (e) out.push({ oid, type: e.type, body: this.chains.body(oid) });
       else {
         const o = await this.read(oid);
         out.push({ oid, type: o.type, body: o.body });

@@ -12,6 +12,8 @@ import { diffTrees } from './diff-trees.ts';
 import { ObjectStore } from './object-store.ts';
 import { openRepo, type OpenRepoOptions } from './open-repo.ts';
 import { readCommit, type Repo } from './repo.ts';
+import type { RepoLock } from './lock.ts';
+import type { StoreRepair } from './types.ts';
 
 export interface StoreRebuild {
   at: Date;
@@ -117,4 +119,29 @@ async function removeOlderDamaged(dir: string, keep: string): Promise<void> {
     const path = join(parent, f);
     if (f.startsWith(prefix) && path !== keep) await rm(path, { recursive: true, force: true });
   }
+}
+
+/**
+ * Opens the writer's repository; a journal that only repeats stored objects is repaired in place,
+ * a store damaged otherwise is rebuilt from a fresh clone. Call inside the lock's reach (it takes it).
+ */
+export async function openOrRebuild(opts: OpenRepoOptions, lock: RepoLock): Promise<{ repo: Repo; repair?: StoreRepair }> {
+  try {
+    const repo = await lock.run(() => openRepo(opts));
+    const r = repo.store.repairs;
+    if (!r) return { repo };
+    opts.logger.warn({ event: 'git.store-repaired', ...r, pending: repo.unpushed.length }, 'repaired the journal of the local store');
+    return { repo, repair: { at: new Date(), action: 'repaired', reason: `the journal repeated ${r.duplicates} stored object(s)${r.unreadable ? ` and had ${r.unreadable} unreadable record(s) (kept aside)` : ''}`, salvaged: repo.unpushed.length, lost: r.unreadable } };
+  } catch (err) {
+    if (!isStoreDamage(err)) throw err;
+    return lock.run(() => rebuildLogged(opts, err));
+  }
+}
+
+/** rebuildRepo with its log lines, as the writer reports it (storeRepair). */
+export async function rebuildLogged(opts: OpenRepoOptions, cause: unknown): Promise<{ repo: Repo; repair: StoreRepair }> {
+  opts.logger.error({ event: 'git.store-damaged', err: (cause as Error).message }, 'the local store is damaged; rebuilding it from a fresh clone');
+  const { repo, rebuild } = await rebuildRepo(opts, cause);
+  opts.logger.warn({ event: 'git.store-rebuilt', salvaged: rebuild.salvaged, lost: rebuild.lost, movedTo: rebuild.movedTo, pending: repo.unpushed.length }, 'rebuilt the local store from a fresh clone');
+  return { repo, repair: { at: rebuild.at, action: 'rebuilt', reason: rebuild.reason, salvaged: rebuild.salvaged, lost: rebuild.lost } };
 }

@@ -12,12 +12,12 @@ import { KubescribeError } from '../errors.ts';
 import { backoffDelay } from '../backoff.ts';
 import { blobOid } from './blob-oid.ts';
 import { commitChanges } from './commit-changes.ts';
-import { compactStore } from './compact-store.ts';
+import { compactLogged } from './compact-store.ts';
 import { redactUrl, toGitError } from './git-error.ts';
 import { lockFor, type RepoLock } from './lock.ts';
-import { openRepo, writeFenceMark, type OpenRepoOptions } from './open-repo.ts';
+import { writeFenceMark, type OpenRepoOptions } from './open-repo.ts';
 import { pushBranch } from './push-branch.ts';
-import { isStoreDamage, rebuildRepo } from './rebuild-store.ts';
+import { isStoreDamage, openOrRebuild, rebuildLogged } from './rebuild-store.ts';
 import { readCommit, type Repo } from './repo.ts';
 import { TreeIndex } from './tree-index.ts';
 import type { CommitInput, GitWriterOptions, PushResult, StoreRepair } from './types.ts';
@@ -77,27 +77,14 @@ export class GitWriter {
     const logger = opts.logger.child({ component: 'git-writer', remote: redactUrl(opts.url), branch: opts.branch });
     const lock = lockFor(dir);
     const openOptions: OpenRepoOptions = { ...opts, dir, logger };
-    let repo: Repo;
-    let repair: StoreRepair | undefined;
+    let opened: { repo: Repo; repair?: StoreRepair };
     try {
-      repo = await lock.run(() => openRepo(openOptions));
-      const r = repo.store.repairs;
-      if (r) {
-        repair = { at: new Date(), action: 'repaired', reason: `the journal repeated ${r.duplicates} stored object(s)${r.unreadable ? ` and had ${r.unreadable} unreadable record(s) (kept aside)` : ''}`, salvaged: repo.unpushed.length, lost: r.unreadable };
-        logger.warn({ event: 'git.store-repaired', ...r, pending: repo.unpushed.length }, 'repaired the journal of the local store');
-      }
+      opened = await openOrRebuild(openOptions, lock);
     } catch (err) {
-      if (!isStoreDamage(err)) {
-        openDirs.delete(dir);
-        throw err;
-      }
-      try {
-        ({ repo, repair } = await lock.run(() => GitWriter.rebuild(openOptions, err)));
-      } catch (again) {
-        openDirs.delete(dir);
-        throw again;
-      }
+      openDirs.delete(dir);
+      throw err;
     }
+    const { repo, repair } = opened;
     const w = new GitWriter(
       repo,
       openOptions,
@@ -265,7 +252,7 @@ export class GitWriter {
       try {
         const rebuilt = await this.lock.run(async () => {
           await this.repo.store.close().catch(() => undefined);
-          return GitWriter.rebuild(this.openOptions, r.error);
+          return rebuildLogged(this.openOptions, r.error);
         });
         this.repo = rebuilt.repo;
         this.repair = rebuilt.repair;
@@ -278,7 +265,7 @@ export class GitWriter {
       this.failures = 0;
       this.logger.info({ event: 'git.pushed', sha: r.sha, commits: r.pushedCommits, ms: r.durationMs }, 'pushed');
       const store = this.repo.store;
-      if (store.packedBytes > this.compactAfterBytes || store.packCount > MAX_PACKS) await this.compact();
+      if (store.packedBytes > this.compactAfterBytes || store.packCount > MAX_PACKS) await compactLogged(this.repo, this.lock, this.logger);
     } else {
       this.failures++;
       const delay = backoffDelay(this.failures, PUSH_BACKOFF);
@@ -322,23 +309,6 @@ export class GitWriter {
   private clearTimer(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-  }
-
-  private async compact(): Promise<void> {
-    try {
-      const started = Date.now();
-      const done = await this.lock.run(() => compactStore(this.repo));
-      if (done) this.logger.info({ event: 'git.compacted', ...done, ms: Date.now() - started }, 'compacted the local object store');
-    } catch (err) {
-      this.logger.warn({ event: 'git.compact-failed', err }, 'could not compact the local object store');
-    }
-  }
-
-  private static async rebuild(opts: OpenRepoOptions, cause: unknown): Promise<{ repo: Repo; repair: StoreRepair }> {
-    opts.logger.error({ event: 'git.store-damaged', err: (cause as Error).message }, 'the local store is damaged; rebuilding it from a fresh clone');
-    const { repo, rebuild } = await rebuildRepo(opts, cause);
-    opts.logger.warn({ event: 'git.store-rebuilt', salvaged: rebuild.salvaged, lost: rebuild.lost, movedTo: rebuild.movedTo, pending: repo.unpushed.length }, 'rebuilt the local store from a fresh clone');
-    return { repo, repair: { at: rebuild.at, action: 'rebuilt', reason: rebuild.reason, salvaged: rebuild.salvaged, lost: rebuild.lost } };
   }
 
   private async reload(): Promise<void> {
