@@ -4,40 +4,21 @@
 // fixed Secret takes effect without reopening anything. Values are never logged.
 import type { Credentials } from '../git/index.ts';
 import type { KubeObject } from '../kube-object.ts';
+import { SecretWatches, secretValue, type WatchSecret } from './secret-watches.ts';
+
 
 export interface CredentialsProblem { reason: 'SecretNotFound' | 'SecretInvalid'; message: string }
 
-/** A watched Secret: its current object once listed. */
-export interface SecretWatch {
-  readonly synced: boolean;
-  current(): KubeObject | undefined;
-  stop(): Promise<void>;
-}
-
-export type WatchSecret = (secret: { namespace: string; name: string }, onChange: () => void) => SecretWatch;
-
-interface Entry { secret: string; watch: SecretWatch }
-
 export class CredentialsSource {
-  private readonly watches = new Map<string, Entry>();
+  private readonly watches: SecretWatches<undefined>;
 
-  constructor(private readonly o: { watchSecret: WatchSecret; onChange: () => void }) {}
+  constructor(o: { watchSecret: WatchSecret; onChange: () => void }) {
+    this.watches = new SecretWatches({ watchSecret: o.watchSecret, initial: () => undefined, onChange: () => o.onChange() });
+  }
 
   /** Watches the Secret of each repository that names one; stops the watches no longer needed. */
   sync(repos: Iterable<{ key: string; secret?: { namespace: string; name: string } }>): void {
-    const wanted = new Map<string, { namespace: string; name: string }>();
-    for (const r of repos) if (r.secret) wanted.set(r.key, r.secret);
-    for (const [key, e] of this.watches) {
-      const w = wanted.get(key);
-      if (!w || `${w.namespace}/${w.name}` !== e.secret) {
-        void e.watch.stop();
-        this.watches.delete(key);
-      }
-    }
-    for (const [key, secret] of wanted) {
-      if (this.watches.has(key)) continue;
-      this.watches.set(key, { secret: `${secret.namespace}/${secret.name}`, watch: this.o.watchSecret(secret, this.o.onChange) });
-    }
+    this.watches.sync(new Map([...repos].flatMap((r) => (r.secret ? [[r.key, r.secret] as const] : []))));
   }
 
   get(repoKey: string): Credentials | undefined {
@@ -54,10 +35,8 @@ export class CredentialsSource {
     return r && 'problem' in r ? r.problem : undefined;
   }
 
-  async stop(): Promise<void> {
-    const all = [...this.watches.values()];
-    this.watches.clear();
-    await Promise.all(all.map((e) => e.watch.stop()));
+  stop(): Promise<void> {
+    return this.watches.stop();
   }
 
   private read(repoKey: string): { creds: Credentials } | { problem: CredentialsProblem } | undefined {
@@ -74,8 +53,7 @@ export class CredentialsSource {
  */
 export function parseGitSecret(name: string, obj: KubeObject | undefined): { creds: Credentials } | { problem: CredentialsProblem } {
   if (!obj) return { problem: { reason: 'SecretNotFound', message: `Secret ${name} does not exist` } };
-  const data = (obj.data ?? {}) as Record<string, string>;
-  const get = (k: string): string | undefined => (data[k] === undefined ? undefined : Buffer.from(data[k], 'base64').toString('utf8'));
+  const get = (k: string): string | undefined => secretValue(obj, k);
   const sshKey = get('identity') ?? get('sshPrivateKey');
   if (sshKey !== undefined) return { creds: { username: '', password: '', ssh: { privateKey: sshKey, passphrase: get('password'), knownHosts: get('known_hosts') ?? '' } } };
   if (get('token') !== undefined) return { creds: { username: get('username') ?? 'x-access-token', password: get('token') ?? '' } };

@@ -27,6 +27,16 @@ const until = async (cond: () => boolean): Promise<void> => {
   expect(cond()).toBe(true);
 };
 
+/** A loop whose first run has started and is held open until p.release(). */
+async function runHeldOpen() {
+  const p = probe();
+  const loop = new ReconcileLoop({ reconcile: () => p.reconcile(), debounceMs: 1, onError: () => undefined });
+  p.hold();
+  loop.request(0);
+  await until(() => p.calls.length === 1);
+  return { p, loop };
+}
+
 describe('ReconcileLoop', () => {
   it('collapses a burst of requests into one run', async () => {
     const p = probe();
@@ -37,11 +47,7 @@ describe('ReconcileLoop', () => {
   });
 
   it('answers requests made during a run with exactly one more run, never two at once', async () => {
-    const p = probe();
-    const loop = new ReconcileLoop({ reconcile: () => p.reconcile(), debounceMs: 1, onError: () => undefined });
-    p.hold();
-    loop.request(0);
-    await until(() => p.calls.length === 1);
+    const { p, loop } = await runHeldOpen();
     // Configuration changes arrive while the first run is held open.
     loop.request(0);
     await new Promise((r) => setTimeout(r, 10));
@@ -68,11 +74,7 @@ describe('ReconcileLoop', () => {
   });
 
   it('runs nothing after stop, and stop waits for the run under way', async () => {
-    const p = probe();
-    const loop = new ReconcileLoop({ reconcile: () => p.reconcile(), debounceMs: 1, onError: () => undefined });
-    p.hold();
-    loop.request(0);
-    await until(() => p.calls.length === 1);
+    const { p, loop } = await runHeldOpen();
     loop.request(0);
     let stopped = false;
     const stopping = loop.stop().then(() => { stopped = true; });

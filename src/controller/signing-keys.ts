@@ -4,61 +4,53 @@
 // writers read the result at each commit: a signer, or the reason there is none — in which case
 // they commit nothing (fail closed). Key material is never logged.
 import type { CommitSigner, CommitSigning } from '../git/index.ts';
-import type { SecretWatch, WatchSecret } from './credentials.ts';
+import { SecretWatches, secretValue, type WatchedSecret, type WatchSecret } from './secret-watches.ts';
 
-interface Entry { secret: string; watch: SecretWatch; state: CommitSigning; loaded?: string }
+interface KeyState { signing: CommitSigning; loaded?: string }
 
 export class SigningKeys {
-  private readonly entries = new Map<string, Entry>();
+  private readonly watches: SecretWatches<KeyState>;
 
-  constructor(private readonly o: { watchSecret: WatchSecret; load: (key: string, passphrase?: string) => Promise<CommitSigner>; onChange: () => void }) {}
+  constructor(private readonly o: { watchSecret: WatchSecret; load: (key: string, passphrase?: string) => Promise<CommitSigner>; onChange: () => void }) {
+    this.watches = new SecretWatches<KeyState>({
+      watchSecret: o.watchSecret,
+      initial: (secret) => ({ signing: { problem: `the signing Secret ${secret} is being read` } }),
+      onChange: (key, entry) => void this.reload(key, entry),
+    });
+  }
 
   /** Watches the signing Secret of each repository that names one; stops the others. */
   sync(repos: Iterable<{ key: string; signingSecret?: { namespace: string; name: string } }>): void {
-    const wanted = new Map<string, { namespace: string; name: string }>();
-    for (const r of repos) if (r.signingSecret) wanted.set(r.key, r.signingSecret);
-    for (const [key, e] of this.entries) {
-      const w = wanted.get(key);
-      if (!w || `${w.namespace}/${w.name}` !== e.secret) {
-        void e.watch.stop();
-        this.entries.delete(key);
-      }
-    }
-    for (const [key, secret] of wanted) {
-      if (this.entries.has(key)) continue;
-      const name = `${secret.namespace}/${secret.name}`;
-      const entry: Entry = { secret: name, state: { problem: `the signing Secret ${name} is being read` }, watch: undefined as unknown as SecretWatch };
-      entry.watch = this.o.watchSecret(secret, () => void this.reload(key, entry));
-      this.entries.set(key, entry);
-    }
+    this.watches.sync(new Map([...repos].flatMap((r) => (r.signingSecret ? [[r.key, r.signingSecret] as const] : []))));
   }
 
   /** What a writer of this repository does now: sign, refuse, or (no signing asked) undefined. */
   signing(repoKey: string): CommitSigning {
-    return this.entries.get(repoKey)?.state;
+    return this.watches.get(repoKey)?.state.signing;
   }
 
-  async stop(): Promise<void> {
-    const all = [...this.entries.values()];
-    this.entries.clear();
-    await Promise.all(all.map((e) => e.watch.stop()));
+  stop(): Promise<void> {
+    return this.watches.stop();
   }
 
-  private async reload(key: string, entry: Entry): Promise<void> {
-    const data = (entry.watch.current()?.data ?? undefined) as Record<string, string> | undefined;
-    const fingerprint = JSON.stringify([data?.['signing.key'] ?? null, data?.['signing.passphrase'] ?? null]);
-    if (entry.loaded === fingerprint) return; // unchanged (a resync or a label edit)
-    entry.loaded = fingerprint;
-    const get = (k: string): string | undefined => (data?.[k] === undefined ? undefined : Buffer.from(data[k], 'base64').toString('utf8'));
-    if (!entry.watch.current()) entry.state = { problem: `the signing Secret ${entry.secret} does not exist` };
-    else if (get('signing.key') === undefined) entry.state = { problem: `the signing Secret ${entry.secret} has no signing.key` };
+  private async reload(key: string, entry: WatchedSecret<KeyState>): Promise<void> {
+    const obj = entry.watch.current();
+    const [keyText, passphrase] = [secretValue(obj, 'signing.key'), secretValue(obj, 'signing.passphrase')];
+    const fingerprint = JSON.stringify([obj !== undefined, keyText ?? null, passphrase ?? null]);
+    if (entry.state.loaded === fingerprint) return; // unchanged (a resync or a label edit)
+    entry.state.loaded = fingerprint;
+    let signing: CommitSigning;
+    if (!obj) signing = { problem: `the signing Secret ${entry.secret} does not exist` };
+    else if (keyText === undefined) signing = { problem: `the signing Secret ${entry.secret} has no signing.key` };
     else {
       try {
-        entry.state = { signer: await this.o.load(get('signing.key')!, get('signing.passphrase')) };
+        signing = { signer: await this.o.load(keyText, passphrase) };
       } catch (err) {
-        entry.state = { problem: `the signing Secret ${entry.secret}: ${(err as Error).message}` };
+        signing = { problem: `the signing Secret ${entry.secret}: ${(err as Error).message}` };
       }
     }
-    if (this.entries.get(key) === entry) this.o.onChange();
+    if (entry.state.loaded !== fingerprint) return; // a newer version of the Secret is being loaded
+    entry.state.signing = signing;
+    if (this.watches.get(key) === entry) this.o.onChange();
   }
 }

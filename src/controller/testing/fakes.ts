@@ -3,7 +3,7 @@
 import type { Change, QueueItem } from '../../change.ts';
 import type { KubeObject, ResourceType } from '../../kube-object.ts';
 import type { CustomResource } from '../../rules/rule-set.ts';
-import type { SecretWatch, WatchSecret } from '../credentials.ts';
+import type { SecretWatch, WatchSecret } from '../secret-watches.ts';
 import type { RecordTarget } from '../destinations.ts';
 
 export const CONFIGMAPS: ResourceType = { group: '', version: 'v1', resource: 'configmaps' };
