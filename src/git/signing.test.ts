@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import * as openpgp from 'openpgp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GitWriter } from './index.ts';
-import { loadSigner, type CommitSigner } from './signing.ts';
+import { eddsaSignature, loadSigner, type CommitSigner } from './signing.ts';
 import { PASSWORD, silentLogger, startGitRemote, USER, type GitRemote } from './testing/git-remote.ts';
 import type { CommitSigning } from './types.ts';
 
@@ -78,8 +78,11 @@ describe('signed commits', () => {
     await expect(loadSigner('hello')).rejects.toThrow(/neither an OpenSSH\/PEM private key nor an armored OpenPGP/);
   });
 
-  it('OpenPGP: every commit verifies with gpg; an altered commit does not', async () => {
-    const { privateKey, publicKey } = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'kubescribe', email: 'kubescribe@example.com' }], format: 'armored' });
+  it.each([
+    ['ed25519, signed by node:crypto', { type: 'ecc', curve: 'curve25519Legacy' }],
+    ['RSA, signed by openpgp.sign', { type: 'rsa', rsaBits: 2048 }],
+  ] as const)('OpenPGP (%s): every commit verifies with gpg; an altered commit does not', async (_name, keyType) => {
+    const { privateKey, publicKey } = await openpgp.generateKey({ ...keyType, userIDs: [{ name: 'kubescribe', email: 'kubescribe@example.com' }], format: 'armored' });
     const signer = await loadSigner(privateKey);
     expect(signer.format).toBe('openpgp');
     signing = { signer };
@@ -97,6 +100,25 @@ describe('signed commits', () => {
     await writeFile(join(remote.tmp, 'forged'), body);
     const forged = (await exec('git', ['-C', dir, 'hash-object', '-w', '-t', 'commit', join(remote.tmp, 'forged')])).stdout.trim();
     await expect(exec('git', ['-C', dir, 'verify-commit', forged], { env })).rejects.toThrow();
+  });
+
+  it('the node:crypto path makes the EdDSA signature gpg expects, for any payload', async () => {
+    const { privateKey, publicKey } = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'kubescribe', email: 'kubescribe@example.com' }], format: 'object' });
+    const sign = eddsaSignature((await privateKey.getSigningKey()).keyPacket);
+    expect(sign).toBeDefined();
+    const gnupg = join(remote.tmp, 'gnupg-direct');
+    await mkdir(gnupg, { mode: 0o700 });
+    const env = { ...process.env, GNUPGHOME: gnupg };
+    await writeFile(join(remote.tmp, 'pub-direct.asc'), publicKey.armor());
+    await exec('gpg', ['--batch', '--import', join(remote.tmp, 'pub-direct.asc')], { env });
+    for (const size of [0, 1, 191, 8000, 100_000]) {
+      const payload = Buffer.alloc(size, size % 251);
+      await writeFile(join(remote.tmp, 'payload'), payload);
+      await writeFile(join(remote.tmp, 'payload.asc'), sign!(payload));
+      await exec('gpg', ['--batch', '--verify', join(remote.tmp, 'payload.asc'), join(remote.tmp, 'payload')], { env });
+      await writeFile(join(remote.tmp, 'payload'), Buffer.concat([payload, Buffer.from('x')]));
+      await expect(exec('gpg', ['--batch', '--verify', join(remote.tmp, 'payload.asc'), join(remote.tmp, 'payload')], { env })).rejects.toThrow();
+    }
   });
 
   it('signing on without a usable key: nothing is committed, not even unsigned', async () => {
