@@ -35,6 +35,7 @@ const YIELD_EVERY_MS = 10;
 // Each pack is an open file: compact before there are many.
 const MAX_PACKS = 64;
 const openDirs = new Set<string>();
+const UNTOUCHED_FAILURES = new Set(['KUBESCRIBE_ERR_GIT_PATH_UNSAFE', 'KUBESCRIBE_ERR_GIT_SIGNING_KEY']);
 
 export class GitWriter {
   private readonly listeners = new Set<(r: PushResult) => void>();
@@ -110,8 +111,10 @@ export class GitWriter {
       try {
         sha = await commitChanges(this.repo, input);
       } catch (err) {
-        // A failure after the tree was touched (disk full, ...) leaves it ahead of the tip.
-        if (this.repo.tip === before) this.broken = (err as { code?: string }).code !== 'KUBESCRIBE_ERR_GIT_PATH_UNSAFE';
+        // A failure after the tree was touched (disk full, ...) leaves it ahead of the tip. An unsafe
+        // path and a missing signing key are found before anything is touched: no reload needed
+        // (a change waiting for its signing key is retried often).
+        if (this.repo.tip === before) this.broken = !UNTOUCHED_FAILURES.has((err as { code?: string }).code ?? '');
         throw err;
       }
       if (sha !== before) {
