@@ -6,6 +6,7 @@ import type { Credentials } from '../git/index.ts';
 import type { KubeObject } from '../kube-object.ts';
 import { SecretWatches, secretValue, type WatchSecret } from './secret-watches.ts';
 
+
 export interface CredentialsProblem { reason: 'SecretNotFound' | 'SecretInvalid'; message: string }
 
 export class CredentialsSource {

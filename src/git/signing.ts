@@ -3,14 +3,12 @@
 // - SSH (git's gpg.format=ssh): an SSHSIG envelope (namespace "git", SHA-512) signed with an
 //   OpenSSH or PEM private key (ed25519 or RSA, optional passphrase), parsed by ssh2 and signed with
 //   node:crypto; verified by `git verify-commit` against an allowed-signers file.
-// - OpenPGP: a detached binary-document signature, armored; the openpgp package reads the key and
-//   signs, except for EdDSA keys, signed here with node:crypto (see eddsaSignature: measured);
-//   verified by gpg with the public key imported.
+// - OpenPGP: a detached binary-document signature made by the openpgp package, armored; verified by
+//   gpg with the public key imported.
 // The committer (kubescribe) is the signer; the author stays the Kubernetes user.
 import { createHash, createPrivateKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import * as openpgp from 'openpgp';
 import { KubescribeError } from '../errors.ts';
-import { loadSsh2 } from './ssh-transport.ts';
 
 export interface CommitSigner {
   format: 'ssh' | 'openpgp';
@@ -28,7 +26,7 @@ const invalid = (message: string): KubescribeError => new KubescribeError('KUBES
 export async function loadSigner(keyText: string, passphrase?: string): Promise<CommitSigner> {
   const text = keyText.trim();
   if (text.startsWith('-----BEGIN PGP PRIVATE KEY BLOCK-----')) return openpgpSigner(text, passphrase);
-  if (/^-----BEGIN (OPENSSH |RSA |EC )?PRIVATE KEY-----/.test(text)) return sshSigner((await loadSsh2()).utils, text, passphrase);
+  if (/^-----BEGIN (OPENSSH|RSA|EC|PRIVATE) (PRIVATE )?KEY-----/.test(text) || text.startsWith('-----BEGIN OPENSSH PRIVATE KEY-----')) return sshSigner(await loadSshUtils(), text, passphrase);
   throw invalid('signing.key is neither an OpenSSH/PEM private key nor an armored OpenPGP private key (-----BEGIN PGP PRIVATE KEY BLOCK-----)');
 }
 
@@ -37,6 +35,12 @@ function sshString(b: Buffer | string): Buffer {
   const len = Buffer.alloc(4);
   len.writeUInt32BE(body.length);
   return Buffer.concat([len, body]);
+}
+
+/** ssh2 is CommonJS (and kept out of the bundle): its named exports come through the default one. */
+async function loadSshUtils(): Promise<typeof import('ssh2').utils> {
+  const m = await import('ssh2');
+  return ((m as { default?: typeof import('ssh2') }).default ?? m).utils;
 }
 
 function sshSigner(sshUtils: typeof import('ssh2').utils, text: string, passphrase?: string): CommitSigner {

@@ -14,7 +14,7 @@ import type { SshCredentials } from './types.ts';
 
 /** ssh2 is loaded on first use: a process without SSH remotes never pays for it. */
 let ssh2: Promise<typeof import('ssh2')> | undefined;
-export async function loadSsh2(): Promise<typeof import('ssh2')> {
+async function loadSsh2(): Promise<typeof import('ssh2')> {
   ssh2 ??= import('ssh2').then((m) => ((m as { default?: typeof import('ssh2') }).default ?? m));
   return ssh2;
 }
