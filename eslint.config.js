@@ -1,11 +1,38 @@
 // Lint rules. The layering rule keeps the main path importing forward only (see docs/architecture.md):
-// side concerns (status, metrics, leader) import no main-path folder; only app.ts knows everything.
+//   admission → correlation; watch → correlation; controller → rules, watch, queue, git, status;
+//   peers → correlation; side concerns (status, metrics, leader) import no main-path folder; the CLI
+//   reads repositories through git/ only; only app.ts (and main.ts) know everything.
+// Every folder of src/ has a line in LAYERS (a test-only import across layers is allowed).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const mainPath = ['admission', 'correlation', 'watch', 'queue', 'git', 'resync', 'rules'];
-const forbid = (folders) => ({
-  patterns: folders.map((f) => ({ group: [`../${f}/*`, `../${f}`], message: `layering: this folder may not import src/${f}` })),
+const FOLDERS = ['admission', 'cli', 'controller', 'correlation', 'git', 'leader', 'metrics', 'peers', 'queue', 'rules', 'sanitize', 'settings', 'status', 'watch'];
+/** Which other folders of src/ each folder may import. */
+const LAYERS = {
+  admission: ['correlation', 'sanitize'],
+  cli: ['git', 'sanitize', 'settings'],
+  controller: ['correlation', 'git', 'metrics', 'queue', 'rules', 'sanitize', 'settings', 'status', 'watch'],
+  correlation: [],
+  git: ['sanitize'],
+  leader: [],
+  metrics: [],
+  peers: ['correlation'],
+  queue: [],
+  rules: ['correlation', 'sanitize'],
+  sanitize: [],
+  settings: ['git', 'sanitize'],
+  status: [],
+  watch: ['correlation'],
+};
+const layering = (folder) => ({
+  files: [`src/${folder}/**/*.ts`],
+  ignores: ['**/*.test.ts'],
+  rules: {
+    'no-restricted-imports': ['error', {
+      patterns: FOLDERS.filter((f) => f !== folder && !LAYERS[folder].includes(f))
+        .map((f) => ({ group: [`../${f}/*`, `../${f}`, `../../${f}/*`], message: `layering: src/${folder} may not import src/${f} (eslint.config.js LAYERS)` })),
+    }],
+  },
 });
 
 export default tseslint.config(
@@ -18,10 +45,5 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
     },
   },
-  { files: ['src/sanitize/**/*.ts'], rules: { 'no-restricted-imports': ['error', forbid([...mainPath, 'status', 'leader'])] } },
-  { files: ['src/admission/**/*.ts'], rules: { 'no-restricted-imports': ['error', forbid(['watch', 'queue', 'git', 'resync'])] } },
-  { files: ['src/correlation/**/*.ts'], rules: { 'no-restricted-imports': ['error', forbid(['admission', 'watch', 'queue', 'git', 'resync'])] } },
-  { files: ['src/queue/**/*.ts'], rules: { 'no-restricted-imports': ['error', forbid(['admission', 'watch', 'correlation', 'resync'])] } },
-  { files: ['src/git/**/*.ts'], rules: { 'no-restricted-imports': ['error', forbid(['admission', 'watch', 'correlation', 'queue', 'resync', 'rules', 'status'])] } },
-  { files: ['src/{status,metrics,leader}/**/*.ts'], rules: { 'no-restricted-imports': ['error', forbid(mainPath)] } },
+  ...FOLDERS.map(layering),
 );

@@ -4,14 +4,17 @@
 // Rows: the commit path alone (each commit durable in the journal, as commit() resolves); the
 // same plus packing and pushing everything at the end; and the default batching (a push every
 // 200 commits or 1 s; the lock is held only to pack and to record the result) end to end
-// against the local smart-HTTP server. The machine is shared: compare rows of one run.
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+// against the local smart-HTTP server; and the default batching again with every commit signed
+// (an SSH ed25519 key, an OpenPGP curve25519 key). The machine is shared: compare rows of one run.
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import * as openpgp from 'openpgp';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { createBareRepo, startGitServer } from '../e2e/stack/git-server.ts';
-import { GitWriter } from '../src/git/index.ts';
+import { GitWriter, loadSigner, type CommitSigning } from '../src/git/index.ts';
 
 const FILES = 10_000;
 const N = Number(process.argv[2] ?? 2000);
@@ -79,14 +82,22 @@ async function main(): Promise<void> {
     const srv = join(tmp, 'srv');
     const remoteDir = await createBareRepo(srv, 'audit', { defaultBranch: 'main' });
     const batchedDir = await createBareRepo(srv, 'batched', { defaultBranch: 'main' });
+    const sshDir = await createBareRepo(srv, 'signed-ssh', { defaultBranch: 'main' });
+    const pgpDir = await createBareRepo(srv, 'signed-pgp', { defaultBranch: 'main' });
     const fiDir = await createBareRepo(tmp, 'fast-import', { defaultBranch: 'main' });
     await fastImport(remoteDir, fastImportStream(true, []));
     await fastImport(batchedDir, fastImportStream(true, []));
+    await fastImport(sshDir, fastImportStream(true, []));
+    await fastImport(pgpDir, fastImportStream(true, []));
+    await promisify(execFile)('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(tmp, 'signing')]);
+    const sshSigning: CommitSigning = { signer: await loadSigner(await readFile(join(tmp, 'signing'), 'utf8')) };
+    const { privateKey } = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'kubescribe', email: 'kubescribe@example.com' }], format: 'armored' });
+    const pgpSigning: CommitSigning = { signer: await loadSigner(privateKey) };
     await fastImport(fiDir, fastImportStream(true, []));
 
     const server = await startGitServer({ root: srv, username: 'bench', password: 'bench', port: 0 });
     const openMs: number[] = [];
-    const openWriter = async (name: string, batching: boolean): Promise<GitWriter> => {
+    const openWriter = async (name: string, batching: boolean, signing: CommitSigning = undefined): Promise<GitWriter> => {
       const t = performance.now();
       const w = await GitWriter.open({
         dir: join(tmp, name),
@@ -94,6 +105,7 @@ async function main(): Promise<void> {
         branch: 'main',
         credentials: () => ({ username: 'bench', password: 'bench' }),
         committer: { name: 'kubescribe', email: 'kubescribe@example.com' },
+        signing: () => signing,
         // Batching off: the commit path alone. On: the defaults (push every 1 s or 200 commits).
         ...(batching ? {} : { pushIntervalMs: 3_600_000, pushMaxCommits: Number.MAX_SAFE_INTEGER }),
         logger: pino({ level: 'silent' }),
@@ -119,6 +131,8 @@ async function main(): Promise<void> {
     };
     const alone = await run(await openWriter('audit', false));
     const batched = await run(await openWriter('batched', true));
+    const signedSsh = await run(await openWriter('signed-ssh', true, sshSigning));
+    const signedPgp = await run(await openWriter('signed-pgp', true, pgpSigning));
     await server.stop();
 
     // git fast-import: the same commits, process start to exit (it packs as it goes).
@@ -136,7 +150,12 @@ async function main(): Promise<void> {
     console.log(row('GitWriter.commit (journal, in-memory trees)', alone.commitMs));
     console.log(row('  + pack to disk and push all at the end', alone.commitMs + alone.flushMs));
     console.log(row(`GitWriter, default batching (${batched.pushes} pushes)`, batched.commitMs + batched.flushMs));
+    console.log(row('  the same, every commit SSH-signed (ed25519)', signedSsh.commitMs + signedSsh.flushMs));
+    console.log(row('  the same, every commit OpenPGP-signed', signedPgp.commitMs + signedPgp.flushMs));
     console.log(`ratio GitWriter.commit / git fast-import: ${(rate(alone.commitMs) / fi).toFixed(2)}`);
+    const perCommit = (r: { commitMs: number; flushMs: number }): string => `${(((r.commitMs + r.flushMs) - (batched.commitMs + batched.flushMs)) / list.length * 1000).toFixed(0)} µs`;
+    console.log(`signing cost per commit (default batching, signed − unsigned): SSH ${perCommit(signedSsh)}, OpenPGP ${perCommit(signedPgp)}`);
+    console.log(`ratio signed (default batching) / git fast-import: SSH ${(rate(signedSsh.commitMs + signedSsh.flushMs) / fi).toFixed(2)}, OpenPGP ${(rate(signedPgp.commitMs + signedPgp.flushMs) / fi).toFixed(2)}`);
     console.log(`GitWriter.open (shallow clone of ${FILES} files over HTTP, tree loaded): ${openMs[0]!.toFixed(0)} ms`);
   } finally {
     await rm(tmp, { recursive: true, force: true });

@@ -30,6 +30,7 @@ function steps(out: string): Step[] {
     { name: 'flood', file: 'correlation-flood.ts', args: ['--max-entries', '20000', '--times', '3'] },
     { name: 'change-latency', file: 'change-latency.ts', args: ['--objects', '500', '--rates', '10,100', '--seconds', '20', '--warmup', '3', '--dir', join(out, 'stack-latency')], stack: true },
     { name: 'snapshot-memory', file: 'snapshot-memory.ts', args: ['--sizes', '100,1000,10000', '--dir', join(out, 'stack-snapshot')], stack: true },
+    { name: 'burst', file: 'burst-memory.ts', args: ['--lists', '10', '--per-list', '1000', '--dir', join(out, 'stack-burst')], stack: true },
   ];
 }
 

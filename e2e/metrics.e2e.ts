@@ -60,8 +60,8 @@ describe('metrics, dashboard and alerts on a real Prometheus', () => {
   });
 
   it('has rules that promtool accepts', async () => {
-    expect(alerts().map((a) => a.alert).sort()).toEqual(['KubescribeEnrichmentRatioLow', 'KubescribeLastPushTooOld', 'KubescribePushesFailing', 'KubescribeQueueGrowing', 'KubescribeWebhookErrors']);
-    expect(await checkRules(prom!.rulesFile)).toMatch(/SUCCESS: 5 rules found/);
+    expect(alerts().map((a) => a.alert).sort()).toEqual(['KubescribeEnrichmentRatioLow', 'KubescribeLastPushTooOld', 'KubescribePipelineNotSynced', 'KubescribePushesFailing', 'KubescribeQueueGrowing', 'KubescribeWebhookErrors']);
+    expect(await checkRules(prom!.rulesFile)).toMatch(/SUCCESS: 6 rules found/);
   });
 
   it('answers every dashboard panel query and every alert expression with data', async () => {

@@ -98,13 +98,14 @@ class Load {
   }
 
   private manifest(t: Tracked, user: string): Record<string, unknown> {
-    const metadata = { name: t.name, namespace: this.ns, annotations: { [REV]: String(t.rev), [BY]: user } };
+    // Labels too: a Secret's annotation values are recorded redacted.
+    const metadata = { name: t.name, namespace: this.ns, annotations: { [REV]: String(t.rev), [BY]: user }, labels: { [REV]: String(t.rev), [BY]: user } };
     if (t.kind === 'secrets') return { apiVersion: 'v1', kind: 'Secret', metadata, type: 'Opaque', stringData: { password: this.secretValue(), token: this.secretValue() } };
     return { apiVersion: 'v1', kind: 'ConfigMap', metadata, data: { rev: String(t.rev), by: user, note: randomBytes(6).toString('base64') } };
   }
 
   private patch(t: Tracked, user: string): Record<string, unknown> {
-    const metadata = { annotations: { [REV]: String(t.rev), [BY]: user } };
+    const metadata = { annotations: { [REV]: String(t.rev), [BY]: user }, labels: { [REV]: String(t.rev), [BY]: user } };
     if (t.kind === 'secrets') return { metadata, stringData: { password: this.secretValue() } };
     return { metadata, data: { rev: String(t.rev), by: user, note: randomBytes(6).toString('base64') } };
   }
@@ -308,8 +309,8 @@ async function checkHistory(expect: ExpectStatic, repo: string, ns: string, load
       expect(t, `a file for an object the load never wrote: ${ch.path}`).toBeDefined();
       if (ch.oid === null) continue;
       const meta = (parse(blobs.get(ch.oid) ?? '') as KubeObject).metadata;
-      const rev = Number(meta?.annotations?.[REV]);
-      const by = meta?.annotations?.[BY];
+      const rev = Number(meta?.labels?.[REV]);
+      const by = meta?.labels?.[BY];
       expect(t!.writes.get(rev)?.by, `${ch.path} rev ${rev} in ${c.sha} was never written`).toBe(by);
       expect(rev, `${ch.path}: rev ${rev} after rev ${lastRev.get(ch.path)} in ${c.sha} (${c.subject}): committed twice or out of order`).toBeGreaterThan(lastRev.get(ch.path) ?? 0);
       lastRev.set(ch.path, rev);

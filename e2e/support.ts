@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { inject } from 'vitest';
+import { createKubeApi, loadKubeConnection } from '../src/watch/index.ts';
 import type { StackEnv } from './stack/env.ts';
 
 const exec = promisify(execFile);
@@ -94,4 +95,25 @@ export async function freshNamespace(prefix: string): Promise<string> {
   const ns = `${prefix}-${process.pid}-${++counter}-${Date.now().toString(36)}`;
   await kubectl('admin', ['create', 'namespace', ns]);
   return ns;
+}
+
+/**
+ * Every version of one named object as the cluster stores it (a watch as `kubeconfig`'s user),
+ * picked into a value and stamped with the time it was seen, until stopped; reconnects on its own.
+ */
+export function watchObject<T>(kubeconfig: string, path: string, name: string, pick: (o: Record<string, unknown>) => T | undefined): { seen: Array<{ value: T; at: number }>; stop: () => Promise<void> } {
+  const api = createKubeApi(loadKubeConnection(kubeconfig));
+  const seen: Array<{ value: T; at: number }> = [];
+  const stop = new AbortController();
+  const running = (async () => {
+    while (!stop.signal.aborted) {
+      try {
+        for await (const line of api.streamLines(`${path}?watch=1&fieldSelector=metadata.name%3D${name}`, stop.signal, { idleMs: 600_000 })) {
+          const value = pick((JSON.parse(line) as { object?: Record<string, unknown> }).object ?? {});
+          if (value !== undefined) seen.push({ value, at: Date.now() });
+        }
+      } catch { /* reconnect */ }
+    }
+  })();
+  return { seen, stop: async () => { stop.abort(); await running; } };
 }

@@ -2,7 +2,8 @@
 // dist/kubescribe.mjs, which the image and the local stack start. One file loads in ~115 ms
 // instead of ~360 ms for the ~600 modules it replaces (Node 20 has no compile cache), and start-up
 // time counts: the start-up snapshot is measured from process start (docs/benchmarks.md §4).
-// @kubernetes/client-node stays outside: it is imported only for exec/auth-provider kubeconfigs.
+// @kubernetes/client-node stays outside: it is imported only for exec/auth-provider kubeconfigs;
+// so does ssh2 (native optional bindings; loaded only for an SSH remote).
 import { build } from 'esbuild';
 
 await build({
@@ -15,7 +16,7 @@ await build({
   sourcemap: true,
   sourcesContent: false, // the map points at src/ and node_modules/; embedding them costs ~25 MiB of RSS under --enable-source-maps
   legalComments: 'none',
-  external: ['@kubernetes/client-node'],
+  external: ['@kubernetes/client-node', 'ssh2'],
   // CommonJS dependencies (fastify, pino, prom-client) call require().
   banner: { js: "import { createRequire as __kubescribeRequire } from 'node:module'; const require = __kubescribeRequire(import.meta.url);" },
   logLevel: 'warning',

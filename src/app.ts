@@ -1,6 +1,6 @@
 // The one place that wires the process together:
 //   webhook (every replica) → correlation store ⇄ peers (push at once, pull by content hash)
-//   Lease election → the leader runs the pipeline (src/pipeline.ts: rules, watch, queue, Git, status)
+//   Lease election → the leader runs the controller (src/controller/: rules, watch, Git, status)
 //   /metrics, /healthz, /readyz on the plain HTTP server.
 // Returns { start, stop }.
 import { readFileSync } from 'node:fs';
@@ -9,12 +9,14 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { buildWebhookServer, createAdmissionHandler } from './admission/index.ts';
-import { correlationKey, CorrelationStore, PeerClient, peerRoutes } from './correlation/index.ts';
+import { correlationKey, CorrelationStore } from './correlation/index.ts';
+import { PeerClient, peerRoutes } from './peers/index.ts';
 import type { KubeObject } from './kube-object.ts';
 import { LeaseElection, type Lease, type LeaseSpec } from './leader/lease-election.ts';
+import { configureGitTransport } from './git/index.ts';
 import { createMetrics } from './metrics/metrics.ts';
-import { startPipeline, type Pipeline } from './pipeline.ts';
-import { ResourceCache } from './rules/resource-cache.ts';
+import { startController, type Controller } from './controller/controller.ts';
+import { ResourceCache } from './controller/resource-cache.ts';
 import { compileSanitizeOptions, contentHash, sanitize, sanitizedContentHash } from './sanitize/index.ts';
 import type { Secrets, Settings } from './settings/index.ts';
 import { createKubeApi, KubeApiError, loadKubeConnection, type KubeApi, type Prepared } from './watch/index.ts';
@@ -29,12 +31,13 @@ export interface App {
 export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, logger: Logger): Promise<App> {
   const registry = new Registry();
   const metrics = createMetrics(registry);
+  configureGitTransport(settings.gitTransport);
   const sanitizeOptions = compileSanitizeOptions({ secretKey: secrets.secretHashKey, excludeFields: settings.sanitize.excludeFields });
   const prepare = (obj: KubeObject): Prepared => {
     const sanitized = sanitize(obj, sanitizeOptions);
     return { sanitized, hash: contentHash(sanitized) };
   };
-  const api = createKubeApi(loadKubeConnection(settings.kubernetes.kubeconfig));
+  const api = createKubeApi(loadKubeConnection(settings.kubernetes.kubeconfig), { requestTimeoutMs: settings.kubernetes.requestTimeoutMs, watchIdleMs: settings.kubernetes.watchIdleTimeoutMs });
   const log = logger.child({ component: 'replica' });
 
   const store = new CorrelationStore({
@@ -61,7 +64,8 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
   };
   const peers = secrets.peerSecret
     ? new PeerClient({
-      secret: secrets.peerSecret, peers: peerUrls, ca: settings.peers.caFile ? readFileSync(settings.peers.caFile) : undefined,
+      // loadSecrets refuses a peer secret without peers.caFile: peers are only reached over verified TLS.
+      secret: secrets.peerSecret, peers: peerUrls, ca: readFileSync(settings.peers.caFile ?? ''),
       events: {
         pushed: (ok) => metrics.peerPushes.inc({ result: ok ? 'ok' : 'failed' }),
         pulled: (result) => metrics.peerPulls.inc({ result }),
@@ -91,20 +95,26 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
     await webhook.register(peerRoutes({ store, secret: secrets.peerSecret, onReceived: (n) => metrics.peerReceived.inc(n) }));
   }
 
-  // Leadership: the leader runs the pipeline; a pipeline is started after pulling every peer.
-  let pipeline: Pipeline | undefined;
+  // Leadership: the leader runs the controller; it is started after pulling every peer.
+  let controller: Controller | undefined;
+  let webhookServing = false;
   let transition: Promise<void> = Promise.resolve();
+  // Whether this replica may write now: false from the moment the renew deadline passes.
+  let leadingNow = false;
   const lead = (leading: boolean): void => {
+    leadingNow = leading;
     transition = transition.then(async () => {
-      if (leading && !pipeline) {
+      if (leading && !controller) {
         metrics.leader.set(1);
         metrics.failovers.inc();
         await peers?.pullAll(store);
-        pipeline = await startPipeline({ settings, secrets, logger, api, store, prepare, metrics });
-      } else if (!leading && pipeline) {
+        const started = await startController({ settings, secrets, logger, api, store, prepare, metrics });
+        controller = started;
+        if (!leadingNow) void started.fence(); // lost while starting: the stop below follows
+      } else if (!leading && controller) {
         metrics.leader.set(0);
-        const p = pipeline;
-        pipeline = undefined;
+        const p = controller;
+        controller = undefined;
         await p.stop();
       }
     }).catch((err: unknown) => log.error({ err }, 'leadership transition failed'));
@@ -114,20 +124,36 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
     ? new LeaseElection({
       store: leaseStore(api, settings.leaderElection.namespace || settings.ownNamespace, settings.leaderElection.leaseName),
       identity, leaseDurationMs: settings.leaderElection.leaseDurationMs, renewIntervalMs: settings.leaderElection.renewIntervalMs,
-      logger: log, onStartedLeading: () => lead(true), onStoppedLeading: () => lead(false),
+      renewDeadlineMs: settings.leaderElection.renewDeadlineMs,
+      logger: log, onStartedLeading: () => lead(true),
+      // Synchronously: the writers are fenced before this returns, then the controller stops.
+      onStoppedLeading: () => {
+        void controller?.fence().catch((err: unknown) => log.error({ err }, 'fencing the writers failed'));
+        lead(false);
+      },
+      onRenewed: (gapMs) => metrics.leaseRenewGap.observe(gapMs / 1000),
     })
     : undefined;
 
   const server = Fastify({ loggerInstance: logger.child({ component: 'server' }), disableRequestLogging: true }) as unknown as FastifyInstance;
   server.get('/healthz', async () => ({ ok: true }));
+  // Whether the controller is synced: the leader's when its watches listed and its repositories
+  // opened; a standby has none to wait for. Never part of readiness (below).
+  const synced = (): { synced: boolean; detail: Record<string, unknown> } => {
+    const r = controller?.ready() ?? { ready: election !== undefined, detail: {} };
+    return { synced: r.ready, detail: r.detail };
+  };
   server.get('/readyz', async (_req, reply) => {
-    // A standby replica is ready when it serves the webhook; the leader when its pipeline is.
-    const leader = pipeline !== undefined;
-    const r = pipeline?.ready() ?? { ready: election !== undefined, detail: {} };
-    return reply.code(r.ready ? 200 : 503).send({ ready: r.ready, leader, identity, ...r.detail });
+    // Ready = the webhook serves. In a cluster the webhook Service sends only to ready pods: a
+    // tenant's unreachable repository, a forbidden watch or a long start-up list must never leave
+    // it without endpoints (every change would then pass unattributed). Pipeline health goes to
+    // `synced` here, the kubescribe_pipeline_synced metric, and the custom resources' .status.
+    const s = synced();
+    return reply.code(webhookServing ? 200 : 503).send({ ready: webhookServing, synced: s.synced, leader: controller !== undefined, identity, ...s.detail });
   });
   server.get('/metrics', async (_req, reply) => {
     metrics.correlationStoreSize.set(store.size);
+    metrics.pipelineSynced.set(synced().synced ? 1 : 0);
     return reply.type(registry.contentType).send(await registry.metrics());
   });
 
@@ -137,6 +163,7 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
     server,
     async start() {
       await webhook.listen({ host: settings.webhook.host, port: settings.webhook.port });
+      webhookServing = true;
       await server.listen({ host: settings.server.host, port: settings.server.port });
       endpointSlices?.start();
       if (peers) {
@@ -150,10 +177,13 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
     },
     async stop() {
       clearTimeout(pullTimer);
+      webhookServing = false;
       await webhook.close();
-      if (election) await election.stop();
+      // The controller stops (its last push included) while the lease is still held, then the lease
+      // is released; a renew deadline passing meanwhile fences it instead.
       lead(false);
       await transition;
+      if (election) await election.stop();
       await endpointSlices?.stop();
       peers?.close();
       await server.close();
@@ -164,15 +194,15 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
 function leaseStore(api: KubeApi, namespace: string, name: string) {
   const path = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`;
   return {
-    async get(): Promise<Lease | undefined> {
+    async get(signal: AbortSignal): Promise<Lease | undefined> {
       try {
-        return await api.getJson<Lease>(`${path}/${encodeURIComponent(name)}`);
+        return await api.getJson<Lease>(`${path}/${encodeURIComponent(name)}`, { signal, lane: 'lease' });
       } catch (err) {
         if (err instanceof KubeApiError && err.status === 404) return undefined;
         throw err;
       }
     },
-    create: (spec: LeaseSpec) => api.send<Lease>('POST', path, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec }),
-    update: (lease: Lease) => api.send<Lease>('PUT', `${path}/${encodeURIComponent(name)}`, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', ...lease }),
+    create: (spec: LeaseSpec, signal: AbortSignal) => api.send<Lease>('POST', path, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec }, { signal, lane: 'lease' }),
+    update: (lease: Lease, signal: AbortSignal) => api.send<Lease>('PUT', `${path}/${encodeURIComponent(name)}`, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', ...lease }, { signal, lane: 'lease' }),
   };
 }

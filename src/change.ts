@@ -13,8 +13,24 @@ export interface Change {
   resourceVersion: string;
   /** Sanitized object; for a DELETE the last state seen. */
   object: KubeObject;
-  /** undefined: no correlation matched; the author is then `unknown`, never guessed. */
+  /** undefined: no correlation matched, or several people may have made it; the author is then `unknown`, never guessed. */
   author?: Author;
+  /** When several distinct requests match and nothing tells them apart: all of them (author undefined). */
+  candidates?: Author[];
+  /** The field manager of the persisted version (its newest managedFields entry), to tell candidates apart. */
+  manager?: string;
+  /**
+   * For a DELETE of an object held by finalizers or a grace period: `requested` when the deletion
+   * was asked for (the object stays, terminating; its file shows the deletionTimestamp), then
+   * `completed` when it goes (the file is removed). Absent: an immediate deletion.
+   */
+  deletion?: 'requested' | 'completed';
+  /** For a completed deletion: the change that requested it (its author is this one's author). */
+  requestedBy?: Change;
+  /** For a completed deletion: who released the last finalizer, when that request is known. */
+  releasedBy?: Author;
+  /** False for a deletion found by a diff, whose resourceVersion is not known: it neither skips nor moves a checkpoint. */
+  advancesCheckpoint?: boolean;
   observedAt: Date;
   /** The correlation keys this change was looked up under (to wait for one still on its way). */
   correlationKeys?: string[];

@@ -40,3 +40,11 @@ export function typeKey(t: Pick<ResourceType, 'group' | 'resource'>): string {
 export function groupVersion(t: Pick<ResourceType, 'group' | 'version'>): string {
   return t.group === '' ? t.version : `${t.group}/${t.version}`;
 }
+
+/** Compares resourceVersions when both are etcd revisions (decimal); undefined when they cannot be compared. */
+export function compareRv(a: string, b: string): number | undefined {
+  if (!/^\d+$/.test(a) || !/^\d+$/.test(b)) return undefined;
+  const x = BigInt(a);
+  const y = BigInt(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}

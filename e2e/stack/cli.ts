@@ -1,4 +1,4 @@
-// `npm run dev:up` / `npm run dev:down`: the local stack in .dev/ (see DESIGN.md, README).
+// `npm run dev:up` / `npm run dev:down`: the local stack in .dev/ (see README "The local stack").
 import { join } from 'node:path';
 import { down, repoRoot, up } from './stack.ts';
 

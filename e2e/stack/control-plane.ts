@@ -96,7 +96,12 @@ kind: Namespace
 metadata: { name: kubescribe }
 `;
 
-export interface ControlPlaneLayout { dir: string; ports: { api: number; etcdClient: number; etcdPeer: number } }
+export interface ControlPlaneLayout {
+  dir: string;
+  ports: { api: number; etcdClient: number; etcdPeer: number };
+  /** More kube-apiserver flags (a spec's own control plane, e.g. no watch cache). */
+  apiserverArgs?: string[];
+}
 
 /** Makes PKI and kubeconfigs (idempotent: reused on restart) and returns what the stack needs. */
 export async function prepareControlPlane(layout: ControlPlaneLayout, binDir: string): Promise<ControlPlaneInfo> {
@@ -151,6 +156,7 @@ export function startControlPlane(layout: ControlPlaneLayout, info: ControlPlane
     `--advertise-address=${NODE.gateway}`, '--endpoint-reconciler-type=lease',
     `--kubelet-client-certificate=${join(pki, 'apiserver-kubelet-client.crt')}`, `--kubelet-client-key=${join(pki, 'apiserver-kubelet-client.key')}`,
     '--kubelet-preferred-address-types=InternalIP', '--v=1',
+    ...(layout.apiserverArgs ?? []),
   ];
   return startDetached(join(info.binDir, 'kscp'), args, { log: join(layout.dir, 'controlplane.log'), marker });
 }

@@ -18,6 +18,8 @@ export interface InstanceOptions {
   namespaces: string[];
   resources?: string[];
   settings?: (s: Record<string, unknown>) => void;
+  /** Per replica, after `settings` (e.g. each replica's own route to the API server). */
+  replicaSettings?: (index: number, s: Record<string, unknown>) => void;
   /** Several replicas behind a round-robin TCP proxy, with leader election and peers (default 1). */
   replicas?: number;
 }
@@ -126,6 +128,7 @@ export async function startInstance(env: StackEnv, o: InstanceOptions, target: I
       (own.leaderElection as Record<string, unknown>).identity = `${o.name}-${i}`;
       own.peers = { secretFile: join(dir, 'peer-secret'), static: replicaPorts.filter((_, j) => j !== i).map((p) => `https://127.0.0.1:${p.webhook}`), caFile: target.caFile, pullIntervalMs: 1000 };
     }
+    o.replicaSettings?.(i, own);
     await writeFile(file, stringify(own));
     settingsFiles.push(file);
   }
@@ -143,8 +146,9 @@ export async function startInstance(env: StackEnv, o: InstanceOptions, target: I
   const log = join(dir, 'kubescribe.log');
   const readyz = async (i: number): Promise<{ ready: boolean; leader: boolean }> => {
     const res = await fetch(`http://127.0.0.1:${(replicaPorts[i] as { metrics: number }).metrics}/readyz`);
-    const body = (await res.json()) as { leader?: boolean };
-    return { ready: res.status === 200, leader: body.leader === true };
+    const body = (await res.json()) as { leader?: boolean; synced?: boolean };
+    // Ready for a spec: serving the webhook and, on the leader, the pipeline synced.
+    return { ready: res.status === 200 && body.synced === true, leader: body.leader === true };
   };
   const replicas: Replica[] = replicaPorts.map((rp, i) => {
     const rlog = i === 0 ? log : join(dir, `kubescribe-${i}.log`);

@@ -233,7 +233,7 @@ async function startNode(o: NodeOptions, owner: Owner, started: number): Promise
   if (!p.containerd || !isRunning(p.containerd)) {
     await writeFile(join(dir, 'containerd.toml'), containerdConfig());
     o.log('starting containerd');
-    p.containerd = startDetached('/usr/bin/containerd', ['--config', join(dir, 'containerd.toml')], { log: join(dir, 'containerd.log'), marker: o.marker });
+    p.containerd = startDetached('/usr/bin/containerd', ['--config', join(dir, 'containerd.toml')], { log: join(dir, 'containerd.log'), marker: nodeMarker(o.marker) });
     await save();
   }
   const containerd = p.containerd;
@@ -273,7 +273,7 @@ async function startNode(o: NodeOptions, owner: Owner, started: number): Promise
     o.log(`starting the kubelet (node ${NODE.name} on ${NODE.gateway})`);
     p.kubelet = startDetached(join(binDirOf(o.cp), 'kscluster'), ['kubelet', `--config=${join(dir, 'kubelet.yaml')}`,
       `--kubeconfig=${o.cp.kubeconfigs.node ?? ''}`, `--root-dir=${join(MACHINE_DIR, 'kubelet')}`, `--cert-dir=${join(dir, 'kubelet-pki')}`,
-      `--hostname-override=${NODE.name}`, `--node-ip=${NODE.gateway}`, '--v=1'], { log: join(dir, 'kubelet.log'), marker: o.marker });
+      `--hostname-override=${NODE.name}`, `--node-ip=${NODE.gateway}`, '--v=1'], { log: join(dir, 'kubelet.log'), marker: nodeMarker(o.marker) });
     await save();
   }
   const proxyConfig = {
@@ -289,7 +289,7 @@ async function startNode(o: NodeOptions, owner: Owner, started: number): Promise
   const proxyConfigFile = join(dir, 'kube-proxy.yaml');
   await writeFile(proxyConfigFile, stringify(proxyConfig));
   if (!p.proxy || !isRunning(p.proxy)) {
-    p.proxy = startDetached(join(binDirOf(o.cp), 'kscluster'), ['kube-proxy', `--config=${proxyConfigFile}`, '--v=1'], { log: join(dir, 'kube-proxy.log'), marker: o.marker });
+    p.proxy = startDetached(join(binDirOf(o.cp), 'kscluster'), ['kube-proxy', `--config=${proxyConfigFile}`, '--v=1'], { log: join(dir, 'kube-proxy.log'), marker: nodeMarker(o.marker) });
     await save();
   }
   // The apiserver and the Git server listen on 127.0.0.1; pods reach them on the gateway address.
@@ -297,7 +297,7 @@ async function startNode(o: NodeOptions, owner: Owner, started: number): Promise
   for (const [key, port] of [['apiProxy', o.apiPort], ['gitProxy', o.gitPort]] as const) {
     if (!p[key] || !isRunning(p[key])) {
       p[key] = startDetached(process.execPath, ['--import', 'tsx', tcpProxy, '--host', NODE.gateway, '--port', String(port), '--backends', `127.0.0.1:${port}`],
-        { log: join(dir, `${key}.log`), marker: o.marker, cwd: join(dirname(tcpProxy), '..', '..') });
+        { log: join(dir, `${key}.log`), marker: nodeMarker(o.marker), cwd: join(dirname(tcpProxy), '..', '..') });
       await save();
     }
   }
@@ -363,7 +363,7 @@ async function cleanup(owner: Owner, cp: ControlPlaneInfo | undefined, log: (m: 
   }
   await stopProcess(p.containerd, 15_000);
   // containerd's shims (and anything else started with this node's marker) that outlived it.
-  for (const pid of markedProcesses(owner.marker)) {
+  for (const pid of markedProcesses(nodeMarker(owner.marker))) {
     try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
   }
   await sleep(200);
@@ -411,6 +411,14 @@ async function removeKubeChains(cmd: string): Promise<void> {
     for (const c of chains) await quiet(cmd, ['-w', '-t', table, '-F', c]);
     for (const c of chains) await quiet(cmd, ['-w', '-t', table, '-X', c]);
   }
+}
+
+/**
+ * The node's processes carry a marker of their own: the sweep for leftover shims must not also
+ * kill the stack's other processes (a shell wrapping sshd, killed alone, orphans sshd).
+ */
+function nodeMarker(stackMarker: string): string {
+  return `${stackMarker}-node`;
 }
 
 function markedProcesses(marker: string): number[] {

@@ -33,12 +33,12 @@ export interface PrivateCluster {
   close(): Promise<void>;
 }
 
-export async function startPrivateCluster(env: StackEnv, name: string): Promise<PrivateCluster> {
+export async function startPrivateCluster(env: StackEnv, name: string, opts: { apiserverArgs?: string[] } = {}): Promise<PrivateCluster> {
   const dir = await mkdtemp(join(env.stackDir, `cluster-${name}-`));
   const marker = `kubescribe-cluster-${randomBytes(6).toString('hex')}`;
   // Ports below the ephemeral range: the apiserver and etcd are restarted on the same ports, and a
   // port from freePort() may meanwhile be taken as the local port of some outgoing connection.
-  const layout: ControlPlaneLayout = { dir, ports: { api: await stablePort(), etcdClient: await stablePort(), etcdPeer: await stablePort() } };
+  const layout: ControlPlaneLayout = { dir, ports: { api: await stablePort(), etcdClient: await stablePort(), etcdPeer: await stablePort() }, apiserverArgs: opts.apiserverArgs };
   const info = await prepareControlPlane(layout, dirname(env.bin.kscp));
   let apiserver: ProcessRecord | undefined;
   let controllerManager: ProcessRecord | undefined;

@@ -20,9 +20,9 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '
 interface StackState {
   marker: string;
   /** webhook/metrics: replica 0; replicas: every replica's ports; proxy: in front of several. */
-  ports: { api: number; etcdClient: number; etcdPeer: number; git: number; webhook: number; metrics: number; proxy?: number; replicas?: Array<{ webhook: number; metrics: number }> };
+  ports: { api: number; etcdClient: number; etcdPeer: number; git: number; ssh?: number; webhook: number; metrics: number; proxy?: number; replicas?: Array<{ webhook: number; metrics: number }> };
   git: { username: string; password: string };
-  processes: { controlplane?: ProcessRecord; controllerManager?: ProcessRecord; scheduler?: ProcessRecord; git?: ProcessRecord; kubescribe?: ProcessRecord; replicas?: Array<ProcessRecord | undefined>; proxy?: ProcessRecord };
+  processes: { controlplane?: ProcessRecord; controllerManager?: ProcessRecord; scheduler?: ProcessRecord; git?: ProcessRecord; ssh?: ProcessRecord; kubescribe?: ProcessRecord; replicas?: Array<ProcessRecord | undefined>; proxy?: ProcessRecord };
 }
 
 export interface UpOptions {
@@ -94,6 +94,19 @@ export async function up(opts: UpOptions): Promise<StackEnv> {
   }
   await waitFor('the Git server', async () => (await fetch(`${gitUrl}/audit.git/info/refs?service=git-upload-pack`)).status === 401, 30_000, 100);
 
+  // The same repositories over SSH (a stack from before SSH existed gets a port now).
+  const sshModule = await import('./ssh-server.ts');
+  state.ports.ssh ??= await freePort();
+  const sshPort = state.ports.ssh;
+  const sshFiles = await sshModule.prepareSshServer(join(dir, 'ssh'), gitRoot, sshPort);
+  await sshModule.shareRepository(join(gitRoot, 'audit.git'));
+  if (!isRunning(state.processes.ssh)) {
+    log(`starting the SSH Git server on 127.0.0.1:${sshPort}`);
+    state.processes.ssh = sshModule.startSshServer(sshFiles, state.marker);
+    await writeState(dir, state);
+  }
+  await waitFor('the SSH Git server', () => sshModule.sshAnswers(sshPort), 30_000, 100);
+
   const node = await upNode({
     stackDir: dir, marker: state.marker, cp, apiPort: state.ports.api, gitPort: state.ports.git, mode: opts.node ?? nodeMode(), log,
     images: async () => {
@@ -106,6 +119,7 @@ export async function up(opts: UpOptions): Promise<StackEnv> {
     kubeconfigs: cp.kubeconfigs as StackEnv['kubeconfigs'],
     git: {
       url: `${gitUrl}/audit.git`, username: state.git.username, password: state.git.password, branch: 'main', root: gitRoot,
+      ssh: { url: `ssh://git@127.0.0.1:${sshPort}/audit.git`, identityFile: sshFiles.identityFile, knownHostsFile: sshFiles.knownHostsFile },
       ...(node.ready ? { clusterUrl: `http://${NODE.gateway}:${state.ports.git}/audit.git` } : {}),
     },
     node: { ready: node.ready, ...(node.image ? { image: node.image } : {}), ...(node.reason ? { reason: node.reason } : {}) },
@@ -202,7 +216,8 @@ async function upKubescribe(dir: string, state: StackState, cp: ControlPlaneInfo
     }
     const states = await Promise.all(out.map(async (r) => {
       const res = await fetch(r.metricsUrl.replace(/metrics$/, 'readyz'));
-      return { ok: res.status === 200, leader: ((await res.json()) as { leader?: boolean }).leader === true };
+      const body = (await res.json()) as { leader?: boolean; synced?: boolean };
+      return { ok: res.status === 200 && body.synced === true, leader: body.leader === true };
     }));
     return states.every((x) => x.ok) && states.some((x) => x.leader);
   }, 90_000, 100).then(async () => {
@@ -265,7 +280,7 @@ export async function down(opts: { dir: string; purge?: boolean; log?: (msg: str
     await downNode(dir, state.marker, cp, log);
     const all: Array<[string, ProcessRecord | undefined]> = [
       ...(state.processes.replicas ?? [state.processes.kubescribe]).map((r, i): [string, ProcessRecord | undefined] => [`kubescribe ${i}`, r]),
-      ['proxy', state.processes.proxy], ['git', state.processes.git],
+      ['proxy', state.processes.proxy], ['git', state.processes.git], ['ssh', state.processes.ssh],
       ['kube-scheduler', state.processes.scheduler], ['kube-controller-manager', state.processes.controllerManager], ['controlplane', state.processes.controlplane],
     ];
     for (const [name, rec] of all) {

@@ -2,7 +2,7 @@
 // it sanitizes the object, builds the correlation key exactly as the watch will, and stores the
 // author. Dry-run requests and subresources other than scale are ignored. Never blocks: the route
 // answers allowed.
-import { correlationKey, scaleContent, type Author, type CorrelationKeyParts } from '../correlation/index.ts';
+import { changeKeyParts, correlationKey, scaleContent, type Author, type CorrelationKeyParts } from '../correlation/index.ts';
 import type { KubeObject } from '../kube-object.ts';
 import type { AdmissionRequest } from './review.ts';
 
@@ -33,13 +33,7 @@ export function createAdmissionHandler(deps: { sink: RecordSink; fingerprint: Fi
       const replicas = isScale ? (current.spec as { replicas?: unknown } | undefined)?.replicas : undefined;
       if (isScale && typeof replicas !== 'number') return 'ignored';
       const parts: CorrelationKeyParts = {
-        operation: req.operation,
-        group: req.resource.group,
-        resource: req.resource.resource,
-        namespace: req.namespace || meta.namespace || '',
-        name: meta.name || req.name,
-        uid: meta.uid ?? '',
-        oldResourceVersion: req.operation === 'CREATE' ? '' : (req.oldObject?.metadata?.resourceVersion ?? ''),
+        ...changeKeyParts({ operation: req.operation, resource: req.resource, metadata: meta, request: req, oldResourceVersion: req.oldObject?.metadata?.resourceVersion ?? '' }),
         contentHash: isScale ? scaleContent(replicas as number) : deps.fingerprint(current),
       };
       const author: Author = { username: req.userInfo.username, uid: req.userInfo.uid, groups: req.userInfo.groups, ...(req.fieldManager ? { fieldManager: req.fieldManager } : {}) };

@@ -41,7 +41,7 @@ describe('admission route', () => {
     const res = await app.inject({ method: 'POST', url: '/admission', payload: review() });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'req-1', allowed: true } });
-    expect(store.take(updateKey('hash({"a":"2"})'))).toEqual({ username: 'alice', uid: 'u-1', groups: ['devs'] });
+    expect(store.take(updateKey('hash({"a":"2"})'))).toEqual([{ username: 'alice', uid: 'u-1', groups: ['devs'] }]);
   });
 
   it('records nothing for a dry run, and still allows it', async () => {
@@ -54,16 +54,23 @@ describe('admission route', () => {
   it('keys a DELETE by the old object and a CREATE without an old resourceVersion', async () => {
     const { app, store } = await setup();
     await app.inject({ method: 'POST', url: '/admission', payload: review({}, { operation: 'DELETE', object: null }) });
-    expect(store.take(correlationKey({ operation: 'DELETE', group: '', resource: 'configmaps', namespace: 'shop', name: 'settings', uid: 'obj-1', oldResourceVersion: '5', contentHash: 'hash({"a":"1"})' }))?.username).toBe('alice');
+    expect(store.take(correlationKey({ operation: 'DELETE', group: '', resource: 'configmaps', namespace: 'shop', name: 'settings', uid: 'obj-1', oldResourceVersion: '5', contentHash: 'hash({"a":"1"})' }))?.[0]?.username).toBe('alice');
     await app.inject({ method: 'POST', url: '/admission', payload: review({}, { operation: 'CREATE', oldObject: null }) });
-    expect(store.take(correlationKey({ operation: 'CREATE', group: '', resource: 'configmaps', namespace: 'shop', name: 'settings', uid: 'obj-1', oldResourceVersion: '', contentHash: 'hash({"a":"2"})' }))?.username).toBe('alice');
+    expect(store.take(correlationKey({ operation: 'CREATE', group: '', resource: 'configmaps', namespace: 'shop', name: 'settings', uid: 'obj-1', oldResourceVersion: '', contentHash: 'hash({"a":"2"})' }))?.[0]?.username).toBe('alice');
+  });
+
+  it('keys a Namespace as the cluster-scoped object the watch sees, though the review names it in request.namespace', async () => {
+    const { app, store } = await setup();
+    const ns = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team', uid: 'ns-1', resourceVersion: '9' } };
+    await app.inject({ method: 'POST', url: '/admission', payload: review({}, { operation: 'DELETE', resource: { group: '', version: 'v1', resource: 'namespaces' }, namespace: 'team', name: 'team', object: null, oldObject: ns }) });
+    expect(store.take(correlationKey({ operation: 'DELETE', group: '', resource: 'namespaces', namespace: '', name: 'team', uid: 'ns-1', oldResourceVersion: '9', contentHash: 'hash(null)' }))?.[0]?.username).toBe('alice');
   });
 
   it('records a scale request by its replica count and ignores other subresources', async () => {
     const { app, store } = await setup();
     const scale = (replicas: number, rv: string) => ({ apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name: 'web', namespace: 'shop', uid: 'dep-1', resourceVersion: rv }, spec: { replicas } });
     await app.inject({ method: 'POST', url: '/admission', payload: review({}, { resource: { group: 'apps', version: 'v1', resource: 'deployments' }, subResource: 'scale', name: 'web', object: scale(3, '7'), oldObject: scale(1, '7') }) });
-    expect(store.take(correlationKey({ operation: 'UPDATE', group: 'apps', resource: 'deployments', namespace: 'shop', name: 'web', uid: 'dep-1', oldResourceVersion: '7', contentHash: scaleContent(3) }))?.username).toBe('alice');
+    expect(store.take(correlationKey({ operation: 'UPDATE', group: 'apps', resource: 'deployments', namespace: 'shop', name: 'web', uid: 'dep-1', oldResourceVersion: '7', contentHash: scaleContent(3) }))?.[0]?.username).toBe('alice');
     await app.inject({ method: 'POST', url: '/admission', payload: review({}, { subResource: 'status' }) });
     expect(store.size).toBe(0);
   });

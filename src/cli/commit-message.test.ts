@@ -25,6 +25,9 @@ describe('parseCommitMessage', () => {
       resource: { group: 'apps', version: 'v1', resource: 'deployments' },
       object: { namespace: 'shop', name: 'web' },
       resourceVersion: '12345',
+      candidates: [],
+      deletion: undefined,
+      releasedBy: undefined,
     });
   });
 
@@ -82,7 +85,17 @@ describe('agreement with the writer (src/git/commit-message.ts)', () => {
       resource: { group: '', version: 'v1', resource: 'configmaps' },
       object: { namespace: 'shop', name: 'settings' },
       resourceVersion: '42',
+      candidates: [],
+      deletion: undefined,
+      releasedBy: undefined,
     });
+  });
+
+  it('reads back a held deletion and a change with candidates', () => {
+    const done = parseCommitMessage(changeMessage({ operation: 'DELETE', group: '', version: 'v1', resource: 'configmaps', namespace: 'shop', name: 'held', user: 'bob', groups: [], resourceVersion: '50', deletion: 'completed', releasedBy: 'carol' }));
+    expect(done).toMatchObject({ operation: 'DELETE', user: 'bob', deletion: 'completed', releasedBy: 'carol' });
+    const either = parseCommitMessage(changeMessage({ operation: 'UPDATE', group: '', version: 'v1', resource: 'configmaps', namespace: 'shop', name: 'x', user: 'unknown', groups: [], resourceVersion: '51', candidates: ['alice', 'bob'] }));
+    expect(either).toMatchObject({ user: 'unknown', candidates: ['alice', 'bob'] });
   });
 
   it('reads back what the writer writes for a cluster-scoped change', () => {

@@ -11,6 +11,10 @@ export const TRAILER = {
   user: 'kubescribe-user',
   groups: 'kubescribe-groups',
   resourceVersion: 'kubescribe-resource-version',
+  candidates: 'kubescribe-candidates',
+  deletion: 'kubescribe-deletion',
+  releasedBy: 'kubescribe-released-by',
+  cluster: 'kubescribe-cluster',
 } as const;
 
 export const KNOWN_OPERATIONS = ['CREATE', 'UPDATE', 'DELETE', 'RECONCILE'] as const;
@@ -22,6 +26,13 @@ export interface CommitMeta {
   readonly resource: { group: string; version: string; resource: string } | undefined;
   readonly object: { namespace: string | undefined; name: string } | undefined;
   readonly resourceVersion: string | undefined;
+  /** When the change could be anyone of several people: all of them (user is then `unknown`). */
+  readonly candidates: readonly string[];
+  /** `requested` or `completed` for a deletion held by finalizers or a grace period. */
+  readonly deletion: string | undefined;
+  readonly releasedBy: string | undefined;
+  /** The cluster that recorded the commit (several clusters into one repository). */
+  readonly cluster: string | undefined;
 }
 
 const TRAILER_LINE = /^([A-Za-z0-9][A-Za-z0-9-]*):[ \t]*(.*?)\s*$/;
@@ -97,5 +108,9 @@ export function parseCommitMessage(message: string): CommitMeta {
     resource: resourceText === undefined ? undefined : parseResourceTrailer(resourceText),
     object: objectText === undefined ? undefined : parseObjectTrailer(objectText),
     resourceVersion: trailers.get(TRAILER.resourceVersion) || undefined,
+    candidates: (trailers.get(TRAILER.candidates) ?? '').split(',').map((c) => c.trim()).filter((c) => c !== ''),
+    deletion: trailers.get(TRAILER.deletion) || undefined,
+    releasedBy: trailers.get(TRAILER.releasedBy) || undefined,
+    cluster: trailers.get(TRAILER.cluster) || undefined,
   };
 }

@@ -27,9 +27,13 @@ export interface ObjectChange extends RecordedChange {
 
 const OPERATION_OF: Record<FileEffect, string> = { added: 'CREATE', modified: 'UPDATE', deleted: 'DELETE' };
 
-/** Who made a commit's change: the Kubescribe-User trailer, else the author, else `unknown`. */
+/**
+ * Who made a commit's change: the Kubescribe-User trailer, else the author, else `unknown`; an
+ * `unknown` with candidates names them (`unknown (alice|bob)`).
+ */
 export function changeUser(commit: CommitInfo, meta: CommitMeta): string {
-  return meta.user ?? (commit.author.name || 'unknown');
+  const user = meta.user ?? (commit.author.name || 'unknown');
+  return user === 'unknown' && meta.candidates.length > 1 ? `unknown (${meta.candidates.join('|')})` : user;
 }
 
 export function describeChange(commit: CommitInfo, effect: FileEffect, meta: CommitMeta = parseCommitMessage(commit.message)): RecordedChange {

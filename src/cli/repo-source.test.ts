@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cacheDirFor, redactUrl, remoteLocation } from './repo-source.ts';
+import { redactUrl } from '../git/git-error.ts';
+import { cacheDirFor, remoteLocation } from './repo-source.ts';
 import { buildAuditRepo, type AuditRepo } from './testing/audit-repo.ts';
 import { startGitHttpServer, type GitHttpServer } from './testing/git-http-server.ts';
 import { START, kubescribe } from './testing/run-cli.ts';
@@ -194,6 +195,7 @@ describe('credential handling', () => {
   });
   it('redacts user info from URLs', () => {
     expect(redactUrl('https://u:p@h/x.git')).toBe('https://h/x.git');
+    expect(redactUrl('fetch of https://u:secret@h/x.git failed: 401')).toBe('fetch of https://h/x.git failed: 401');
   });
   it('keys the cache by the URL without credentials, under ~/.cache by default', () => {
     const a = cacheDirFor('https://h/x.git', {}, '/home/me');

@@ -12,6 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { addRemote, currentBranch, fetch, findRoot, init, listBranches, resolveRef } from 'isomorphic-git';
 import http from 'isomorphic-git/http/node';
+import { redactUrl } from '../git/git-error.ts';
 import type { Env } from './context.ts';
 import { CliError, usageError } from './errors.ts';
 
@@ -115,9 +116,6 @@ export function remoteLocation(spec: string, env: Env): RemoteLocation {
   return { url: parsed.toString(), headers };
 }
 
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
-}
 
 /** `$XDG_CACHE_HOME/kubescribe/repos/<hash>`, `~/.cache/...` when unset; keyed by the URL without credentials. */
 export function cacheDirFor(url: string, env: Env, home: string): string {

@@ -28,6 +28,9 @@ Options:
       --since <when>         only changes since a duration ago (30m, 24h, 7d) or an ISO date
       --limit <n>            at most n rows
   -n, --namespace <ns>       only objects in this namespace
+      --cluster <name>       only changes recorded by this cluster (its Kubescribe-Cluster
+                             trailer); objects are read under its folder (the name, unless
+                             --base-folder says otherwise)
 
 ${REPO_OPTIONS_HELP}
 
@@ -44,6 +47,7 @@ export const whoCommand: Command = {
 
 interface ObjectRow extends RecordedChange {
   readonly ref: ObjectRef;
+  readonly cluster: string | undefined;
   readonly version: string | undefined;
   readonly path: string;
 }
@@ -54,7 +58,7 @@ async function run(argv: readonly string[], ctx: CliContext): Promise<void> {
       args: [...argv],
       allowPositionals: true,
       strict: true,
-      options: { ...REPO_OPTIONS, user: { type: 'string' }, since: { type: 'string' }, limit: { type: 'string' }, namespace: { type: 'string', short: 'n' } },
+      options: { ...REPO_OPTIONS, user: { type: 'string' }, since: { type: 'string' }, limit: { type: 'string' }, namespace: { type: 'string', short: 'n' }, cluster: { type: 'string' } },
     }),
   );
   if (values.help) {
@@ -66,7 +70,10 @@ async function run(argv: readonly string[], ctx: CliContext): Promise<void> {
     throw usageError(`two users given: "${positionals[0]}" and --user "${values.user}"`);
   }
   const user = values.user ?? positionals[0];
-  const common = commonOptions(values, ctx);
+  const cluster = values.cluster;
+  if (cluster !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(cluster)) throw usageError(`--cluster must be a cluster name (a DNS-1123 label), not "${cluster}"`);
+  // A cluster's changes live under its top folder (settings cluster.folder, by default its name).
+  const common = commonOptions(cluster !== undefined && values['base-folder'] === undefined ? { ...values, 'base-folder': cluster } : values, ctx);
   const sinceDate = values.since === undefined ? undefined : parseSince(values.since, ctx.now());
   const since = sinceDate === undefined ? undefined : Math.ceil(sinceDate.getTime() / 1000);
   const limit = values.limit === undefined ? undefined : parseLimit(values.limit);
@@ -81,6 +88,7 @@ async function run(argv: readonly string[], ctx: CliContext): Promise<void> {
     if (since !== undefined && commit.author.timestamp < since) continue;
     const meta = parseCommitMessage(commit.message);
     if (user !== undefined && changeUser(commit, meta) !== user) continue;
+    if (cluster !== undefined && meta.cluster !== cluster) continue;
     for (const row of await objectsChanged(reader, step, meta, baseSegments, common.baseFolder)) {
       if (values.namespace !== undefined && row.ref.namespace !== values.namespace) continue;
       rows.push(row);
@@ -94,6 +102,7 @@ async function run(argv: readonly string[], ctx: CliContext): Promise<void> {
       time: isoTime(r.commit.author.timestamp),
       user: r.user,
       operation: r.operation,
+      cluster: r.cluster ?? null,
       effect: r.effect,
       group: r.ref.group,
       version: r.version ?? null,
@@ -102,7 +111,7 @@ async function run(argv: readonly string[], ctx: CliContext): Promise<void> {
       name: r.ref.name,
       path: r.path,
     }));
-    const filters = { user: user ?? null, since: sinceDate?.toISOString() ?? null, namespace: values.namespace ?? null };
+    const filters = { user: user ?? null, since: sinceDate?.toISOString() ?? null, namespace: values.namespace ?? null, cluster: cluster ?? null };
     ctx.stdout.write(`${JSON.stringify({ ...filters, repository: repo.label, branch: repo.branch, changes }, null, 2)}\n`);
     return;
   }
@@ -138,6 +147,7 @@ async function objectsChanged(reader: RepoReader, step: WalkStep, meta: CommitMe
     rows.push({
       ...change,
       ref,
+      cluster: meta.cluster,
       version: named ? meta.resource?.version : undefined,
       path: baseFolder === '' ? file.path : `${baseFolder}/${file.path}`,
     });

@@ -1,3 +1,3 @@
-export { correlationKey, scaleContent, type CorrelationKeyParts, type Operation } from './key.ts';
+export { changeKeyParts, correlationKey, correlationKeyPrefix, scaleContent, type ChangeIdentity, type CorrelationKeyParts, type Operation } from './key.ts';
 export { CorrelationStore, type Author, type CorrelationStoreOptions } from './store.ts';
-export { PeerClient, peerRoutes, sameSecret, PEER_PATH, PEER_SECRET_HEADER } from './peers.ts';
+export { newestManager, resolveAuthor, type ManagedFieldsEntry, type Resolved } from './resolve-author.ts';

@@ -7,11 +7,12 @@ const GOLDEN = '1-78b2915b68f3319c';
 const bob = { username: 'bob', groups: ['devs'] };
 
 describe('correlation store', () => {
-  it('returns the last request recorded under a key and consumes the key', () => {
+  it('returns every distinct request recorded under a key, not a guess at the last one, and consumes the key', () => {
     const s = new CorrelationStore({ ttlMs: 60_000, maxEntries: 10 });
-    s.record('k', alice); // e.g. denied by a later admission plugin
-    s.record('k', bob); // the request that was persisted
-    expect(s.take('k')).toEqual(bob);
+    s.record('k', alice); // e.g. denied by a later admission plugin, or the other side of a race
+    s.record('k', bob);
+    s.record('k', { ...alice }); // a peer's push or a pull re-sending the list: not a third request
+    expect(s.take('k')).toEqual([alice, bob]);
     expect(s.take('k')).toBeUndefined();
   });
 
@@ -34,7 +35,7 @@ describe('correlation store', () => {
     for (let i = 0; i < 1000; i++) s.record(`k${i}`, alice);
     expect(s.size).toBe(100);
     expect(evictions).toHaveLength(900);
-    expect(s.take('k999')).toEqual(alice);
+    expect(s.take('k999')).toEqual([alice]);
     expect(s.take('k0')).toBeUndefined();
   });
 
@@ -111,11 +112,11 @@ describe('waiting for a correlation on its way', () => {
     const started = Date.now();
     const pending = s.waitFor(['a', 'b'], 1000);
     setTimeout(() => s.record('b', bob), 20);
-    expect(await pending).toEqual(bob);
+    expect(await pending).toEqual([bob]);
     expect(Date.now() - started).toBeLessThan(500);
     expect(s.size).toBe(0); // taken
     expect(await s.waitFor(['c'], 30)).toBeUndefined();
     s.record('c', alice);
-    expect(await s.waitFor(['c'], 0)).toEqual(alice); // already there: no wait
+    expect(await s.waitFor(['c'], 0)).toEqual([alice]); // already there: no wait
   });
 });

@@ -1,9 +1,12 @@
 // The correlation store: who made which change, kept briefly until the watch event of that change
 // arrives. A bounded LRU map with TTL (ttl-lru.ts). Several requests can share a key (a request
-// denied after our webhook, one that failed, or both sides of a race); at most one of them was persisted. The
-// persisted one is taken to be the LAST recorded: a request that failed or was denied precedes the
-// successful retry or the other user's success (see docs/architecture.md). A match consumes the
-// whole key, since the old resourceVersion in it can never be left again.
+// denied after our webhook, one that failed, an apiserver retry, both sides of a race, or a review
+// POSTed by someone who can reach the webhook); at most one of them was persisted, and the order in
+// which they were recorded says nothing about which (with replicas it is not even the admission
+// order). So a match hands back every distinct request under the key — the candidates — and
+// resolve-author.ts decides: one identity, or the one the persisted object names, or none (the
+// commit then says `unknown` and lists the candidates). A match consumes the whole key, since the
+// old resourceVersion in it can never be left again.
 import { TtlLru } from './ttl-lru.ts';
 
 export interface Author {
@@ -46,9 +49,9 @@ export class CorrelationStore {
   record(key: string, author: Author): void {
     const existing = this.cache.get(key);
     if (existing) {
-      // Re-recording the same request (a peer notified twice, or an apiserver retry) is harmless.
-      const last = existing[existing.length - 1];
-      if (last && sameAuthor(last, author)) return;
+      // The same request again (a peer's push, a pull that re-sends the whole list, an apiserver
+      // retry) adds nothing: only distinct requests are candidates.
+      if (existing.some((e) => sameAuthor(e, author))) return;
       existing.push(author);
       this.toggle(key, author);
       // Refresh the TTL: the newest request is the one most likely still in flight.
@@ -66,8 +69,8 @@ export class CorrelationStore {
    * replica whose webhook was called, which may arrive after the watch event): the wait for a
    * correlation that is still on its way.
    */
-  async waitFor(keys: readonly string[], ms: number): Promise<Author | undefined> {
-    const take = (): Author | undefined => {
+  async waitFor(keys: readonly string[], ms: number): Promise<Author[] | undefined> {
+    const take = (): Author[] | undefined => {
       for (const k of keys) {
         const a = this.take(k);
         if (a) return a;
@@ -76,13 +79,13 @@ export class CorrelationStore {
     };
     const now = take();
     if (now || ms <= 0) return now;
-    return await new Promise<Author | undefined>((resolve) => {
+    return await new Promise<Author[] | undefined>((resolve) => {
       const wake = (): void => {
         const a = take();
         if (a) done(a);
       };
       const timer = setTimeout(() => done(take()), ms);
-      const done = (a: Author | undefined): void => {
+      const done = (a: Author[] | undefined): void => {
         clearTimeout(timer);
         for (const k of keys) {
           const set = this.waiters.get(k);
@@ -99,12 +102,23 @@ export class CorrelationStore {
     });
   }
 
-  /** The author of the persisted request for this key, or undefined on a miss. Consumes the key. */
-  take(key: string): Author | undefined {
+  /** Every distinct request recorded under this key (oldest first), or undefined on a miss. Consumes the key. */
+  take(key: string): Author[] | undefined {
     const entries = this.cache.get(key);
     if (!entries) return undefined;
     this.cache.delete(key);
-    return entries[entries.length - 1];
+    return entries;
+  }
+
+  /**
+   * Every distinct request under the keys that start with `prefix` (see correlationKeyPrefix),
+   * consuming them. A scan of the store: only for the rare event no exact key can match.
+   */
+  takeStartingWith(prefix: string): Author[] | undefined {
+    const keys = [...this.cache.entries()].map(([k]) => k).filter((k) => k.startsWith(prefix));
+    const out: Author[] = [];
+    for (const k of keys) for (const a of this.take(k) ?? []) if (!out.some((o) => sameAuthor(o, a))) out.push(a);
+    return out.length > 0 ? out : undefined;
   }
 
   /** Changes whenever the content changes; equal for stores with equal content. */

@@ -1,4 +1,4 @@
-// The commit format of DESIGN.md: subject `<OPERATION> <group/version> <resource> <namespace/name>`,
+// The commit format (docs/browsing.md "Commits"): subject `<OPERATION> <group/version> <resource> <namespace/name>`,
 // an optional body, and machine-readable trailers at the end, one per line.
 export interface ChangeMessage {
   operation: 'CREATE' | 'UPDATE' | 'DELETE';
@@ -10,6 +10,14 @@ export interface ChangeMessage {
   user: string;
   groups: readonly string[];
   resourceVersion: string;
+  /** A deletion held by finalizers or a grace period: asked for, or done (see Change.deletion). */
+  deletion?: 'requested' | 'completed';
+  /** Who released the last finalizer, when not the author. */
+  releasedBy?: string;
+  /** Several people may have made the change and nothing tells them apart: all of them (the user is then `unknown`). */
+  candidates?: readonly string[];
+  /** Several clusters into one repository: the cluster's name (the `Kubescribe-Cluster` trailer). */
+  cluster?: string;
 }
 
 export interface ReconcileMessage {
@@ -21,6 +29,7 @@ export interface ReconcileMessage {
   updated: readonly string[];
   deleted: readonly string[];
   user: string;
+  cluster?: string;
 }
 
 function gv(group: string, version: string): string {
@@ -32,17 +41,30 @@ function oneLine(v: string): string {
   return v.replace(/[\r\n]+/g, ' ');
 }
 
+function clusterTrailer(cluster: string | undefined): string[] {
+  return cluster ? [`Kubescribe-Cluster: ${oneLine(cluster)}`] : [];
+}
+
 export function changeMessage(m: ChangeMessage): string {
   const object = m.namespace ? `${m.namespace}/${m.name}` : m.name;
+  const body: string[] = [];
+  if (m.deletion === 'requested') body.push(`Deletion requested by ${m.user}; the object stays until its finalizers or grace period let it go.`);
+  if (m.deletion === 'completed') body.push(`The deletion requested by ${m.user} is complete${m.releasedBy ? `: ${m.releasedBy} released the last finalizer` : ''}.`);
+  if (m.candidates && m.candidates.length > 1) body.push(`Several requests match this change and nothing tells which one was persisted: ${m.candidates.join(', ')}. kubescribe does not guess.`);
   return [
     `${m.operation} ${gv(m.group, m.version)} ${m.resource} ${object}`,
     '',
+    ...(body.length > 0 ? [...body, ''] : []),
     `Kubescribe-Operation: ${m.operation}`,
     `Kubescribe-Resource: ${gv(m.group, m.version)}/${m.resource}`,
     `Kubescribe-Object: ${object}`,
     `Kubescribe-User: ${oneLine(m.user)}`,
     `Kubescribe-Groups: ${oneLine(m.groups.join(','))}`,
     `Kubescribe-Resource-Version: ${m.resourceVersion}`,
+    ...(m.deletion ? [`Kubescribe-Deletion: ${m.deletion}`] : []),
+    ...(m.releasedBy ? [`Kubescribe-Released-By: ${oneLine(m.releasedBy)}`] : []),
+    ...(m.candidates && m.candidates.length > 1 ? [`Kubescribe-Candidates: ${oneLine(m.candidates.join(', '))}`] : []),
+    ...clusterTrailer(m.cluster),
     '',
   ].join('\n');
 }
@@ -62,6 +84,7 @@ export function reconcileMessage(m: ReconcileMessage): string {
     'Kubescribe-Operation: RECONCILE',
     `Kubescribe-Resource: ${gv(m.group, m.version)}/${m.resource}`,
     `Kubescribe-User: ${oneLine(m.user)}`,
+    ...clusterTrailer(m.cluster),
     '',
   ];
   return lines.join('\n');

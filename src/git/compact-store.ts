@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { writePack, type PackObject, type RawEntry } from './build-pack.ts';
 import { decodeTree, TREE_MODE } from './object-format.ts';
 import { readCommit, type Repo } from './repo.ts';
+import type { RepoLock } from './lock.ts';
+import type { Logger } from 'pino';
 
 export async function compactStore(repo: Repo): Promise<{ objects: number; bytes: number } | undefined> {
   const tip = repo.tip;
@@ -57,4 +59,15 @@ export async function compactStore(repo: Repo): Promise<{ objects: number; bytes
   store.forgetRecent(store.mark());
   store.packedBytes = 0;
   return { objects: objects.length, bytes };
+}
+
+/** Compacts under the lock, logging the outcome; a failure is logged and left for the next push. */
+export async function compactLogged(repo: Repo, lock: RepoLock, logger: Logger): Promise<void> {
+  try {
+    const started = Date.now();
+    const done = await lock.run(() => compactStore(repo));
+    if (done) logger.info({ event: 'git.compacted', ...done, ms: Date.now() - started }, 'compacted the local object store');
+  } catch (err) {
+    logger.warn({ event: 'git.compact-failed', err }, 'could not compact the local object store');
+  }
 }

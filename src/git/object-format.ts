@@ -57,10 +57,13 @@ export function formatIdent(who: { name: string; email: string }, timestamp: num
   return `${clean(who.name) || 'unknown'} <${clean(who.email)}> ${Math.floor(timestamp)} +0000`;
 }
 
-export function encodeCommit(c: CommitObject): Buffer {
+/** A commit object; with `gpgsig`, the signature goes in as git writes it (continuation lines start with a space). */
+export function encodeCommit(c: CommitObject, gpgsig?: string): Buffer {
   let text = `tree ${c.tree}\n`;
   for (const p of c.parents) text += `parent ${p}\n`;
-  text += `author ${c.author}\ncommitter ${c.committer}\n\n${c.message}`;
+  text += `author ${c.author}\ncommitter ${c.committer}\n`;
+  if (gpgsig) text += `gpgsig ${gpgsig.split('\n').join('\n ')}\n`;
+  text += `\n${c.message}`;
   if (!c.message.endsWith('\n')) text += '\n';
   return Buffer.from(text, 'utf8');
 }

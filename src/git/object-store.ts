@@ -1,58 +1,57 @@
 // The writer's object database. New objects live in memory and in an append-only journal
 // (one write a commit, so a commit survives a process crash the moment commit() returns);
 // flush() turns them into one packfile, moves the branch ref and empties the journal. Reads of
-// everything already on disk (fetched packs, our packs) go through pack-reader.ts.
+// everything already on disk (fetched packs, our packs, loose objects) go through disk-objects.ts;
+// the journal format is journal.ts.
 // On open, a journal left by a crash is replayed up to its last complete commit.
 // A new version of a big folder (a tree of thousands of entries) is kept, journaled and packed
 // as a delta against its previous version when that one is still in memory (deltas chain at most
 // MAX_DEPTH deep, as git's own packs): a commit to a folder of 10,000 files then costs ~100 bytes
 // of memory, journal and pack instead of ~600 KB. Reading such an object applies the deltas.
+// Deltas can never form a cycle: an object already stored (in memory or in a pack) is never
+// stored again, so a delta's base is always older than the object, and chains are read in a
+// loop that fails with KUBESCRIBE_ERR_GIT_STORE_CORRUPT instead of recursing. Before this rule
+// (issue 18) a folder that went back to an earlier version was stored again as a delta of its
+// successor (A -> B -> A); such journals are repaired on open by the same rule.
 import * as fs from 'node:fs';
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { inflateSync } from 'node:zlib';
 import git from 'isomorphic-git';
+import { KubescribeError } from '../errors.ts';
 import { hashObject, type ObjectType } from './blob-oid.ts';
 import { EMPTY_TREE } from './object-format.ts';
 import { writePack, type DeltaObject, type PackObject } from './build-pack.ts';
 import { applyDelta, encodeDelta } from './delta.ts';
-import { PackCache, PackReader, type RawObject } from './pack-reader.ts';
+import { DeltaChains, MAX_DEPTH } from './delta-chain.ts';
+import { DiskObjects } from './disk-objects.ts';
+import { CODE_TYPE, DELTA, JOURNAL, journalRecord, journalRecords, TIP, TYPE_CODE } from './journal.ts';
 
-const JOURNAL = 'kubescribe.journal';
-const KIND: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
-const TYPES: Record<number, ObjectType> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
-const DELTA = 5; // journal record of a delta: type code, base id, delta
-const TIP = 9;
 /** Objects smaller than this are always stored whole: a delta would save little. */
 export const DELTA_MIN_BYTES = 4096;
-const MAX_DEPTH = 50;
-// Bodies rebuilt from deltas, kept for the next version's read (a replay reads them in order).
-const MATERIALIZED_CACHE = 8;
 // Objects of unpushed commits stay readable from memory for the next push, up to this much.
 const RECENT_CAP_BYTES = 256 * 1024 * 1024;
 
 export interface StoredObject { type: ObjectType; body: Uint8Array }
+/** What opening the store found in a journal left behind and had to set right. */
+export interface JournalRepairs {
+  /** Records of objects that were already stored (the old code's way into a delta cycle): skipped. */
+  duplicates: number;
+  /** Records that could not be read (a missing or cyclic base): the journal was cut before them. */
+  unreadable: number;
+}
 /** A version an object can be stored as a delta against: its id and its body. */
 export interface DeltaBase { oid: string; body: Uint8Array }
 type Entry = (PackObject | DeltaObject) & { depth: number };
 
 const entryBytes = (e: Entry): number => ('body' in e ? e.body.byteLength : e.delta.byteLength);
 
-function record(kind: number, payload: Uint8Array): Buffer[] {
-  const head = Buffer.allocUnsafe(5);
-  head.writeUInt8(kind, 0);
-  head.writeUInt32BE(payload.byteLength, 1);
-  return [head, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)];
-}
 
 export class ObjectStore {
   /** isomorphic-git's cache (pack indexes): shared by every isomorphic-git call on this repo. */
   cache: object = {};
   private readonly pending = new Map<string, Entry>();
   private recent = new Map<string, Entry & { seq: number }>();
-  private readonly materialized = new Map<string, Uint8Array>();
-  /** Objects read from any of the packs, for the next delta reads: one bounded cache for all. */
-  private readonly packCache = new PackCache();
+  private readonly chains: DeltaChains;
   private recentBytes = 0;
   private seq = 0;
   private staged: Buffer[] = [];
@@ -60,41 +59,46 @@ export class ObjectStore {
   private tipOnDisk: string | undefined;
   private tip: string | undefined;
   private fd: number | undefined;
-  private readonly packs = new Map<string, PackReader>();
+  private readonly disk: DiskObjects;
   /** Bytes of packs on disk since the last compaction (see compact-store.ts). */
   packedBytes = 0;
+  /** Set by open() when the journal needed repairs. */
+  repairs: JournalRepairs | undefined;
 
-  private constructor(readonly dir: string, readonly branch: string) {}
+  private constructor(readonly dir: string, readonly branch: string) {
+    this.disk = new DiskObjects(dir);
+    this.chains = new DeltaChains(dir, (oid) => this.pending.get(oid) ?? this.recent.get(oid), (oid) => this.disk.readPacked(oid)?.body);
+  }
 
-  /** Opens the store of a bare repository, replaying a journal a crash left behind. */
-  static async open(dir: string, branch: string): Promise<ObjectStore> {
+  /**
+   * Opens the store of a bare repository, replaying a journal a crash left behind. `readOnly`
+   * (for salvaging a damaged store): the journal is read into memory, nothing is written.
+   */
+  static async open(dir: string, branch: string, opts: { readOnly?: boolean } = {}): Promise<ObjectStore> {
     const store = new ObjectStore(dir, branch);
-    await mkdir(join(dir, 'objects', 'pack'), { recursive: true });
+    if (!opts.readOnly) await mkdir(join(dir, 'objects', 'pack'), { recursive: true });
     store.tipOnDisk = await store.readRef(`refs/heads/${branch}`);
     store.tip = store.tipOnDisk;
-    for (const f of await readdir(join(dir, 'objects', 'pack'))) {
-      if (f.endsWith('.pack')) store.packedBytes += (await stat(join(dir, 'objects', 'pack', f))).size;
+    const packDir = join(dir, 'objects', 'pack');
+    for (const f of await readdir(packDir).catch(() => [])) {
+      if (f.endsWith('.pack')) store.packedBytes += (await stat(join(packDir, f))).size;
     }
-    await store.refreshPacks();
+    await store.disk.refresh();
     const journal = join(dir, JOURNAL);
     const data = await readFile(journal).catch(() => undefined);
+    if (data && data.length > 0) store.recover(data);
+    if (opts.readOnly) return store;
+    // Records that cannot be read are kept aside, not lost with the truncation below.
+    if (data && store.repairs?.unreadable) await writeFile(`${journal}.unread-${Date.now()}`, data);
     store.fd = fs.openSync(journal, 'a');
-    if (data && data.length > 0) {
-      store.recover(data);
-      await store.flush();
-    }
+    if (data && data.length > 0) await store.flush();
     return store;
   }
 
   private recover(data: Buffer): void {
-    let at = 0;
+    const repairs: JournalRepairs = { duplicates: 0, unreadable: 0 };
     let group: Entry[] = [];
-    while (at + 5 <= data.length) {
-      const kind = data.readUInt8(at);
-      const len = data.readUInt32BE(at + 1);
-      if (at + 5 + len > data.length) break; // torn write: the crash happened here
-      const payload = data.subarray(at + 5, at + 5 + len);
-      at += 5 + len;
+    for (const { kind, payload } of journalRecords(data)) {
       if (kind === TIP) {
         for (const o of group) this.remember(o);
         group = [];
@@ -102,38 +106,45 @@ export class ObjectStore {
         continue;
       }
       let entry: Entry;
-      if (TYPES[kind]) {
-        const type = TYPES[kind];
+      if (CODE_TYPE[kind]) {
+        const type = CODE_TYPE[kind];
         const body = Buffer.from(payload);
         entry = { oid: hashObject(type, body), type, body, depth: 0 };
-      } else if (kind === DELTA && TYPES[payload[0]!] && len > 21) {
-        const type = TYPES[payload[0]!]!;
+      } else if (kind === DELTA && CODE_TYPE[payload[0]!] && payload.length > 21) {
+        const type = CODE_TYPE[payload[0]!]!;
         const base = payload.toString('hex', 1, 21);
         const delta = Buffer.from(payload.subarray(21));
         let body: Buffer;
         try {
-          body = applyDelta(this.bodyOf(base), delta);
+          body = applyDelta(this.chains.body(base), delta);
         } catch {
+          repairs.unreadable++;
           break; // a base we cannot find: stop at the last sure point
         }
         const oid = hashObject(type, body);
-        this.cacheBody(oid, body);
+        this.chains.remember(oid, body);
         entry = { oid, type, base, delta, depth: (this.pending.get(base)?.depth ?? 0) + 1 };
       } else {
+        repairs.unreadable++;
         break; // unknown record: stop at the last sure point
       }
-      // In pending at once: later objects of the group may be deltas against it.
-      if (!this.pending.has(entry.oid)) {
-        this.pending.set(entry.oid, entry);
-        this.pendingBytes += entryBytes(entry);
-        group.push(entry);
+      if (this.stored(entry.oid)) {
+        // Stored twice: the second copy may be a delta of an object that is itself a delta of
+        // the first. Keep the first (older) one only.
+        if (!this.pending.has(entry.oid)) repairs.duplicates++;
+        continue;
       }
+      // In pending at once: later objects of the group may be deltas against it.
+      this.pending.set(entry.oid, entry);
+      this.pendingBytes += entryBytes(entry);
+      group.push(entry);
     }
     // `group` (objects after the last tip marker) belongs to a commit that never completed.
     for (const o of group) {
       this.pending.delete(o.oid);
       this.pendingBytes -= entryBytes(o);
     }
+    if (repairs.duplicates + repairs.unreadable > 0) this.repairs = repairs;
   }
 
   async readRef(ref: string): Promise<string | undefined> {
@@ -150,8 +161,10 @@ export class ObjectStore {
    */
   write(type: ObjectType, body: Uint8Array, knownOid?: string, base?: DeltaBase): string {
     const oid = knownOid ?? hashObject(type, body);
-    if (this.pending.has(oid)) return oid;
+    // Never stored twice: a second copy could be a delta of its own descendant (a cycle).
+    if (this.stored(oid)) return oid;
     let o: Entry = { oid, type, body, depth: 0 };
+    // The base is stored already, so it is older than oid: chains only ever point back in time.
     const b = base && base.oid !== oid && body.byteLength >= DELTA_MIN_BYTES ? this.pending.get(base.oid) ?? this.recent.get(base.oid) : undefined;
     if (base && b && b.depth < MAX_DEPTH) {
       const delta = encodeDelta(base.body, body);
@@ -160,27 +173,34 @@ export class ObjectStore {
     this.pending.set(oid, o);
     this.pendingBytes += entryBytes(o);
     if ('body' in o) {
-      this.staged.push(...record(KIND[type], body));
+      this.staged.push(...journalRecord(TYPE_CODE[type], body));
     } else {
       const head = Buffer.allocUnsafe(21);
-      head[0] = KIND[type];
+      head[0] = TYPE_CODE[type];
       head.write(o.base, 1, 'hex');
-      this.staged.push(...record(DELTA, Buffer.concat([head, o.delta])));
+      this.staged.push(...journalRecord(DELTA, Buffer.concat([head, o.delta])));
     }
     this.remember(o);
     return oid;
+  }
+
+  /** Whether oid is stored for good: waiting for the next pack, or in a pack on disk. */
+  private stored(oid: string): boolean {
+    if (this.pending.has(oid) || oid === EMPTY_TREE) return true;
+    if (this.disk.has(oid)) return true;
+    return false;
   }
 
   /** Whether the store keeps a reference to this very buffer as the body of oid (then it must not change). */
   holds(oid: string, body: Uint8Array): boolean {
     const p = this.pending.get(oid);
     const r = this.recent.get(oid);
-    return (p !== undefined && 'body' in p && p.body === body) || (r !== undefined && 'body' in r && r.body === body) || this.materialized.get(oid) === body;
+    return (p !== undefined && 'body' in p && p.body === body) || (r !== undefined && 'body' in r && r.body === body) || this.chains.holds(oid, body);
   }
 
   /** Makes oid the branch tip: the objects written since the last call and the tip reach the journal in one write. */
   setTip(oid: string | undefined): void {
-    if (oid !== undefined) this.staged.push(...record(TIP, Buffer.from(oid, 'hex')));
+    if (oid !== undefined) this.staged.push(...journalRecord(TIP, Buffer.from(oid, 'hex')));
     if (this.staged.length > 0 && this.fd !== undefined) fs.writeSync(this.fd, Buffer.concat(this.staged));
     this.staged = [];
     this.tip = oid;
@@ -223,38 +243,16 @@ export class ObjectStore {
 
   async tryRead(oid: string): Promise<StoredObject | undefined> {
     const p = this.pending.get(oid) ?? this.recent.get(oid);
-    if (p) return 'body' in p ? p : { type: p.type, body: this.bodyOf(oid) };
+    if (p) return 'body' in p ? p : { type: p.type, body: this.chains.body(oid) };
     if (oid === EMPTY_TREE) return { type: 'tree', body: new Uint8Array(0) };
-    const packed = this.readPacked(oid);
+    const packed = this.disk.readPacked(oid);
     if (packed) return packed;
     // Packs that appeared since we last looked (a fetch), then a loose object (the git CLI).
-    if (await this.refreshPacks()) {
-      const again = this.readPacked(oid);
+    if (await this.disk.refresh()) {
+      const again = this.disk.readPacked(oid);
       if (again) return again;
     }
-    return this.readLoose(oid);
-  }
-
-  /**
-   * The body of an object we wrote (in memory, or packed by us since): deltas are applied, their
-   * bases being our own objects too.
-   */
-  private bodyOf(oid: string): Uint8Array {
-    const e = this.pending.get(oid) ?? this.recent.get(oid);
-    if (e && 'body' in e) return e.body;
-    const hit = this.materialized.get(oid);
-    if (hit) return hit;
-    let body: Uint8Array | undefined;
-    if (e) body = applyDelta(this.bodyOf(e.base), e.delta);
-    else body = this.readPacked(oid)?.body;
-    if (!body) throw new Error(`git object ${oid} is missing from ${this.dir}`);
-    this.cacheBody(oid, body);
-    return body;
-  }
-
-  private cacheBody(oid: string, body: Uint8Array): void {
-    if (this.materialized.size >= MATERIALIZED_CACHE) this.materialized.delete(this.materialized.keys().next().value!);
-    this.materialized.set(oid, body);
+    return this.disk.readLoose(oid);
   }
 
   /**
@@ -267,7 +265,7 @@ export class ObjectStore {
     for (const oid of oids) {
       const e = this.pending.get(oid) ?? this.recent.get(oid);
       if (e && 'delta' in e && placed.has(e.base)) out.push({ oid, type: e.type, base: e.base, delta: e.delta });
-      else if (e) out.push({ oid, type: e.type, body: this.bodyOf(oid) });
+      else if (e) out.push({ oid, type: e.type, body: this.chains.body(oid) });
       else {
         const o = await this.read(oid);
         out.push({ oid, type: o.type, body: o.body });
@@ -277,58 +275,23 @@ export class ObjectStore {
     return out;
   }
 
-  private readPacked(oid: string): RawObject | undefined {
-    for (const pack of this.packs.values()) {
-      const o = pack.read(oid, (base) => this.readPacked(base));
-      if (o) return o;
-    }
-    return undefined;
-  }
-
   /** The object's pack entry as stored on disk, when it is a plain (non-delta) packed entry. */
   rawEntry(oid: string): Buffer | undefined {
-    for (const pack of this.packs.values()) {
-      if (pack.has(oid)) return pack.rawEntry(oid);
-    }
-    return undefined;
+    return this.disk.rawEntry(oid);
   }
 
   get packCount(): number {
-    return this.packs.size;
+    return this.disk.packCount;
   }
 
-  private async readLoose(oid: string): Promise<StoredObject | undefined> {
-    const file = await readFile(join(this.dir, 'objects', oid.slice(0, 2), oid.slice(2))).catch(() => undefined);
-    if (!file) return undefined;
-    const raw = inflateSync(file);
-    const nul = raw.indexOf(0);
-    const type = raw.toString('latin1', 0, raw.indexOf(0x20)) as ObjectType;
-    return { type, body: raw.subarray(nul + 1) };
-  }
-
-  /** Opens packs added to the folder and drops removed ones; true if anything changed. */
-  async refreshPacks(): Promise<boolean> {
-    const packDir = join(this.dir, 'objects', 'pack');
-    const names = new Set((await readdir(packDir)).filter((f) => f.startsWith('pack-') && f.endsWith('.idx')).map((f) => f.replace(/\.idx$/, '.pack')));
-    let changed = false;
-    for (const [name, reader] of this.packs) {
-      if (!names.has(name)) {
-        reader.close();
-        this.packs.delete(name);
-        changed = true;
-      }
-    }
-    for (const name of names) {
-      if (this.packs.has(name)) continue;
-      this.packs.set(name, await PackReader.open(join(packDir, name), this.packCache));
-      changed = true;
-    }
-    return changed;
+  /** Opens packs added to the folder (a fetch) and drops removed ones; true if anything changed. */
+  refreshPacks(): Promise<boolean> {
+    return this.disk.refresh();
   }
 
   async read(oid: string, expected?: ObjectType): Promise<StoredObject> {
     const o = await this.tryRead(oid);
-    if (!o) throw new Error(`git object ${oid} is missing from ${this.dir}`);
+    if (!o) throw new KubescribeError('KUBESCRIBE_ERR_GIT_STORE_CORRUPT', `git object ${oid} is missing from ${this.dir}`);
     if (expected && o.type !== expected) throw new Error(`git object ${oid} is a ${o.type}, expected a ${expected}`);
     return o;
   }
@@ -338,7 +301,7 @@ export class ObjectStore {
     if (this.staged.length > 0) this.setTip(this.tip);
     if (this.pending.size > 0) {
       const { name, bytes } = await writePack(join(this.dir, 'objects', 'pack'), await this.packObjects(this.pending.keys()));
-      this.packs.set(`${name}.pack`, await PackReader.open(join(this.dir, 'objects', 'pack', `${name}.pack`), this.packCache));
+      await this.disk.add(name);
       this.packedBytes += bytes;
       this.pending.clear();
       this.pendingBytes = 0;
@@ -357,10 +320,9 @@ export class ObjectStore {
   }
 
   async close(): Promise<void> {
-    await this.flush();
+    if (this.fd !== undefined) await this.flush();
     if (this.fd !== undefined) fs.closeSync(this.fd);
     this.fd = undefined;
-    for (const reader of this.packs.values()) reader.close();
-    this.packs.clear();
+    this.disk.close();
   }
 }

@@ -3,7 +3,7 @@
 // replayed (object-store.ts), the remote fetched, and local commits it lacks are found again by
 // walking back to the last known remote tip, so nothing is committed twice and nothing is lost.
 import * as fs from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import git from 'isomorphic-git';
 import type { Logger } from 'pino';
@@ -14,8 +14,9 @@ import { ObjectStore } from './object-store.ts';
 import { assertSafeBranch } from './paths.ts';
 import { syncWithRemote } from './replay.ts';
 import { commitsSince, readCommit, type Repo } from './repo.ts';
+import { isSshUrl } from './ssh-url.ts';
 import { TreeIndex } from './tree-index.ts';
-import type { Credentials } from './types.ts';
+import type { CommitSigning, Credentials } from './types.ts';
 
 export interface OpenRepoOptions {
   dir: string;
@@ -23,7 +24,15 @@ export interface OpenRepoOptions {
   branch: string;
   credentials: () => Credentials | undefined;
   committer: { name: string; email: string };
+  signing?: () => CommitSigning;
   logger: Logger;
+}
+
+/** Left by a writer fenced (leadership lost) with unpushed commits: the remote tip it knew then. */
+const FENCE_MARK = 'kubescribe-fenced';
+
+export async function writeFenceMark(dir: string, remoteTip: string | undefined): Promise<void> {
+  await writeFile(join(dir, FENCE_MARK), remoteTip ?? '');
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -32,6 +41,8 @@ async function exists(path: string): Promise<boolean> {
 
 /** Credentials written into the URL (https://user:pass@host/...) serve when none are configured. */
 function splitUrl(url: string, credentials: () => Credentials | undefined): { url: string; credentials: () => Credentials | undefined } {
+  // An SSH URL's user is the login (git@host), not a credential; scp-like URLs are no WHATWG URLs.
+  if (isSshUrl(url)) return { url, credentials };
   let inUrl: Credentials | undefined;
   try {
     const u = new URL(url);
@@ -80,27 +91,38 @@ async function load(store: ObjectStore, opts: OpenRepoOptions, remote: { url: st
     unpushed: await commitsSince(store, localTip, previousRemote),
     introduced: new Map(),
     committer: opts.committer,
+    signing: opts.signing ?? (() => undefined),
     credentials: remote.credentials,
     logger: opts.logger,
   };
 
+  const fencedAt = await readFile(join(opts.dir, FENCE_MARK), 'utf8').catch(() => undefined);
   try {
     const remoteTip = await fetchBranch(repo);
     if (localTip === undefined) {
       repo.tip = remoteTip;
       store.setTip(remoteTip);
+    } else if (fencedAt !== undefined && repo.unpushed.length > 0 && (remoteTip ?? '') !== fencedAt) {
+      // Fenced with unpushed commits, and another leader wrote since: it recorded the same changes
+      // from the branch's checkpoints, so ours are stale — dropped, never replayed over its.
+      repo.logger.warn({ event: 'git.fenced-dropped', dropped: repo.unpushed.length, remote: remoteTip }, 'commits held back when leadership was lost are dropped: another leader wrote the branch since');
+      repo.tip = remoteTip;
+      store.setTip(remoteTip);
+      repo.unpushed = [];
     } else {
       await syncWithRemote(repo, remoteTip, previousRemote);
     }
+    if (fencedAt !== undefined) await rm(join(opts.dir, FENCE_MARK), { force: true });
   } catch (err) {
-    // With nothing local we cannot know what the branch holds: let the caller retry open().
-    if (localTip === undefined) throw err;
+    // With nothing local we cannot know what the branch holds, and commits held back at a fence
+    // must not be pushed before we know whether another leader wrote: let the caller retry open().
+    if (localTip === undefined || fencedAt !== undefined) throw err;
     repo.logger.warn({ event: 'git.fetch-failed', err }, 'could not fetch at start-up; working on the local branch');
   }
   let tree: string | undefined;
   if (repo.tip) {
     tree = (await readCommit(store, repo.tip))?.tree;
-    if (!tree) throw new Error(`the tip ${repo.tip} of ${opts.branch} is missing from ${opts.dir}; remove the folder to clone again`);
+    if (!tree) throw new KubescribeError('KUBESCRIBE_ERR_GIT_STORE_CORRUPT', `the tip ${repo.tip} of ${opts.branch} is missing from ${opts.dir}`);
   }
   repo.tree = await TreeIndex.load(store, tree);
   await store.flush();

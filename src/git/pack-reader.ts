@@ -2,10 +2,11 @@
 // stays on disk) and native zlib, resolving both delta kinds git uses (offset and ref deltas).
 // isomorphic-git can read packs too, but it lists the pack folder, probes for a loose file and
 // inflates in JavaScript on every call: ~1 ms an object, which made reading a 10,000-file tree
-// (open, replay, compaction) take seconds.
+// (open, replay, compaction) take seconds. Delta chains are read in a loop with cycle detection.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { inflateSync } from 'node:zlib';
+import { KubescribeError } from '../errors.ts';
 import type { ObjectType } from './blob-oid.ts';
 import { applyDelta } from './delta.ts';
 
@@ -104,20 +105,58 @@ export class PackReader {
     return this.offsets.size;
   }
 
+  /**
+   * The object at offset: walks its delta chain down to a whole object in a loop (offset deltas
+   * in this pack, ref deltas here or through `external`), then applies the deltas back up. A
+   * chain that comes back to an entry it passed is a damaged pack, reported, never a recursion.
+   */
   private readAt(offset: number, external: (oid: string) => RawObject | undefined): RawObject {
-    const key = `${this.path}#${offset}`;
-    const cached = this.cache.get(key);
-    if (cached) return cached;
+    const chain: Array<{ key: string; delta: Buffer }> = [];
+    const seen = new Set<number>();
+    let at = offset;
+    let obj: RawObject | undefined;
+    while (!obj) {
+      const key = `${this.path}#${at}`;
+      const cached = this.cache.get(key);
+      if (cached) { obj = cached; break; }
+      if (seen.has(at)) throw new KubescribeError('KUBESCRIBE_ERR_GIT_STORE_CORRUPT', `pack ${this.path} holds a delta cycle at offset ${at}`);
+      seen.add(at);
+      const entry = this.entryAt(at);
+      if ('body' in entry) {
+        obj = entry;
+        this.cache.set(key, obj);
+      } else {
+        chain.push({ key, delta: entry.delta });
+        if (entry.baseOffset !== undefined) {
+          at = entry.baseOffset;
+        } else {
+          const here = this.offsets.get(entry.baseOid);
+          if (here !== undefined) at = here;
+          else {
+            obj = external(entry.baseOid);
+            if (!obj) throw new KubescribeError('KUBESCRIBE_ERR_GIT_STORE_CORRUPT', `delta base ${entry.baseOid} missing for ${this.path}`);
+          }
+        }
+      }
+    }
+    for (let i = chain.length - 1; i >= 0; i--) {
+      obj = { type: obj.type, body: applyDelta(obj.body, inflateSync(chain[i]!.delta)) };
+      this.cache.set(chain[i]!.key, obj);
+    }
+    return obj;
+  }
+
+  /** One entry as stored: a whole object, or a delta (still deflated) and where its base is. */
+  private entryAt(offset: number): RawObject | { delta: Buffer; baseOffset?: number; baseOid: string } {
     if (this.fd === undefined) throw new Error(`pack ${this.path} is closed`);
     const end = this.ends.get(offset);
-    if (end === undefined) throw new Error(`no object at offset ${offset} of ${this.path}`);
+    if (end === undefined) throw new KubescribeError('KUBESCRIBE_ERR_GIT_STORE_CORRUPT', `no object at offset ${offset} of ${this.path}`);
     const raw = Buffer.allocUnsafe(end - offset);
     readSync(this.fd, raw, 0, raw.length, offset);
     let at = 0;
     let byte = raw[at++]!;
     const kind = (byte >> 4) & 7;
     while (byte & 0x80) byte = raw[at++]!; // the size is known again after inflating
-    let obj: RawObject;
     if (kind === OFS_DELTA) {
       byte = raw[at++]!;
       let rel = byte & 0x7f;
@@ -125,20 +164,13 @@ export class PackReader {
         byte = raw[at++]!;
         rel = (rel + 1) * 128 + (byte & 0x7f);
       }
-      const base = this.readAt(offset - rel, external);
-      obj = { type: base.type, body: applyDelta(base.body, inflateSync(raw.subarray(at))) };
-    } else if (kind === REF_DELTA) {
-      const baseOid = raw.toString('hex', at, at + 20);
-      const base = this.read(baseOid, external) ?? external(baseOid);
-      if (!base) throw new Error(`delta base ${baseOid} missing for ${this.path}`);
-      obj = { type: base.type, body: applyDelta(base.body, inflateSync(raw.subarray(at + 20))) };
-    } else {
-      const type = TYPES[kind];
-      if (!type) throw new Error(`unknown object type ${kind} in ${this.path}`);
-      obj = { type, body: inflateSync(raw.subarray(at)) };
+      if (rel <= 0 || rel > offset) throw new KubescribeError('KUBESCRIBE_ERR_GIT_STORE_CORRUPT', `bad delta base offset at ${offset} of ${this.path}`);
+      return { delta: raw.subarray(at), baseOffset: offset - rel, baseOid: '' };
     }
-    this.cache.set(key, obj);
-    return obj;
+    if (kind === REF_DELTA) return { delta: raw.subarray(at + 20), baseOid: raw.toString('hex', at, at + 20) };
+    const type = TYPES[kind];
+    if (!type) throw new KubescribeError('KUBESCRIBE_ERR_GIT_STORE_CORRUPT', `unknown object type ${kind} in ${this.path}`);
+    return { type, body: inflateSync(raw.subarray(at)) };
   }
 
   close(): void {

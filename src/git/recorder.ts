@@ -4,6 +4,7 @@
 import type { Logger } from 'pino';
 import type { Change, QueueItem, Reconcile } from '../change.ts';
 import type { KubeObject } from '../kube-object.ts';
+import { canEncrypt, sameEncryptedContent, sopsSecretFileWithState, type SopsFileState } from '../sanitize/index.ts';
 import { authorEmail, changeMessage, reconcileMessage } from './commit-message.ts';
 import { blobOid } from './blob-oid.ts';
 import { Checkpoints, compareRv } from './checkpoints.ts';
@@ -13,6 +14,7 @@ import type { FileChange } from './types.ts';
 export interface CommitTarget {
   commit(input: { changes: FileChange[]; author: { name: string; email: string; timestamp?: number }; message: string }): Promise<string>;
   files(): ReadonlyMap<string, string>;
+  readFile(path: string): Promise<string | undefined>;
 }
 
 export interface RecorderOptions {
@@ -24,12 +26,21 @@ export interface RecorderOptions {
   onCommit?: (kind: 'change' | 'reconcile', item: QueueItem) => void;
   /** How far each type of this branch is recorded (shared by the recorders of one writer). */
   checkpoints?: Checkpoints;
+  /** age public keys: Secrets are written as SOPS files encrypted to them; empty or absent: redacted. */
+  ageRecipients?: readonly string[];
+  /** The cluster name, written as the `Kubescribe-Cluster` trailer (several clusters, one repository). */
+  cluster?: string;
 }
 
 export const UNKNOWN_USER = 'unknown';
 export const KUBESCRIBE_USER = 'kubescribe';
 
+/** SOPS files whose data key is kept in memory (a Secret's next version reuses unchanged ciphertexts). */
+const MAX_SOPS_STATES = 10_000;
+
 export class Recorder {
+  private readonly sopsStates = new Map<string, SopsFileState>();
+
   constructor(private readonly o: RecorderOptions) {}
 
   async record(item: QueueItem): Promise<void> {
@@ -50,30 +61,54 @@ export class Recorder {
     const cps = this.o.checkpoints;
     if (!cps || !rv) return { change: [], apply: () => undefined };
     const next = cps.advanced(key, rv);
-    return { change: [Checkpoints.file(next)], apply: () => cps.set(next) };
+    return { change: [cps.file(next)], apply: () => cps.set(next) };
+  }
+
+  /**
+   * The file content of `obj`, or undefined when the branch already records exactly this: the
+   * same blob, or — for a Secret encrypted with SOPS, whose ciphertext differs at every write —
+   * the same content hash and recipients (sops-secret.ts).
+   */
+  private async contentUnlessRecorded(path: string, obj: KubeObject): Promise<string | undefined> {
+    const recipients = this.o.ageRecipients ?? [];
+    if (recipients.length > 0 && canEncrypt(obj)) {
+      const have = this.o.writer.files().has(path) ? await this.o.writer.readFile(path) : undefined;
+      if (have !== undefined && sameEncryptedContent(have, obj, recipients)) return undefined;
+      const { text, state } = await sopsSecretFileWithState(obj, recipients, this.sopsStates.get(path));
+      this.sopsStates.delete(path);
+      if (this.sopsStates.size >= MAX_SOPS_STATES) this.sopsStates.delete(this.sopsStates.keys().next().value as string);
+      this.sopsStates.set(path, state);
+      return text;
+    }
+    const content = this.o.toYaml(obj);
+    return this.o.writer.files().get(path) === blobOid(content) ? undefined : content;
   }
 
   private async recordChange(c: Change): Promise<void> {
     const key = this.checkpointKey(c.type);
-    if (this.o.checkpoints?.covers(key, c.resourceVersion)) return; // replayed, already in the branch
+    const advances = c.advancesCheckpoint !== false;
+    if (advances && this.o.checkpoints?.covers(key, c.resourceVersion)) return; // replayed, already in the branch
     const path = this.pathOf(c.type, c.namespace, c.name);
     const user = c.author?.username ?? UNKNOWN_USER;
-    const content = c.operation === 'DELETE' ? null : this.o.toYaml(c.object);
-    const cp = this.checkpointChange(key, c.resourceVersion);
-    if ((content !== null && this.o.writer.files().get(path) === blobOid(content)) || (content === null && !this.o.writer.files().has(path))) {
+    const cp = this.checkpointChange(key, advances ? c.resourceVersion : undefined);
+    // A requested deletion keeps the file (the object is still there, terminating).
+    const content = c.operation === 'DELETE' && c.deletion !== 'requested' ? null : await this.contentUnlessRecorded(path, c.object);
+    if (content === undefined || (content === null && !this.o.writer.files().has(path))) {
       cp.apply(); // already recorded (e.g. after a restart); remembered with the next commit
       return;
     }
+    const releasedBy = c.releasedBy && c.releasedBy.username !== user ? c.releasedBy.username : undefined;
     const sha = await this.o.writer.commit({
       changes: [{ path, content }, ...cp.change],
       author: { name: user, email: authorEmail(this.o.authorEmailTemplate, user), timestamp: Math.floor(c.observedAt.getTime() / 1000) },
       message: changeMessage({
         operation: c.operation, group: c.type.group, version: c.type.version, resource: c.type.resource,
-        namespace: c.namespace, name: c.name, user, groups: c.author?.groups ?? [], resourceVersion: c.resourceVersion,
+        namespace: c.namespace, name: c.name, user, groups: c.author?.groups ?? [], resourceVersion: c.resourceVersion, cluster: this.o.cluster,
+        deletion: c.deletion, releasedBy, candidates: c.candidates?.map((a) => a.username),
       }),
     });
     cp.apply();
-    this.o.logger.info({ sha, operation: c.operation, resource: c.type.resource, namespace: c.namespace, name: c.name, user }, 'committed change');
+    this.o.logger.info({ sha, operation: c.operation, resource: c.type.resource, namespace: c.namespace, name: c.name, user, ...(c.deletion ? { deletion: c.deletion } : {}) }, 'committed change');
     this.o.onCommit?.('change', c);
   }
 
@@ -103,11 +138,11 @@ export class Recorder {
         continue;
       }
       wanted.add(path);
-      const content = this.o.toYaml(obj);
-      const have = files.get(path);
-      if (have === blobOid(content)) continue;
+      const had = files.has(path);
+      const content = await this.contentUnlessRecorded(path, obj);
+      if (content === undefined) continue;
       changes.push({ path, content });
-      (have === undefined ? created : updated).push(ns ? `${ns}/${name}` : name);
+      (had ? updated : created).push(ns ? `${ns}/${name}` : name);
     }
     for (const path of files.keys()) {
       if (!path.startsWith(base) || wanted.has(path)) continue;
@@ -127,7 +162,7 @@ export class Recorder {
     const sha = await this.o.writer.commit({
       changes: [...changes, ...cpChange.change],
       author: { name: KUBESCRIBE_USER, email: authorEmail(this.o.authorEmailTemplate, KUBESCRIBE_USER) },
-      message: reconcileMessage({ group: r.type.group, version: r.type.version, resource: r.type.resource, reason: r.reason, created, updated, deleted, user: KUBESCRIBE_USER }),
+      message: reconcileMessage({ group: r.type.group, version: r.type.version, resource: r.type.resource, reason: r.reason, created, updated, deleted, user: KUBESCRIBE_USER, cluster: this.o.cluster }),
     });
     cpChange.apply();
     this.o.logger.info({ sha, resource: r.type.resource, created: created.length, updated: updated.length, deleted: deleted.length }, 'committed reconcile');

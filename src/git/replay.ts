@@ -4,7 +4,8 @@
 // theirs, author and message kept, so both histories survive. A commit whose changes the remote
 // already has becomes empty and is dropped, as commit() never writes empty commits either.
 import { diffTrees } from './diff-trees.ts';
-import { encodeCommit, formatIdent } from './object-format.ts';
+import { formatIdent } from './object-format.ts';
+import { encodeSignedCommit } from './sign-commit.ts';
 import { readCommit, type Repo } from './repo.ts';
 import { TreeIndex } from './tree-index.ts';
 
@@ -78,7 +79,7 @@ export async function replay(repo: Repo, commits: readonly string[], onto: strin
     }
     const introduced: string[] = [];
     for (const e of effective) if (e.oid !== null) introduced.push(e.oid);
-    parent = repo.store.write('commit', encodeCommit({
+    parent = repo.store.write('commit', await encodeSignedCommit(repo.signing(), {
       tree: tree.write(repo.store, introduced),
       parents: [parent],
       author: c.author,

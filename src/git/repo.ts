@@ -4,7 +4,8 @@ import type { Logger } from 'pino';
 import { decodeCommit, type CommitObject } from './object-format.ts';
 import type { ObjectStore } from './object-store.ts';
 import type { TreeIndex } from './tree-index.ts';
-import type { Credentials } from './types.ts';
+import { basicAuth } from './transport.ts';
+import type { CommitSigning, Credentials } from './types.ts';
 
 export interface Repo {
   dir: string;
@@ -25,6 +26,8 @@ export interface Repo {
    */
   introduced: Map<string, string[]>;
   committer: { name: string; email: string };
+  /** Read at each commit: sign with this key, refuse to commit (key missing), or leave unsigned. */
+  signing: () => CommitSigning;
   credentials: () => Credentials | undefined;
   logger: Logger;
 }
@@ -48,9 +51,7 @@ export async function commitsSince(store: ObjectStore, tip: string | undefined, 
   return out.reverse();
 }
 
-/** Basic auth header from the credentials of the moment (never logged). */
+/** Basic auth header from the credentials of the moment (never logged); none over SSH. */
 export function authHeaders(repo: Repo): Record<string, string> {
-  const c = repo.credentials();
-  if (!c) return {};
-  return { Authorization: `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}` };
+  return basicAuth(repo.credentials());
 }

@@ -359,4 +359,43 @@ describe('GitWriter against a real git server', () => {
     await open();
     await expect(open()).rejects.toMatchObject({ code: 'KUBESCRIBE_ERR_SETTINGS_INVALID' });
   });
+
+  it('fenced (leadership lost): no commit, no push from then on; once another leader wrote, its unpushed commits are dropped, never replayed', async () => {
+    const a = await open({}, 'old-leader');
+    await a.commit({ changes: [{ path: cm('web'), content: yaml('web', '1') }], author: alice, message: 'v1' });
+    await a.flush();
+    await a.commit({ changes: [{ path: cm('web'), content: yaml('web', '2') }], author: alice, message: 'v2 (stale once the new leader writes v3)' });
+    expect(a.pending()).toBe(1);
+    const fenced = a.fence();
+    // Synchronously fenced: nothing more is committed or pushed.
+    await expect(a.commit({ changes: [{ path: cm('other'), content: yaml('other', '1') }], author: alice, message: 'after' })).rejects.toThrow(/closed/);
+    await fenced;
+    const r = await a.flush();
+    expect(r.pushedCommits).toBe(0);
+    // The new leader records v2 and v3 on its own.
+    const b = await open({}, 'new-leader');
+    await b.commit({ changes: [{ path: cm('web'), content: yaml('web', '2') }], author: alice, message: 'v2' });
+    await b.commit({ changes: [{ path: cm('web'), content: yaml('web', '3') }], author: bob, message: 'v3' });
+    await b.flush();
+    // The old leader leads again later: it opens the same folder and has nothing of its own to push.
+    const again = await open({}, 'old-leader');
+    expect(again.pending()).toBe(0);
+    await again.flush();
+    const dir = await cliClone();
+    expect(await log(dir, '%s')).toEqual(['v3', 'v2', 'v1']);
+    expect(await readFile(join(dir, cm('web')), 'utf8')).toBe(yaml('web', '3'));
+  });
+
+  it('fenced, then leading again before anyone else wrote: the held-back commits are pushed', async () => {
+    const a = await open({}, 'flapping');
+    await a.commit({ changes: [{ path: cm('web'), content: yaml('web', '1') }], author: alice, message: 'v1' });
+    await a.flush();
+    await a.commit({ changes: [{ path: cm('web'), content: yaml('web', '2') }], author: bob, message: 'v2' });
+    await a.fence();
+    const again = await open({}, 'flapping');
+    expect(again.pending()).toBe(1);
+    await again.flush();
+    const dir = await cliClone();
+    expect(await log(dir, '%s %an')).toEqual(['v2 bob', 'v1 alice']);
+  });
 });

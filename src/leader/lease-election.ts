@@ -1,7 +1,13 @@
-// Leader election on a coordination.k8s.io/v1 Lease, as client-go does it: the holder renews the
-// lease every renewInterval; a candidate takes it over when it has not seen the lease change for
-// a whole leaseDuration (measured on its own clock, so clock skew between nodes does not matter).
-// Only the leader runs watch, queue and Git; the others serve the webhook and stand by.
+// Leader election on a coordination.k8s.io/v1 Lease, with client-go's semantics:
+// - every retry period (renewIntervalMs) the leader renews and a candidate tries to acquire, on a
+//   timer of its own: a request that hangs never delays the next check;
+// - a candidate takes the lease over when it has not seen it change for a whole leaseDuration,
+//   counted from when it *received* the unchanged record (its own clock: skew does not matter);
+// - a leader that has not renewed within renewDeadline (< leaseDuration) of sending its last
+//   successful renewal stops leading at once, from a timer, whatever its requests are doing; every
+//   renewal request is cut at that deadline. So the old leader has stopped before any candidate
+//   can acquire: leaseDuration − renewDeadline is the margin for clocks running at different rates.
+// Only the leader runs watch, queue and Git; onStoppedLeading must fence its writers synchronously.
 import type { Logger } from 'pino';
 
 export interface LeaseSpec {
@@ -16,19 +22,25 @@ export interface Lease { metadata: { name: string; namespace: string; resourceVe
 
 /** Access to one Lease object; `update` must fail (throw) when resourceVersion is stale. */
 export interface LeaseStore {
-  get(): Promise<Lease | undefined>;
-  create(spec: LeaseSpec): Promise<Lease>;
-  update(lease: Lease): Promise<Lease>;
+  get(signal: AbortSignal): Promise<Lease | undefined>;
+  create(spec: LeaseSpec, signal: AbortSignal): Promise<Lease>;
+  update(lease: Lease, signal: AbortSignal): Promise<Lease>;
 }
 
 export interface LeaseElectionOptions {
   store: LeaseStore;
   identity: string;
   leaseDurationMs: number;
+  /** Default: two thirds of leaseDurationMs. */
+  renewDeadlineMs?: number;
+  /** The retry period: how often the leader renews and a candidate tries. */
   renewIntervalMs: number;
   logger: Logger;
   onStartedLeading: () => void;
-  onStoppedLeading: () => void;
+  /** Called synchronously when leadership ends (deadline passed, lease lost, stop). */
+  onStoppedLeading: (reason: string) => void;
+  /** Each successful renewal: the time since the previous one (for a metric). */
+  onRenewed?: (gapMs: number) => void;
   now?: () => number;
 }
 
@@ -37,37 +49,58 @@ const microTime = (ms: number): string => new Date(ms).toISOString().replace(/\.
 export class LeaseElection {
   private leading = false;
   private observed: { json: string; at: number } | undefined;
+  /** When the last successful renewal (or acquisition) was sent. */
   private lastRenew = 0;
   private timer: NodeJS.Timeout | undefined;
+  private deadlineTimer: NodeJS.Timeout | undefined;
+  private attempt: Promise<void> | undefined;
   private stopped = false;
+  private readonly renewDeadlineMs: number;
 
-  constructor(private readonly o: LeaseElectionOptions) {}
+  constructor(private readonly o: LeaseElectionOptions) {
+    this.renewDeadlineMs = o.renewDeadlineMs ?? Math.floor((o.leaseDurationMs * 2) / 3);
+    if (!(o.renewIntervalMs < this.renewDeadlineMs && this.renewDeadlineMs < o.leaseDurationMs)) {
+      throw new Error(`lease election: need renewInterval (${o.renewIntervalMs}) < renewDeadline (${this.renewDeadlineMs}) < leaseDuration (${o.leaseDurationMs})`);
+    }
+  }
 
   get isLeader(): boolean {
     return this.leading;
   }
 
   start(): void {
-    const tick = async (): Promise<void> => {
-      await this.tryAcquireOrRenew().catch((err: unknown) => this.o.logger.warn({ err: (err as Error).message }, 'lease: request failed'));
-      if (!this.stopped) this.timer = setTimeout(() => void tick(), this.o.renewIntervalMs);
+    const tick = (): void => {
+      if (this.stopped) return;
+      // One request chain at a time; a slow one is cut by its own deadline, and the next tick
+      // comes on time regardless.
+      if (!this.attempt) {
+        const a = this.tryAcquireOrRenew()
+          .catch((err: unknown) => this.o.logger.warn({ err: (err as Error).message, leading: this.leading }, 'lease: request failed'))
+          .finally(() => { if (this.attempt === a) this.attempt = undefined; });
+        this.attempt = a;
+      }
+      this.timer = setTimeout(tick, this.o.renewIntervalMs);
     };
-    void tick();
+    tick();
   }
 
-  /** Stops; a leader releases the lease so that another replica takes over at once. */
+  /** Stops; a leader fences itself, then releases the lease so that another replica takes over at once. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     if (!this.leading) return;
-    this.setLeading(false);
+    this.setLeading(false, 'stopping');
+    const ac = new AbortController();
+    const cut = setTimeout(() => ac.abort(), this.o.renewIntervalMs);
     try {
-      const lease = await this.o.store.get();
+      const lease = await this.o.store.get(ac.signal);
       if (lease?.spec.holderIdentity === this.o.identity) {
-        await this.o.store.update({ ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(this.now()) } });
+        await this.o.store.update({ ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(this.now()) } }, ac.signal);
       }
     } catch (err) {
       this.o.logger.warn({ err: (err as Error).message }, 'lease: could not release');
+    } finally {
+      clearTimeout(cut);
     }
   }
 
@@ -75,28 +108,54 @@ export class LeaseElection {
     return this.o.now ? this.o.now() : Date.now();
   }
 
-  private setLeading(v: boolean): void {
+  private setLeading(v: boolean, reason: string): void {
     if (v === this.leading) return;
     this.leading = v;
-    this.o.logger.info({ identity: this.o.identity }, v ? 'became the leader' : 'stopped leading');
+    clearTimeout(this.deadlineTimer);
+    this.o.logger.info({ identity: this.o.identity, reason }, v ? 'became the leader' : 'stopped leading');
     if (v) this.o.onStartedLeading();
-    else this.o.onStoppedLeading();
+    else this.o.onStoppedLeading(reason);
+  }
+
+  /** Records a successful renewal sent at `sentAt`; the leader's deadline timer runs from it. */
+  private renewed(sentAt: number, reason: string): void {
+    const gap = this.lastRenew > 0 ? sentAt - this.lastRenew : 0;
+    this.lastRenew = sentAt;
+    const left = sentAt + this.renewDeadlineMs - this.now();
+    if (left <= 0) {
+      // The answer came after the deadline: we had stopped, and a candidate may count from then.
+      this.setLeading(false, 'renewed only after the renew deadline');
+      return;
+    }
+    this.setLeading(true, reason);
+    if (gap > 0) this.o.onRenewed?.(gap);
+    clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = setTimeout(() => {
+      if (this.leading && this.now() - this.lastRenew >= this.renewDeadlineMs) this.setLeading(false, `could not renew the lease within the renew deadline (${this.renewDeadlineMs} ms)`);
+    }, left);
   }
 
   private async tryAcquireOrRenew(): Promise<void> {
-    const now = this.now();
-    const durationS = Math.ceil(this.o.leaseDurationMs / 1000);
-    let lease: Lease | undefined;
+    // A leader's requests end at its renew deadline; a candidate's within the renew deadline too.
+    const budget = this.leading ? this.lastRenew + this.renewDeadlineMs - this.now() : this.renewDeadlineMs;
+    if (budget <= 0) return;
+    // A timer of our own rather than AbortSignal.timeout: the same clock as the deadline timer.
+    const deadline = new AbortController();
+    const cut = setTimeout(() => deadline.abort(new Error(`lease request: no answer within ${budget} ms`)), budget);
     try {
-      lease = await this.o.store.get();
-    } catch (err) {
-      this.checkRenewDeadline(now);
-      throw err;
+      await this.attemptWithin(deadline.signal);
+    } finally {
+      clearTimeout(cut);
     }
+  }
+
+  private async attemptWithin(signal: AbortSignal): Promise<void> {
+    const durationS = Math.ceil(this.o.leaseDurationMs / 1000);
+    const lease = await this.o.store.get(signal);
+    const now = this.now();
     if (!lease) {
-      await this.o.store.create({ holderIdentity: this.o.identity, leaseDurationSeconds: durationS, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 });
-      this.lastRenew = now;
-      this.setLeading(true);
+      await this.o.store.create({ holderIdentity: this.o.identity, leaseDurationSeconds: durationS, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 }, signal);
+      this.renewed(now, 'created the lease');
       return;
     }
     const json = JSON.stringify(lease.spec);
@@ -105,25 +164,14 @@ export class LeaseElection {
     const mine = holder === this.o.identity;
     const expired = holder === '' || this.observed.at + (lease.spec.leaseDurationSeconds ?? durationS) * 1000 <= now;
     if (!mine && !expired) {
-      this.setLeading(false);
+      this.setLeading(false, `the lease is held by ${holder}`);
       return;
     }
     const spec: LeaseSpec = mine
       ? { ...lease.spec, renewTime: microTime(now), leaseDurationSeconds: durationS }
       : { holderIdentity: this.o.identity, leaseDurationSeconds: durationS, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: (lease.spec.leaseTransitions ?? 0) + 1 };
-    try {
-      const updated = await this.o.store.update({ ...lease, spec });
-      this.observed = { json: JSON.stringify(updated.spec), at: now };
-      this.lastRenew = now;
-      this.setLeading(true);
-    } catch (err) {
-      this.checkRenewDeadline(now);
-      throw err;
-    }
-  }
-
-  /** A leader that could not renew for a whole lease duration must assume another took over. */
-  private checkRenewDeadline(now: number): void {
-    if (this.leading && now - this.lastRenew >= this.o.leaseDurationMs) this.setLeading(false);
+    const updated = await this.o.store.update({ ...lease, spec }, signal);
+    this.observed = { json: JSON.stringify(updated.spec), at: now };
+    this.renewed(now, mine ? 'renewed' : `took over from ${holder || 'nobody'}`);
   }
 }

@@ -34,7 +34,14 @@ const statusSchema = (kind: KindName): Json => ({
   properties: {
     observedGeneration: { type: 'integer' },
     conditions: { type: 'array', items: conditionSchema, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] },
-    ...(kind === 'GitRepoConfig' ? { lastCommitSHA: { type: 'string' }, lastPushTime: { type: 'string', format: 'date-time' }, pendingCommits: { type: 'integer' } } : { resources: { type: 'array', items: { type: 'string' }, description: 'The resource types this rule records, resolved.' } }),
+    checkpoint: {
+      type: 'object',
+      description: 'The last checkpoint kubescribe would not replay from (CheckpointFromOtherCluster, CheckpointAhead); a reconcile answered it.',
+      properties: { reason: { type: 'string' }, message: { type: 'string' }, resource: { type: 'string' }, time: { type: 'string', format: 'date-time' } },
+    },
+    ...(kind === 'GitRepoConfig' ? { lastCommitSHA: { type: 'string' }, lastPushTime: { type: 'string', format: 'date-time' }, pendingCommits: { type: 'integer' },
+      lastStoreRepair: { type: 'object', description: 'The last repair of the local clone (a damaged store rebuilt from a fresh clone, or a journal set right).', properties: { time: { type: 'string', format: 'date-time' }, action: { type: 'string', enum: ['repaired', 'rebuilt'] }, salvagedCommits: { type: 'integer' }, lostCommits: { type: 'integer' }, message: { type: 'string' } } },
+      signing: { type: 'object', description: 'The commit signing key in use: add publicKey to the allowed signers of the Git host (SSH) or import it (OpenPGP).', properties: { format: { type: 'string', enum: ['ssh', 'openpgp'] }, publicKey: { type: 'string' }, fingerprint: { type: 'string' } } } } : { resources: { type: 'array', items: { type: 'string' }, description: 'The resource types this rule records, resolved.' } }),
   },
 });
 

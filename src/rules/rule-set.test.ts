@@ -23,7 +23,30 @@ describe('rule set', () => {
     expect(route?.baseFolder).toBe('x/y');
     expect(route?.namespace('team', {})).toBe(true);
     expect(route?.namespace('other', {})).toBe(false);
-    expect([...(route?.operations ?? [])].sort()).toEqual(['CREATE', 'DELETE', 'UPDATE']);
+    expect([...(route?.operations(catalogue[0]!) ?? [])].sort()).toEqual(['CREATE', 'DELETE', 'UPDATE']);
+  });
+
+  it('records per resource entry only the operations that entry names', () => {
+    const rs = compileRuleSet({ repos: [grc('team', 'audit')], clusterRules: [], ownNamespace: 'kubescribe', rules: [wr('team', 'r', {
+      rules: [{ apiGroups: [''], resources: ['configmaps'], operations: ['DELETE'] }, { apiGroups: ['apps'], resources: ['deployments'], operations: ['*'] }],
+    })] });
+    const [route] = rs.routes;
+    expect([...route!.operations(catalogue[0]!)]).toEqual(['DELETE']);
+    expect([...route!.operations(catalogue[2]!)].sort()).toEqual(['CREATE', 'DELETE', 'UPDATE']);
+    expect([...route!.operations(catalogue[3]!)]).toEqual([]);
+  });
+
+  it('takes the age recipients of the rule, else of its GitRepoConfig, and rejects a key with a bad checksum', () => {
+    const [a, b] = ['age1382232xnheet0wm74jdjpy7zw2526dtfcywe0wk7f30tla05mcnqa9wj08', 'age1382232xnheet0wm74jdjpy7zw2526dtfcywe0wk7f30tla05mcnqa9wj09'];
+    const rs = compileRuleSet({
+      repos: [grc('team', 'audit', { secretEncryption: { ageRecipients: [a] } })],
+      rules: [wr('team', 'inherits', {}), wr('team', 'bad', { secretEncryption: { ageRecipients: [b] } }), wr('team', 'none', { gitRepoConfigRef: { name: 'audit' } })],
+      clusterRules: [], ownNamespace: 'kubescribe',
+    });
+    expect(rs.routes.map((r) => [r.key, r.ageRecipients])).toEqual([['WatchRule/team/inherits', [a]], ['WatchRule/team/none', [a]]]);
+    expect(rs.problems.map((p) => [p.ref.name, p.reason, p.message])).toEqual([['bad', 'InvalidSpec', expect.stringMatching(/secretEncryption\.ageRecipients\.0: is not a valid age public key/)]]);
+    const plain = compileRuleSet({ repos: [grc('team', 'audit')], rules: [wr('team', 'r', {})], clusterRules: [], ownNamespace: 'kubescribe' });
+    expect(plain.routes[0]?.ageRecipients).toEqual([]);
   });
 
   it('reports problems with the field to fix', () => {

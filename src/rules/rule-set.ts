@@ -1,11 +1,12 @@
 // Compiles the configuration — GitRepoConfigs, WatchRules, ClusterWatchRules, plus the optional
-// bootstrap from the settings file — into what the pipeline runs: repositories and routes. A route
+// bootstrap from the settings file — into what the controller runs: repositories and routes. A route
 // says which changes (resource rules, namespaces, labels, operations, excluded users and field
 // managers) go to which destination (repo, branch, base folder). Problems become status reasons
 // (InvalidSpec, BranchNotAllowed, ...) with a message saying what to fix, never a crash.
 import type { Author } from '../correlation/index.ts';
 import type { KubeObject, ResourceType } from '../kube-object.ts';
-import { glob } from '../watch/namespace-filter.ts';
+import type { Change } from '../change.ts';
+import { glob } from './namespace-filter.ts';
 import { selectorMatcher } from './label-selector.ts';
 import { ClusterWatchRuleSpecSchema, GitRepoConfigSpecSchema, WatchRuleSpecSchema, type ResourceRule } from './schemas.ts';
 
@@ -17,10 +18,14 @@ export interface RepoTarget {
   url: string;
   /** A Secret to read credentials from, or undefined (settings-file credentials or anonymous). */
   secret?: { namespace: string; name: string };
+  /** A Secret holding the commit signing key (signing.key), or undefined: commits unsigned. */
+  signingSecret?: { namespace: string; name: string };
   allowedBranches: string[];
   pushIntervalMs: number;
   pushMaxCommits: number;
   authorEmailTemplate: string;
+  /** age public keys Secrets are encrypted to (SOPS); empty: redacted by a keyed hash. */
+  ageRecipients?: readonly string[];
 }
 
 export interface Destination { repoKey: string; branch: string }
@@ -30,11 +35,14 @@ export interface Route {
   ref?: ObjectRef;
   destination: Destination;
   baseFolder: string;
+  /** age public keys Secrets are encrypted to (SOPS); empty: redacted by a keyed hash. */
+  ageRecipients: readonly string[];
   resourceRules: ResourceRule[];
   /** Whether objects in this namespace ('' = cluster-scoped) are recorded by the route. */
   namespace: (ns: string, nsLabels: Readonly<Record<string, string>> | undefined) => boolean;
   labels: (labels: Readonly<Record<string, string>> | undefined) => boolean;
-  operations: Set<string>;
+  /** The operations recorded for this type: those of the rule entries that name it (not of the others). */
+  operations: (type: ResourceType) => ReadonlySet<string>;
   excluded: (author: Author | undefined) => boolean;
 }
 
@@ -65,9 +73,21 @@ function exclusion(users: readonly string[], managers: readonly string[]): Route
   return (a) => !!a && (u(a.username) || (a.fieldManager !== undefined && m(a.fieldManager)));
 }
 
-function operationsOf(rules: readonly ResourceRule[]): Set<string> {
-  const ops = new Set(rules.flatMap((r) => r.operations));
-  return ops.has('*') ? new Set(['CREATE', 'UPDATE', 'DELETE']) : ops;
+const ALL_OPERATIONS: ReadonlySet<string> = new Set(['CREATE', 'UPDATE', 'DELETE']);
+
+/** Per type, the operations of the rule entries that cover it: `{configmaps: [DELETE]}` beside `{deployments: [*]}` records only ConfigMap deletions. */
+function operationsOf(rules: readonly ResourceRule[]): Route['operations'] {
+  const cache = new Map<string, ReadonlySet<string>>();
+  return (type) => {
+    const key = `${type.group}/${type.resource}`;
+    let ops = cache.get(key);
+    if (!ops) {
+      const named = new Set(rules.filter((r) => ruleCovers(r, type)).flatMap((r) => r.operations));
+      ops = named.has('*') ? ALL_OPERATIONS : named;
+      cache.set(key, ops);
+    }
+    return ops;
+  };
 }
 
 export interface Bootstrap {
@@ -88,8 +108,8 @@ export function compileRuleSet(input: { repos: CustomResource[]; rules: CustomRe
     const b = input.bootstrap;
     repos.set('settings', { ...b.repo, key: 'settings', allowedBranches: ['*'] });
     routes.push({
-      key: 'settings', destination: { repoKey: 'settings', branch: b.branch }, baseFolder: b.baseFolder, resourceRules: b.resourceRules,
-      namespace: (ns) => notOwn(ns) && b.namespace(ns), labels: () => true, operations: new Set(['CREATE', 'UPDATE', 'DELETE']), excluded: () => false,
+      key: 'settings', destination: { repoKey: 'settings', branch: b.branch }, baseFolder: b.baseFolder, resourceRules: b.resourceRules, ageRecipients: b.repo.ageRecipients ?? [],
+      namespace: (ns) => notOwn(ns) && b.namespace(ns), labels: () => true, operations: () => ALL_OPERATIONS, excluded: () => false,
     });
   }
 
@@ -103,7 +123,8 @@ export function compileRuleSet(input: { repos: CustomResource[]; rules: CustomRe
     repos.set(key, {
       key, ref, url: s.url, secret: s.secretRef ? { namespace: ref.namespace, name: s.secretRef.name } : undefined,
       allowedBranches: s.allowedBranches, pushIntervalMs: s.push.intervalSeconds * 1000, pushMaxCommits: s.push.maxCommits,
-      authorEmailTemplate: s.commit.authorEmailTemplate,
+      authorEmailTemplate: s.commit.authorEmailTemplate, ageRecipients: s.secretEncryption?.ageRecipients ?? [],
+      signingSecret: s.commit.signing ? { namespace: ref.namespace, name: s.commit.signing.secretRef.name } : undefined,
     });
   }
 
@@ -137,6 +158,7 @@ export function compileRuleSet(input: { repos: CustomResource[]; rules: CustomRe
     }
     routes.push({
       key: `${kind}/${ref.namespace}/${ref.name}`, ref, destination: { repoKey: repo.key, branch: s.branch }, baseFolder: s.baseFolder,
+      ageRecipients: s.secretEncryption?.ageRecipients ?? repo.ageRecipients ?? [],
       resourceRules: s.rules, namespace, labels: selectorMatcher(s.labelSelector), operations: operationsOf(s.rules),
       excluded: exclusion(s.excludeUsers, s.excludeFieldManagers),
     });
@@ -151,17 +173,24 @@ const NOT_BY_WILDCARD = new Set(['events', 'events.events.k8s.io', 'leases.coord
 
 /** The resource types of the catalogue (from discovery) that a rule list covers. */
 export function typesFor(rules: readonly ResourceRule[], catalogue: readonly ResourceType[]): ResourceType[] {
-  return catalogue.filter((t) => rules.some((r) => {
-    const groupOk = r.apiGroups.includes('*') || r.apiGroups.includes(t.group);
-    if (!groupOk) return false;
-    if (r.resources.includes(t.resource)) return true;
-    const qualified = t.group === '' ? t.resource : `${t.resource}.${t.group}`;
-    return r.resources.includes('*') && !NOT_BY_WILDCARD.has(qualified);
-  }));
+  return catalogue.filter((t) => rules.some((r) => ruleCovers(r, t)));
 }
 
-/** Does the route record this object (for reconciles) given its namespace's labels? */
-export function routeSelects(route: Route, obj: KubeObject, nsLabels: (ns: string) => Readonly<Record<string, string>> | undefined): boolean {
+/** Whether one rule entry names this type (directly, or by `*` where `*` reaches). */
+function ruleCovers(r: ResourceRule, t: { group: string; resource: string }): boolean {
+  if (!(r.apiGroups.includes('*') || r.apiGroups.includes(t.group))) return false;
+  if (r.resources.includes(t.resource)) return true;
+  const qualified = t.group === '' ? t.resource : `${t.resource}.${t.group}`;
+  return r.resources.includes('*') && !NOT_BY_WILDCARD.has(qualified);
+}
+
+/** Does the route hold this object (what a reconcile of its folder keeps), given its namespace's labels? */
+export function selectsObject(route: Route, obj: KubeObject, nsLabels: (ns: string) => Readonly<Record<string, string>> | undefined): boolean {
   const ns = obj.metadata?.namespace ?? '';
   return route.namespace(ns, nsLabels(ns)) && route.labels(obj.metadata?.labels);
+}
+
+/** Does the route record this change (operation and object), its author aside? Exclusions need the author. */
+export function recordsChange(route: Route, change: Change, nsLabels: (ns: string) => Readonly<Record<string, string>> | undefined): boolean {
+  return route.operations(change.type).has(change.operation) && selectsObject(route, change.object, nsLabels);
 }

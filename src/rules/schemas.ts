@@ -3,6 +3,7 @@
 // manifests (OpenAPI v3 schemas with defaults and validation) are generated from them
 // (crd-manifests.ts, `npm run gen:crds`; a test keeps charts/kubescribe/crds/ equal).
 import { z } from 'zod';
+import { isAgeRecipient } from '../sanitize/sops-secret.ts';
 
 export const GROUP = 'kubescribe.dev';
 export const VERSION = 'v1alpha1';
@@ -31,16 +32,27 @@ const PushSchema = z.object({
 
 const CommitSchema = z.object({
   authorEmailTemplate: z.string().min(1).default('{user}@users.kubescribe.dev').describe('Author email; {user} is replaced by the username (characters unfit for an email replaced by -).'),
+  signing: z.object({
+    secretRef: z.object({
+      name: dnsName.describe('A Secret in the same namespace with signing.key: an OpenSSH/PEM private key (ed25519 or RSA; SSH signatures, gpg.format=ssh) or an armored OpenPGP private key; optional signing.passphrase.'),
+    }),
+  }).optional().describe('Sign every commit (and every replayed one) with this key; the committer (kubescribe) is the signer, the author stays the Kubernetes user. Fail closed: without a usable key nothing is committed. The public key and fingerprint are published in .status.signing.'),
 });
 
+const SecretEncryptionSchema = z.object({
+  ageRecipients: z.array(z.string().regex(/^age1[0-9a-z]{20,}$/, 'must be an age public key (age1...)').refine(isAgeRecipient, 'is not a valid age public key (checksum)')).min(1).max(32)
+    .describe('age public keys: Secret data/stringData values are written encrypted with SOPS to these recipients (decrypt with `sops --decrypt` and one of their identities); metadata stays readable.'),
+}).describe('Opt-in reversible Secret encryption (SOPS + age). Absent: Secret values are replaced by a keyed hash.');
+
 export const GitRepoConfigSpecSchema = z.object({
-  url: z.string().min(1).regex(/^https?:\/\/[^\s]+$/, 'must be an http(s) URL').describe('The Git repository, over HTTP(S).'),
+  url: z.string().min(1).regex(/^(https?:\/\/[^\s]+|ssh:\/\/[^\s]+|[^\s@/:]+@[^\s/:]+:[^\s]+)$/, 'must be an http(s) URL, an ssh:// URL or user@host:path').describe('The Git repository: https://…, ssh://user@host[:port]/path or user@host:path.'),
   secretRef: z.object({
-    name: dnsName.describe('A Secret in the same namespace, with keys username and password, or token.'),
+    name: dnsName.describe('A Secret in the same namespace: username and password, or token (HTTP); identity, known_hosts, optional password as passphrase (SSH, as Flux) or sshPrivateKey (SSH, as Argo CD) with known_hosts.'),
   }).optional().describe('Credentials; omit for a repository that needs none.'),
   allowedBranches: z.array(z.string().min(1)).min(1).default(['*']).describe('Globs of the branches that rules may write to.'),
   push: PushSchema.prefault({}).describe('Push batching.'),
   commit: CommitSchema.prefault({}).describe('Commit settings.'),
+  secretEncryption: SecretEncryptionSchema.optional(),
 });
 
 const ruleSpecFields = {
@@ -53,6 +65,7 @@ const ruleSpecFields = {
   labelSelector: LabelSelectorSchema.optional().describe('Only objects with matching labels.'),
   excludeUsers: z.array(z.string().min(1)).default([]).describe('Globs of usernames whose changes are not committed (e.g. a GitOps controller).'),
   excludeFieldManagers: z.array(z.string().min(1)).default([]).describe('Globs of field managers whose changes are not committed.'),
+  secretEncryption: SecretEncryptionSchema.optional().describe('Secret encryption for this rule; overrides the GitRepoConfig\'s.'),
 };
 
 export const WatchRuleSpecSchema = z.object(ruleSpecFields);

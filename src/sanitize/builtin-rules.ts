@@ -2,6 +2,9 @@
 // in settings and compiled by the same code. Volatile fields are those the cluster sets or churns
 // (status, server bookkeeping, allocated addresses): recording them would turn every status update
 // into a commit and make webhook and watch disagree on the content hash.
+// `deletionTimestamp` and `deletionGracePeriodSeconds` are kept: set once when someone asks for a
+// deletion that finalizers or a grace period hold, they show in Git that the object is terminating
+// (and make the request a commit of its own, authored by the requester).
 
 import type { FieldEffect } from './rule-tree.ts';
 
@@ -17,8 +20,6 @@ const serverSetMetadata = [
   'resourceVersion',
   'generation',
   'creationTimestamp',
-  'deletionTimestamp',
-  'deletionGracePeriodSeconds',
   'selfLink',
   'managedFields',
   'ownerReferences',
@@ -30,6 +31,8 @@ const noisyAnnotations = [
   'kubectl.kubernetes.io/last-applied-configuration',
   'deployment.kubernetes.io/revision',
   'control-plane.alpha.kubernetes.io/leader',
+  // Written by kubescribe into SOPS files (sops-secret.ts); a Secret restored from one carries it.
+  'kubescribe.dev/content-hash',
 ];
 
 export const BUILTIN_RULES: readonly BuiltinRule[] = [
@@ -42,6 +45,9 @@ export const BUILTIN_RULES: readonly BuiltinRule[] = [
   { path: 'spec.clusterIPs', effect: 'remove', kinds: ['v1/Service'] },
   { path: 'spec.nodeName', effect: 'remove', kinds: ['v1/Pod'] },
   { path: 'spec.volumeName', effect: 'remove', kinds: ['v1/PersistentVolumeClaim'] },
+  // Any annotation of a Secret may embed a copy of its values (a tool's own last-applied copy, a
+  // templated config): their values are redacted too; the keys stay readable.
+  { path: 'metadata.annotations', effect: 'redact-utf8', kinds: ['v1/Secret'] },
   { path: 'data', effect: 'redact-base64', kinds: ['v1/Secret'] },
   { path: 'stringData', effect: 'redact-utf8', kinds: ['v1/Secret'] },
 ];

@@ -8,3 +8,4 @@ export { contentHash } from './content-hash.ts';
 export { sanitizedContentHash } from './sanitized-content-hash.ts';
 export { toYaml } from './to-yaml.ts';
 export { REDACTION_MARKER_PREFIX, isRedactionMarker } from './redaction-marker.ts';
+export { canEncrypt, isAgeRecipient, sopsSecretFile, sopsSecretFileWithState, sameEncryptedContent, CONTENT_HASH_ANNOTATION, type SopsFileState } from './sops-secret.ts';

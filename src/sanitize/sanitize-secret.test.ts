@@ -82,10 +82,24 @@ describe('sanitize: Secret values', () => {
     const obj = secretFixture();
     obj.metadata!.annotations!['example.com/keep'] = 'yes';
     const sanitized = sanitize(obj, options);
-    expect(sanitized.metadata!.annotations).toEqual({ 'example.com/keep': 'yes' });
+    expect(Object.keys(sanitized.metadata!.annotations!)).toEqual(['example.com/keep']);
     expect(sanitized.type).toBeUndefined();
     expect((sanitized.data as Record<string, string>).password).toMatch(MARKER);
     for (const form of leakForms(SECRET_PASSWORD)) expect(toYaml(sanitized)).not.toContain(form);
+  });
+
+  it('redacts the value of every annotation of a Secret (any may embed a copy), keeping the keys', () => {
+    const obj = secretFixture();
+    obj.metadata!.annotations = { ...obj.metadata!.annotations, 'tool.example.com/rendered': `password=${SECRET_PASSWORD}`, owner: 'team-a' };
+    const sanitized = sanitize(obj, optionsA);
+    const annotations = sanitized.metadata!.annotations!;
+    expect(Object.keys(annotations).sort()).toEqual(['owner', 'tool.example.com/rendered']);
+    expect(annotations['tool.example.com/rendered']).toBe(expectedMarker(keyA, `password=${SECRET_PASSWORD}`));
+    expect(annotations.owner).toMatch(MARKER);
+    for (const form of leakForms(SECRET_PASSWORD)) expect(toYaml(sanitized)).not.toContain(form);
+    // Other kinds keep their annotations readable.
+    const cm = sanitize({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', annotations: { owner: 'team-a' } } }, optionsA);
+    expect(cm.metadata!.annotations).toEqual({ owner: 'team-a' });
   });
 
   it('lets a user leave a data key out entirely', () => {

@@ -7,6 +7,7 @@ import type { KubeObject } from '../kube-object.ts';
 import { canonicalJson, type CanonicalInput } from './canonical-json.ts';
 import type { RuleNode } from './rule-tree.ts';
 import type { SanitizeOptions } from './sanitize-options.ts';
+import { setSecretValues } from './secret-values.ts';
 
 type Rec = Record<string, unknown>;
 
@@ -16,7 +17,10 @@ export function sanitize(obj: KubeObject, options: SanitizeOptions): KubeObject 
     throw new TypeError('sanitize expects a Kubernetes object (a JSON object)');
   }
   const rules = options.rulesFor(obj.apiVersion, obj.kind);
-  return copyObject(obj as Rec, rules, options, MAX_DEPTH) as KubeObject;
+  const out = copyObject(obj as Rec, rules, options, MAX_DEPTH) as KubeObject;
+  // A redacted Secret keeps its values aside (non-enumerable) for the opt-in SOPS writer.
+  if (rules.keys?.get('data')?.redact || rules.keys?.get('stringData')?.redact) setSecretValues(out, obj);
+  return out;
 }
 
 /**

@@ -1,13 +1,16 @@
 // Reads the settings file (YAML), applies defaults, validates once and freezes the result.
 // Secrets (Git credentials, the Secret hash key) are read from files or the environment and kept
 // out of the Settings object so that logging settings never prints them.
+import type { Credentials } from '../git/types.ts';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { KubescribeError } from '../errors.ts';
 import { SettingsSchema, type Settings } from './schema.ts';
 
 export interface Secrets {
-  gitCredentials: () => { username: string; password: string } | undefined;
+  gitCredentials: () => Credentials | undefined;
+  /** The bootstrap repository's commit signing key (git.signing), never logged. */
+  signingKey?: { key: string; passphrase?: string };
   secretHashKey: Buffer;
   /** Shared by the replicas to authenticate peer requests; undefined: no sharing. */
   peerSecret?: string;
@@ -56,7 +59,17 @@ export function loadSecrets(settings: Settings, env: NodeJS.ProcessEnv = process
   }
   const git = settings.git;
   // Read at every use, so that a rotated credentials file takes effect without a restart.
-  const gitCredentials = (): { username: string; password: string } | undefined => {
+  const gitCredentials = (): Credentials | undefined => {
+    if (git?.ssh) {
+      return {
+        username: '', password: '',
+        ssh: {
+          privateKey: readSecretFile(git.ssh.identityFile, 'the Git SSH private key'),
+          knownHosts: readSecretFile(git.ssh.knownHostsFile, 'the Git known_hosts'),
+          ...(git.ssh.passphraseFile ? { passphrase: readSecretFile(git.ssh.passphraseFile, 'the Git SSH key passphrase') } : {}),
+        },
+      };
+    }
     const username = git?.usernameFile ? readSecretFile(git.usernameFile, 'the Git username') : env.KUBESCRIBE_GIT_USERNAME;
     const password = git?.passwordFile ? readSecretFile(git.passwordFile, 'the Git password') : env.KUBESCRIBE_GIT_PASSWORD;
     if (username === undefined && password === undefined) return undefined;
@@ -67,7 +80,15 @@ export function loadSecrets(settings: Settings, env: NodeJS.ProcessEnv = process
   if (peerSecret !== undefined && peerSecret.length < 16) {
     throw new KubescribeError('KUBESCRIBE_ERR_SETTINGS_INVALID', 'the peer secret must have at least 16 characters');
   }
-  return { gitCredentials, secretHashKey: Buffer.from(keyText, 'utf8'), peerSecret };
+  // Without a CA the peers' certificates could not be verified, and the shared secret (and every
+  // author) would go to whoever answers at a peer's address.
+  if (peerSecret !== undefined && !settings.peers.caFile) {
+    throw new KubescribeError('KUBESCRIBE_ERR_SETTINGS_INVALID', 'a peer secret is set but peers.caFile is not: set peers.caFile to the CA that signed the replicas\' webhook certificates (peers are only reached over verified TLS)');
+  }
+  const signingKey = git?.signing
+    ? { key: readSecretFile(git.signing.keyFile, 'the commit signing key'), ...(git.signing.passphraseFile ? { passphrase: readSecretFile(git.signing.passphraseFile, 'the signing key passphrase') } : {}) }
+    : undefined;
+  return { gitCredentials, secretHashKey: Buffer.from(keyText, 'utf8'), peerSecret, signingKey };
 }
 
 function deepFreeze<T>(value: T): Readonly<T> {

@@ -1,11 +1,23 @@
 // The settings of one kubescribe process, grouped by concern, with their documented defaults.
 // The zod schema is the one source: the TypeScript type is derived from it, and docs/configuration.md
 // describes the same fields. Validated once at start-up (load-settings.ts), then frozen.
+import { isSshUrl } from '../git/ssh-url.ts';
 import { z } from 'zod';
+import { isAgeRecipient } from '../sanitize/sops-secret.ts';
 
 const duration = z.number().int().positive();
 
 export const SettingsSchema = z.object({
+  /**
+   * Several clusters into one repository: the cluster's name becomes a top folder (`folder`,
+   * default the name; '' for none) above every base folder, a `Kubescribe-Cluster` trailer, and
+   * its own checkpoint file. Empty name: a single-cluster layout.
+   */
+  cluster: z.object({
+    name: z.string().max(63).regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$/, 'must be a DNS-1123 label (lowercase letters, digits, -)').default(''),
+    folder: z.string().max(200).regex(/^([A-Za-z0-9_][A-Za-z0-9._-]*(\/[A-Za-z0-9_][A-Za-z0-9._-]*)*)?$/, 'must be a relative folder path without .. or leading /')
+      .refine((f) => !f.includes('..'), 'must not contain ..').optional(),
+  }).prefault({}),
   /** Where the kubescribe process keeps its local Git clones and state. */
   dataDir: z.string().min(1).default('/var/lib/kubescribe'),
   /** The namespace kubescribe runs in; never recorded. */
@@ -14,24 +26,52 @@ export const SettingsSchema = z.object({
   kubernetes: z.object({
     /** A kubeconfig file; empty means $KUBECONFIG, then the in-cluster service account, then ~/.kube/config. */
     kubeconfig: z.string().optional(),
+    /** Deadline of every API request but a watch stream (a list page, a status write, discovery). */
+    requestTimeoutMs: duration.default(30_000),
+    /**
+     * A watch stream that delivers nothing (no event, no bookmark; bookmarks come about once a
+     * minute) this long is taken as half-open and reopened from its last resourceVersion.
+     */
+    watchIdleTimeoutMs: duration.default(90_000),
   }).prefault({}),
   /**
    * Optional bootstrap: one repository and rule from this file (recorded alongside the custom
    * resources), handy for the local stack and for clusters where CRDs are not wanted.
    */
   git: z.object({
-    url: z.string().url(),
+    /** http(s)://…, ssh://user@host[:port]/path or scp-like user@host:path. */
+    url: z.string().refine((u) => isSshUrl(u) || /^https?:\/\/[^\s]+$/.test(u), 'must be an http(s) URL, an ssh:// URL or user@host:path'),
     branch: z.string().min(1).default('main'),
     /** Folder inside the repo; empty = the repo's root. */
     baseFolder: z.string().default(''),
     /** Username and password (or token) come from these files or from KUBESCRIBE_GIT_USERNAME / KUBESCRIBE_GIT_PASSWORD. */
     usernameFile: z.string().optional(),
     passwordFile: z.string().optional(),
+    /** For an SSH URL: the private key, the known_hosts (required: host keys fail closed), an optional passphrase. */
+    ssh: z.object({
+      identityFile: z.string().min(1),
+      knownHostsFile: z.string().min(1),
+      passphraseFile: z.string().optional(),
+    }).optional(),
     pushIntervalMs: duration.default(1000),
     pushMaxCommits: z.number().int().min(1).default(200),
     /** `{user}` is replaced by the username with characters unfit for an email replaced by `-`. */
     authorEmailTemplate: z.string().default('{user}@users.kubescribe.dev'),
+    /**
+     * Sign every commit: the private key (OpenSSH/PEM ed25519 or RSA → SSH signatures; armored
+     * OpenPGP → OpenPGP signatures) and an optional passphrase, read at start (restart after a change).
+     */
+    signing: z.object({ keyFile: z.string().min(1), passphraseFile: z.string().optional() }).optional(),
+    /** Opt-in: write Secret values encrypted with SOPS to these age public keys (`age1...`) instead of a keyed hash. */
+    secretEncryption: z.object({ ageRecipients: z.array(z.string().refine(isAgeRecipient, 'must be an age public key (age1...)')).min(1) }).optional(),
   }).optional(),
+  /** How every Git remote is reached (the bootstrap repository and every GitRepoConfig's). */
+  gitTransport: z.object({
+    /** An HTTP proxy for Git over HTTP(S) (`http://proxy:3128`, credentials in the URL allowed); empty: direct. */
+    proxyUrl: z.string().url().optional(),
+    /** Hosts reached directly despite proxyUrl: exact names, `.suffix` for subdomains, or `*`. */
+    noProxy: z.array(z.string().min(1)).default([]),
+  }).prefault({}),
   /** The committer of every commit. */
   committer: z.object({ name: z.string().default('kubescribe'), email: z.string().default('kubescribe@kubescribe.dev') }).prefault({}),
   leaderElection: z.object({
@@ -40,11 +80,23 @@ export const SettingsSchema = z.object({
     leaseName: z.string().default('kubescribe'),
     /** The Lease's namespace; empty = ownNamespace. */
     namespace: z.string().default(''),
+    /** A candidate takes the Lease over when it went unrenewed this long (on the candidate's clock). */
     leaseDurationMs: duration.default(15_000),
-    renewIntervalMs: duration.default(5_000),
+    /**
+     * A leader that could not renew for this long stops writing at once (client-go's RenewDeadline);
+     * shorter than leaseDurationMs, so it has stopped before another replica can take over.
+     * Unset: two thirds of leaseDurationMs.
+     */
+    renewDeadlineMs: duration.optional(),
+    /** How often the Lease is renewed or tried (client-go's RetryPeriod). */
+    renewIntervalMs: duration.default(2_000),
     /** This replica's name in the Lease; empty = $POD_NAME, else hostname-pid. */
     identity: z.string().default(''),
-  }).prefault({}),
+  }).prefault({}).superRefine((le, ctx) => {
+    const deadline = le.renewDeadlineMs ?? Math.floor((le.leaseDurationMs * 2) / 3);
+    if (deadline >= le.leaseDurationMs) ctx.addIssue({ code: 'custom', path: ['renewDeadlineMs'], message: `must be shorter than leaseDurationMs (${le.leaseDurationMs})` });
+    if (le.renewIntervalMs >= deadline) ctx.addIssue({ code: 'custom', path: ['renewIntervalMs'], message: `must be shorter than the renew deadline (${deadline} ms)` });
+  }),
   peers: z.object({
     /** The shared secret (file, or KUBESCRIBE_PEER_SECRET); without one, correlations are not shared. */
     secretFile: z.string().optional(),
@@ -54,7 +106,7 @@ export const SettingsSchema = z.object({
     service: z.string().default(''),
     /** The peers' webhook port (the peer routes are served on the webhook's TLS server). */
     port: z.number().int().min(1).max(65535).default(9443),
-    /** CA that signed the peers' serving certificates; unset: the certificate is not verified. */
+    /** CA that signed the peers' serving certificates; required with a peer secret (verified TLS only). */
     caFile: z.string().optional(),
     /** Pull every peer's correlations at this interval, the fallback for lost pushes. */
     pullIntervalMs: duration.default(10_000),

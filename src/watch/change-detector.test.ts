@@ -72,3 +72,67 @@ describe('change detector', () => {
     expect(d.observe('ADDED', recreated).map((c) => c.operation)).toEqual(['DELETE', 'CREATE']);
   });
 });
+
+describe('change detector: attribution truth (issue 12)', () => {
+  const held = (rv: string, spec: Record<string, unknown>, finalizers: string[], deleting = false): KubeObject =>
+    ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'shop', uid: 'u1', resourceVersion: rv, finalizers, ...(deleting ? { deletionTimestamp: '2026-12-05T12:00:00Z' } : {}) }, spec }) as KubeObject;
+  // Like sanitize: the finalizers and deletionTimestamp count, the resourceVersion does not.
+  const prep = (o: KubeObject) => {
+    const m = o.metadata as { finalizers?: string[]; deletionTimestamp?: string };
+    const sanitized = { spec: o.spec, finalizers: m.finalizers, deleting: m.deletionTimestamp } as unknown as KubeObject;
+    return { sanitized, hash: JSON.stringify(sanitized) };
+  };
+  const k = (operation: 'UPDATE' | 'DELETE', oldRv: string, o: KubeObject) =>
+    correlationKey({ operation, group: 'apps', resource: 'deployments', namespace: 'shop', name: 'web', uid: 'u1', oldResourceVersion: oldRv, contentHash: prep(o).hash });
+
+  it('a deletion held by a finalizer is authored by who asked for it, at once and when it completes; the releaser is named', () => {
+    const store = new CorrelationStore({ ttlMs: 60_000, maxEntries: 100 });
+    const d = new ChangeDetector(type, prep, store);
+    const before = held('1', { replicas: 1 }, ['example.com/hold']);
+    d.observe('ADDED', before);
+    store.record(k('DELETE', '1', before), { username: 'bob', groups: [] });
+    const terminating = held('2', { replicas: 1 }, ['example.com/hold'], true);
+    const [requested] = d.observe('MODIFIED', terminating);
+    expect(requested).toMatchObject({ operation: 'DELETE', deletion: 'requested', author: { username: 'bob' }, resourceVersion: '2' });
+    // carol removes the finalizer; the apiserver deletes instead of writing her version, and the
+    // DELETED event carries the version before (finalizer still listed).
+    store.record(k('UPDATE', '2', held('3', { replicas: 1 }, [], true)), { username: 'carol', groups: [] });
+    const [done] = d.observe('DELETED', held('3', { replicas: 1 }, ['example.com/hold'], true));
+    expect(done).toMatchObject({ operation: 'DELETE', deletion: 'completed', author: { username: 'bob' }, releasedBy: { username: 'carol' }, resourceVersion: '3' });
+    expect(done?.requestedBy).toBe(requested);
+  });
+
+  it('two people under one key: never the last one recorded; the persisted field manager decides, else nobody', () => {
+    const store = new CorrelationStore({ ttlMs: 60_000, maxEntries: 100 });
+    const d = new ChangeDetector(type, prepare, store);
+    d.observe('ADDED', obj('1', { replicas: 1 }));
+    store.record(key('UPDATE', '1', { replicas: 2 }), { username: 'alice', groups: [], fieldManager: 'kubectl-patch' });
+    store.record(key('UPDATE', '1', { replicas: 2 }), { username: 'carol', groups: [], fieldManager: 'forged' });
+    const [ambiguous] = d.observe('MODIFIED', obj('2', { replicas: 2 }));
+    expect(ambiguous?.author).toBeUndefined();
+    expect(ambiguous?.candidates?.map((a) => a.username)).toEqual(['alice', 'carol']);
+
+    store.record(key('UPDATE', '2', { replicas: 3 }), { username: 'alice', groups: [], fieldManager: 'kubectl-patch' });
+    store.record(key('UPDATE', '2', { replicas: 3 }), { username: 'carol', groups: [], fieldManager: 'forged' });
+    const persisted = obj('3', { replicas: 3 }, { metadata: { name: 'web', namespace: 'shop', uid: 'u1', resourceVersion: '3', managedFields: [{ manager: 'kubectl-create', time: '2026-12-05T11:00:00Z' }, { manager: 'kubectl-patch', time: '2026-12-05T12:00:00Z' }] } });
+    expect(d.observe('MODIFIED', persisted)[0]?.author?.username).toBe('alice');
+
+    store.record(key('UPDATE', '3', { replicas: 4 }), { username: 'bob', groups: ['a'] });
+    store.record(key('UPDATE', '3', { replicas: 4 }), { username: 'bob', groups: ['a'], fieldManager: 'retry' });
+    expect(d.observe('MODIFIED', obj('4', { replicas: 4 }))[0]?.author?.username).toBe('bob'); // one identity twice: not ambiguous
+  });
+
+  it('a relist emits what it found in resourceVersion order, the deletions last; delete + re-create gives both', () => {
+    const store = new CorrelationStore({ ttlMs: 60_000, maxEntries: 100 });
+    const named = (name: string, rv: string, uid = `u-${name}`, v = 1): { obj: KubeObject; prepared: ReturnType<typeof prepare> } => {
+      const o = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: 'shop', uid, resourceVersion: rv }, spec: { v } } as KubeObject;
+      return { obj: o, prepared: prepare(o) };
+    };
+    const d = new ChangeDetector(type, prepare, store);
+    d.seed([named('a', '10'), named('b', '11'), named('c', '12'), named('gone', '13')]);
+    const changes = d.relist([named('a', '25', 'u-a', 2), named('b', '21', 'u-b', 2), named('c', '30', 'u-c2'), named('new', '22')]);
+    expect(changes.map((c) => `${c.operation} ${c.name} ${c.resourceVersion}${c.advancesCheckpoint === false ? ' (no checkpoint)' : ''}`)).toEqual([
+      'UPDATE b 21', 'CREATE new 22', 'UPDATE a 25', 'DELETE c 12 (no checkpoint)', 'CREATE c 30', 'DELETE gone 13 (no checkpoint)',
+    ]);
+  });
+});

@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import type { RequestOptions } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,5 +104,75 @@ describe('kube connection', () => {
     const file = kubeconfig(d, 'exec', config({ exec: { apiVersion: 'client.authentication.k8s.io/v1', command: 'printf', args: ['{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"from-exec"}}'], interactiveMode: 'Never' } }));
     const conn = loadKubeConnection(file, { env: {} });
     expect((await applied(conn)).headers).toMatchObject({ Authorization: 'Bearer from-exec' });
+  });
+
+  describe('what kubectl also honours', () => {
+    it('impersonation: as, as-uid, as-groups and as-user-extra become Impersonate-* headers', async () => {
+      const d = dir();
+      const o = await applied(loadKubeConnection(kubeconfig(d, 'imp', config({ token: 't', as: 'alice', 'as-uid': 'u-1', 'as-groups': ['dev', 'ops'], 'as-user-extra': { 'reason/why': ['audit'] } })), { env: {} }));
+      expect(o.headers).toMatchObject({
+        authorization: 'Bearer t', 'impersonate-user': 'alice', 'impersonate-uid': 'u-1',
+        'impersonate-group': ['dev', 'ops'], 'impersonate-extra-reason%2fwhy': ['audit'],
+      });
+      const plain = await applied(loadKubeConnection(kubeconfig(d, 'noimp', config({ token: 't' })), { env: {} }));
+      expect(Object.keys(plain.headers ?? {}).some((h) => h.startsWith('impersonate'))).toBe(false);
+    });
+
+    it('as-groups without as fails at start, naming the field', () => {
+      const d = dir();
+      expect(() => loadKubeConnection(kubeconfig(d, 'g', config({ token: 't', 'as-groups': ['dev'] })), { env: {} })).toThrow(/users\["dev"\]\.user: as-groups, as-uid and as-user-extra need "as"/);
+    });
+
+    it('an encrypted private key fails at start, naming the field', () => {
+      const d = dir();
+      const enc = '-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n';
+      const legacy = '-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\nMIIB\n-----END RSA PRIVATE KEY-----\n';
+      writeFileSync(join(d, 'k.pem'), legacy);
+      expect(() => loadKubeConnection(kubeconfig(d, 'e1', config({ 'client-certificate-data': 'Q0VSVA==', 'client-key-data': Buffer.from(enc).toString('base64') })), { env: {} }))
+        .toThrow(/users\["dev"\]\.user\.client-key-data is an encrypted private key/);
+      expect(() => loadKubeConnection(kubeconfig(d, 'e2', config({ 'client-certificate-data': 'Q0VSVA==', 'client-key': 'k.pem' })), { env: {} }))
+        .toThrow(/users\["dev"\]\.user\.client-key is an encrypted private key/);
+    });
+
+    it('proxy-url: http, https and socks5 proxies; another scheme fails naming the field', () => {
+      const d = dir();
+      const via = (proxy: string) => loadKubeConnection(kubeconfig(d, `p${Math.random()}`, config({ token: 't' }, { server: 'https://api.example:6443', 'proxy-url': proxy })), { env: {} });
+      const http = via('http://user:secret@proxy.example:3128');
+      expect(http.proxy).toBe('http://proxy.example:3128'); // no credentials in messages
+      expect(http.createAgent({}).constructor.name).toBe('HttpsProxyAgent');
+      expect(via('https://proxy.example:3129').createAgent({}).constructor.name).toBe('HttpsProxyAgent');
+      expect(via('socks5://proxy.example:1080').createAgent({}).constructor.name).toBe('SocksProxyAgent');
+      expect(() => via('ftp://proxy.example')).toThrow(/clusters\["dev"\]\.cluster\.proxy-url: proxy scheme ftp: is not supported/);
+    });
+
+    it('HTTPS_PROXY and NO_PROXY when there is no proxy-url; never for a loopback server', () => {
+      const d = dir();
+      vi.stubEnv('HTTPS_PROXY', 'http://envproxy.example:8080');
+      vi.stubEnv('NO_PROXY', 'internal.example');
+      try {
+        const conn = (server: string) => loadKubeConnection(kubeconfig(d, `s${Math.random()}`, config({ token: 't' }, { server })), { env: {} });
+        expect(conn('https://api.example:6443').proxy).toBe('http://envproxy.example:8080');
+        expect(conn('https://api.internal.example:6443').proxy).toBeUndefined();
+        expect(conn('https://127.0.0.1:6443').proxy).toBeUndefined();
+        expect(conn('https://localhost:6443').proxy).toBeUndefined();
+        expect(conn('https://api.example:6443').createAgent({}).constructor.name).toBe('HttpsProxyAgent');
+        expect(conn('https://api.internal.example:6443').createAgent({}).constructor.name).toBe('Agent');
+      } finally {
+        vi.unstubAllEnvs();
+      }
+    });
+
+    it('in-cluster: the CA file is read again when it is rotated', async () => {
+      const d = dir();
+      writeFileSync(join(d, 'token'), 'tok');
+      writeFileSync(join(d, 'ca.crt'), 'CA-1');
+      vi.useFakeTimers({ now: 2_000_000 });
+      const conn = loadKubeConnection(undefined, { env: { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' }, inClusterDir: d, home: dir() });
+      expect(String((await applied(conn)).ca)).toBe('CA-1');
+      writeFileSync(join(d, 'ca.crt'), 'CA-2');
+      utimesSync(join(d, 'ca.crt'), new Date(5_000_000), new Date(5_000_000));
+      vi.setSystemTime(2_000_000 + 11_000);
+      expect(String((await applied(conn)).ca)).toBe('CA-2');
+    });
   });
 });

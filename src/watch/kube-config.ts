@@ -4,31 +4,47 @@
 // (inline or tokenFile) and basic auth are read here; users with an `exec` or `auth-provider`
 // plugin are handed to @kubernetes/client-node, loaded only then: loading it costs ~0.6 s and
 // ~70 MiB of memory, which an operator that only needs a service account should not pay.
-import { existsSync, readFileSync } from 'node:fs';
+// As kubectl: `proxy-url` (http, https, socks5), else HTTPS_PROXY/NO_PROXY (never for loopback),
+// impersonation (`as`, `as-uid`, `as-groups`, `as-user-extra`). What kubectl cannot use either
+// (an encrypted private key: a kubeconfig has no passphrase) fails at start, naming the field.
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
-import type { RequestOptions } from 'node:https';
+import { Agent, type AgentOptions, type RequestOptions } from 'node:https';
+import { HttpsProxyAgent } from 'https-proxy-agent';
+import { SocksProxyAgent } from 'socks-proxy-agent';
 import { parse } from 'yaml';
 import { KubescribeError } from '../errors.ts';
+import { proxyFromEnv } from './proxy-env.ts';
 
 export interface KubeConnection {
   /** The API server's base URL, without a trailing slash. */
   server: string;
   /** Where the settings came from (a file path or "in-cluster"), for messages. */
   source: string;
-  /** Adds TLS settings and credentials to a request's options (re-reads rotated token files). */
+  /** Adds TLS settings and credentials to a request's options (re-reads rotated token and CA files). */
   apply(opts: RequestOptions): Promise<void>;
+  /** A connection pool to the server: direct, or through the proxy kubectl would use. */
+  createAgent(opts: AgentOptions): Agent;
+  /** The proxy in use (credentials removed), for messages; undefined when direct. */
+  proxy?: string;
 }
 
 export const IN_CLUSTER_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 /** How long a token read from a file is used before the file is read again (client-go: 1 min). */
 const TOKEN_REREAD_MS = 60_000;
+/** How often the in-cluster CA file is checked for a rotation (by its modification time). */
+const CA_RECHECK_MS = 10_000;
 
 interface Named<T> { name?: string; cluster?: T; user?: T; context?: T }
-interface ClusterEntry { server?: string; 'certificate-authority'?: string; 'certificate-authority-data'?: string; 'insecure-skip-tls-verify'?: boolean; 'tls-server-name'?: string }
+interface ClusterEntry {
+  server?: string; 'certificate-authority'?: string; 'certificate-authority-data'?: string; 'insecure-skip-tls-verify'?: boolean; 'tls-server-name'?: string;
+  'proxy-url'?: string;
+}
 interface UserEntry {
   'client-certificate'?: string; 'client-certificate-data'?: string; 'client-key'?: string; 'client-key-data'?: string;
   token?: string; tokenFile?: string; username?: string; password?: string; exec?: unknown; 'auth-provider'?: unknown;
+  as?: string; 'as-uid'?: string; 'as-groups'?: string[]; 'as-user-extra'?: Record<string, string[]>;
 }
 interface ContextEntry { cluster?: string; user?: string }
 interface KubeConfigFile { 'current-context'?: string; clusters?: Array<Named<ClusterEntry>>; users?: Array<Named<UserEntry>>; contexts?: Array<Named<ContextEntry>> }
@@ -52,16 +68,90 @@ export function loadKubeConnection(file?: string, o: LoadOptions = {}): KubeConn
 }
 
 function inCluster(host: string, port: string, dir: string): KubeConnection {
-  const ca = readFileSync(join(dir, 'ca.crt'));
+  const ca = caReader(join(dir, 'ca.crt'));
   const token = tokenReader(join(dir, 'token'));
+  const server = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
   return {
-    server: `https://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    server,
     source: 'in-cluster',
     async apply(opts) {
-      opts.ca = ca;
+      // A new CA gives new options, so the agent opens new connections with it (the pool is keyed
+      // by the TLS options); connections made with the old CA are not reused for it.
+      opts.ca = ca();
       opts.headers = { ...opts.headers, authorization: `Bearer ${token()}` };
     },
+    ...proxying(server, undefined, 'in-cluster'),
   };
+}
+
+/** The in-cluster CA bundle, read again when the file changes (the kubelet rotates it in place). */
+export function caReader(path: string, now: () => number = Date.now): () => Buffer {
+  let value = readFileSync(path);
+  let mtime = statSync(path).mtimeMs;
+  let checkedAt = now();
+  return () => {
+    if (now() - checkedAt < CA_RECHECK_MS) return value;
+    checkedAt = now();
+    try {
+      const m = statSync(path).mtimeMs;
+      if (m !== mtime) {
+        const next = readFileSync(path);
+        if (next.length > 0) value = next; // a file caught mid-write is read at the next check
+        mtime = m;
+      }
+    } catch { /* the file is being replaced: keep the CA we have */ }
+    return value;
+  };
+}
+
+/**
+ * How kubectl reaches the server: `proxy-url` if set, else the proxy environment (HTTPS_PROXY,
+ * NO_PROXY; never for localhost or a loopback address, as Go's ProxyFromEnvironment).
+ */
+function proxying(server: string, proxyUrl: string | undefined, field: string): Pick<KubeConnection, 'createAgent' | 'proxy'> {
+  let chosen = proxyUrl;
+  if (!chosen) {
+    chosen = proxyFromEnv(server);
+    field = 'HTTPS_PROXY';
+  }
+  if (!chosen) return { createAgent: (o) => new Agent(o) };
+  let url: URL;
+  try {
+    url = new URL(chosen);
+  } catch {
+    throw new KubescribeError('KUBESCRIBE_ERR_SETTINGS_INVALID', `${field}: "${chosen}" is not a URL`);
+  }
+  const shown = `${url.protocol}//${url.host}`;
+  if (url.protocol === 'http:' || url.protocol === 'https:') return { proxy: shown, createAgent: (o) => new HttpsProxyAgent(url, o) };
+  if (url.protocol === 'socks5:' || url.protocol === 'socks5h:') return { proxy: shown, createAgent: (o) => new SocksProxyAgent(url, o) as unknown as Agent };
+  throw new KubescribeError('KUBESCRIBE_ERR_SETTINGS_INVALID', `${field}: proxy scheme ${url.protocol} is not supported (http, https, socks5 are, as in kubectl)`);
+}
+
+/** A private key kubectl could not use either: an encrypted one (a kubeconfig has no passphrase field). */
+function checkKey(key: Buffer | undefined, field: string): void {
+  if (!key) return;
+  const text = key.toString('latin1');
+  if (text.includes('-----BEGIN ENCRYPTED PRIVATE KEY-----') || /Proc-Type:\s*4,ENCRYPTED/.test(text)) {
+    throw new KubescribeError('KUBESCRIBE_ERR_SETTINGS_INVALID', `${field} is an encrypted private key; a kubeconfig has no passphrase (kubectl cannot use it either): decrypt it (openssl pkey -in key.pem -out plain.pem)`);
+  }
+}
+
+/** The impersonation headers of a kubeconfig user (`as`, `as-uid`, `as-groups`, `as-user-extra`). */
+export function impersonationHeaders(user: UserEntry, field: string): Record<string, string | string[]> {
+  const h: Record<string, string | string[]> = {};
+  const groups = user['as-groups'] ?? [];
+  const extra = user['as-user-extra'] ?? {};
+  if (!user.as) {
+    if (groups.length > 0 || user['as-uid'] || Object.keys(extra).length > 0) {
+      throw new KubescribeError('KUBESCRIBE_ERR_SETTINGS_INVALID', `${field}: as-groups, as-uid and as-user-extra need "as" (the user to impersonate), as in kubectl`);
+    }
+    return h;
+  }
+  h['impersonate-user'] = user.as;
+  if (user['as-uid']) h['impersonate-uid'] = user['as-uid'];
+  if (groups.length > 0) h['impersonate-group'] = [...groups];
+  for (const [k, v] of Object.entries(extra)) h[`impersonate-extra-${encodeURIComponent(k).toLowerCase()}`] = [...v];
+  return h;
 }
 
 /** Reads a token file, again after a minute (projected service-account tokens rotate). */
@@ -116,10 +206,14 @@ function fromKubeconfigFiles(files: string[]): KubeConnection {
   const fileOrData = (entry: object | undefined, data: string | undefined, path: string | undefined): Buffer | undefined =>
     data ? Buffer.from(data, 'base64') : path ? readFileSync(resolve(entry, path)) : undefined;
 
-  if (user.exec || user['auth-provider']) return viaClientNode(files, server, source);
+  const userField = `kubeconfig ${source}: users[${JSON.stringify(context.user ?? '')}].user`;
+  const impersonate = impersonationHeaders(user, userField);
+  const net = proxying(server, cluster['proxy-url'], `kubeconfig ${source}: clusters[${JSON.stringify(context.cluster ?? '')}].cluster.proxy-url`);
+  if (user.exec || user['auth-provider']) return viaClientNode(files, server, source, impersonate, net);
   const ca = fileOrData(clusterEntry, cluster['certificate-authority-data'], cluster['certificate-authority']);
   const cert = fileOrData(userEntry, user['client-certificate-data'], user['client-certificate']);
   const key = fileOrData(userEntry, user['client-key-data'], user['client-key']);
+  checkKey(key, `${userField}.${user['client-key-data'] ? 'client-key-data' : 'client-key'}`);
   const token = user.token ? () => user.token as string : user.tokenFile ? tokenReader(resolve(userEntry, user.tokenFile)) : undefined;
   const basic = user.username !== undefined && user.password !== undefined ? Buffer.from(`${user.username}:${user.password}`).toString('base64') : undefined;
   const insecure = cluster['insecure-skip-tls-verify'] === true;
@@ -135,12 +229,14 @@ function fromKubeconfigFiles(files: string[]): KubeConnection {
       if (serverName) opts.servername = serverName;
       if (token) opts.headers = { ...opts.headers, authorization: `Bearer ${token()}` };
       else if (basic) opts.headers = { ...opts.headers, authorization: `Basic ${basic}` };
+      if (impersonate['impersonate-user']) opts.headers = { ...opts.headers, ...impersonate };
     },
+    ...net,
   };
 }
 
 /** exec and auth-provider plugins: client-node runs them (and caches their credentials). */
-function viaClientNode(files: string[], server: string, source: string): KubeConnection {
+function viaClientNode(files: string[], server: string, source: string, impersonate: Record<string, string | string[]>, net: Pick<KubeConnection, 'createAgent' | 'proxy'>): KubeConnection {
   let loaded: Promise<{ applyToHTTPSOptions(o: RequestOptions): Promise<void> }> | undefined;
   return {
     server,
@@ -153,7 +249,9 @@ function viaClientNode(files: string[], server: string, source: string): KubeCon
         return kc;
       });
       await (await loaded).applyToHTTPSOptions(opts);
+      if (impersonate['impersonate-user']) opts.headers = { ...opts.headers, ...impersonate };
     },
+    ...net,
   };
 }
 

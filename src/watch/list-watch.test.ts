@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../kube-object.ts';
+import { KubescribeError } from '../errors.ts';
 import { KubeApiError, type KubeApi } from './kube-api.ts';
 import { runListWatch, type WatchEvent } from './list-watch.ts';
 
@@ -33,7 +34,7 @@ function fakeApi(lists: Array<KubeObject[] | Error>, watches: Array<Array<Record
   return { api, calls };
 }
 
-async function run(api: KubeApi, until: (log: string[]) => boolean, extra: { resyncIntervalMs?: number } = {}) {
+async function run(api: KubeApi, until: (log: string[]) => boolean, extra: { resyncIntervalMs?: number; backoffMs?: number; maxBackoffMs?: number } = {}) {
   const log: string[] = [];
   const ctl = new AbortController();
   const done = runListWatch({
@@ -107,5 +108,28 @@ describe('list + watch', () => {
     await done;
     expect(prepared).toEqual(['ConfigMap/a', 'ConfigMap/b']);
     expect(listed).toEqual(['p:a', 'p:b']);
+  });
+
+  it('reopens a silent (half-open) watch at once from the last resourceVersion, without a relist', async () => {
+    const { api, calls } = fakeApi([[]], [
+      [{ type: 'MODIFIED', object: cm('a', '11') }],
+      new KubescribeError('KUBESCRIBE_ERR_KUBE_WATCH_SILENT', 'nothing for 90000 ms'),
+      [{ type: 'MODIFIED', object: cm('a', '12') }],
+      'hang',
+    ]);
+    const ctl = { backoffMs: 10_000, maxBackoffMs: 20_000 }; // a backoff (≥ 5 s with jitter) would exceed the run's 3 s
+    const log = await run(api, (l) => l.includes('MODIFIED a@12'), ctl);
+    expect(log).toEqual(['list  @10 kind=-', 'MODIFIED a@11', 'MODIFIED a@12']);
+    expect(calls.filter((c) => c.startsWith('list'))).toHaveLength(1);
+    expect(calls[3]).toMatch(/resourceVersion=11/);
+  });
+
+  it('waits at least a 429\'s Retry-After before reopening', async () => {
+    const { api, calls } = fakeApi([[]], [new KubeApiError(429, 'TooManyRequests', 'slow down', 400), [{ type: 'ADDED', object: cm('a', '11') }], 'hang']);
+    const t = Date.now();
+    const log = await run(api, (l) => l.includes('ADDED a@11'));
+    expect(log).toContain('ADDED a@11');
+    expect(Date.now() - t).toBeGreaterThanOrEqual(400); // the backoff alone is 5 ms
+    expect(calls.filter((c) => c.startsWith('watch'))).toHaveLength(3);
   });
 });

@@ -1,9 +1,12 @@
 // List + watch of one resource type, cluster-wide, forever: list (paged), then watch from the
 // list's resourceVersion with bookmarks; relist on 410 Gone; reconnect with exponential backoff
-// (with jitter) on any other error. The handler is awaited for every event, so a full queue slows
+// (with jitter, at least a 429's Retry-After) on any other error; a watch that goes silent (no
+// event, no bookmark within the client's idle bound: half-open) is reopened at once. The handler is awaited for every event, so a full queue slows
 // the reading instead of dropping anything.
+import { Backoff, sleep } from '../backoff.ts';
 import type { Logger } from 'pino';
 import type { KubeObject, ResourceType } from '../kube-object.ts';
+import { KubescribeError } from '../errors.ts';
 import { KubeApiError, type KubeApi } from './kube-api.ts';
 import { resourcePath } from './discovery.ts';
 
@@ -65,7 +68,8 @@ export async function runListWatch<L = KubeObject>(o: ListWatchOptions<L>): Prom
   const log = o.logger.child({ resource: `${o.type.group || 'core'}/${o.type.version}/${o.type.resource}` });
   let rv: string | undefined;
   let lists = 0;
-  let backoff = o.backoffMs;
+  // Half to full of the delay: many watches failing together (the API server restarted) spread out.
+  const backoff = new Backoff({ baseMs: o.backoffMs, capMs: o.maxBackoffMs, jitter: [0.5, 1] });
   let listedAt = 0;
   let from: string | undefined = lists === 0 && o.startFrom ? await o.startFrom().catch(() => undefined) : undefined;
   while (!o.signal.aborted) {
@@ -91,7 +95,7 @@ export async function runListWatch<L = KubeObject>(o: ListWatchOptions<L>): Prom
             q.set('resourceVersionMatch', 'Exact');
           }
           if (cont) q.set('continue', cont);
-          const p = o.api.getJson<ListResponse>(`${base}?${q}`, { signal: o.signal });
+          const p = o.api.getJson<ListResponse>(`${base}?${q}`, { signal: o.signal, lane: 'list' });
           p.catch(() => undefined); // awaited below; a failure while the page before is prepared is not unhandled
           return p;
         };
@@ -150,7 +154,7 @@ export async function runListWatch<L = KubeObject>(o: ListWatchOptions<L>): Prom
         if (ev.type === 'ADDED' || ev.type === 'MODIFIED' || ev.type === 'DELETED') {
           await o.handler.onEvent({ type: ev.type, object: ev.object });
           if (evRv) rv = evRv;
-          backoff = o.backoffMs;
+          backoff.reset();
         }
       }
       if (resyncDue(o, listedAt)) rv = undefined;
@@ -158,6 +162,13 @@ export async function runListWatch<L = KubeObject>(o: ListWatchOptions<L>): Prom
       if (o.signal.aborted) break;
       if (stream.signal.aborted) {
         rv = undefined; // a periodic or requested resync cut the stream
+        continue;
+      }
+      if (err instanceof KubescribeError && err.code === 'KUBESCRIBE_ERR_KUBE_WATCH_SILENT') {
+        // Half-open: reopen at once from the last resourceVersion (nothing is missed); a server
+        // that stays silent costs one idle bound per try, which paces the retries.
+        o.onError?.(err);
+        log.warn({ err: err.message, resourceVersion: rv }, 'watch went silent; reopening');
         continue;
       }
       if (err instanceof KubeApiError && err.status === 410) {
@@ -169,10 +180,10 @@ export async function runListWatch<L = KubeObject>(o: ListWatchOptions<L>): Prom
         }
       }
       o.onError?.(err);
-      const wait = Math.round(backoff * (0.5 + Math.random() / 2));
+      // A 429's Retry-After is honoured (the server says when it can take us again).
+      const wait = Math.max(backoff.next(), err instanceof KubeApiError ? (err.retryAfterMs ?? 0) : 0);
       log.warn({ err: err instanceof Error ? err.message : String(err), retryInMs: wait }, 'list/watch failed; retrying');
       await sleep(wait, o.signal);
-      backoff = Math.min(backoff * 2, o.maxBackoffMs);
     } finally {
       if (o.control) o.control.cut = undefined;
       clearTimeout(resyncTimer);
@@ -183,11 +194,4 @@ export async function runListWatch<L = KubeObject>(o: ListWatchOptions<L>): Prom
 
 function resyncDue(o: { resyncIntervalMs?: number }, listedAt: number): boolean {
   return !!o.resyncIntervalMs && Date.now() - listedAt >= o.resyncIntervalMs;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
-  });
 }

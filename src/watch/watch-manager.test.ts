@@ -38,13 +38,13 @@ describe('watch manager', () => {
         { type: 'MODIFIED', object: { ...cm('recorded', 'a', '5'), data: { x: '1' } } },
       ]),
       prepare: (obj) => ({ sanitized: obj, hash: JSON.stringify(obj.data) }),
-      correlations: { take: () => undefined },
+      correlations: { take: () => undefined, takeStartingWith: () => undefined },
       logger: pino({ level: 'silent' }),
       backoffMs: 5, maxBackoffMs: 20, resyncIntervalMs: 0,
       missWaitMs: 10,
       waitFor: async (keys) => { waited.push([...keys]); return undefined; },
       onLookup: (hit) => lookups.push(hit),
-      wanted: (_type, change) => change.namespace === 'recorded',
+      recordable: (_type, change) => change.namespace === 'recorded',
       sink: { changes: async (_t, changes) => { delivered.push(...changes); }, snapshot: async () => undefined },
     });
     manager.setTypes([{ group: '', version: 'v1', resource: 'configmaps', namespaced: true, kind: 'ConfigMap' }]);

@@ -4,6 +4,7 @@
 // queue slows reading instead of dropping anything.
 import type { Logger } from 'pino';
 import type { Change } from '../change.ts';
+import { newestManager, resolveAuthor, type Author, type ManagedFieldsEntry } from '../correlation/index.ts';
 import { typeKey, type KubeObject, type ResourceType } from '../kube-object.ts';
 import { ChangeDetector, type CorrelationLookup, type Prepare } from './change-detector.ts';
 import type { KubeApi } from './kube-api.ts';
@@ -33,12 +34,14 @@ export interface WatchManagerOptions {
    * changes that no rule covers (other namespaces, other operations): those are not looked up,
    * waited for, or counted as enrichment misses (their webhook calls were never asked for).
    */
-  wanted?: (type: ResourceType, change: Change) => boolean;
+  recordable?: (type: ResourceType, change: Change) => boolean;
   /** On a miss, wait this long (from when the event was seen) for a correlation still on its way from a peer. */
   missWaitMs?: number;
-  waitFor?: (keys: readonly string[], ms: number) => Promise<import('../correlation/index.ts').Author | undefined>;
+  waitFor?: (keys: readonly string[], ms: number) => Promise<Author[] | undefined>;
   onEvent?: (type: ResourceType, event: string) => void;
-  onError?: (type: ResourceType) => void;
+  onError?: (type: ResourceType, err: unknown) => void;
+  /** A type listed (again) after errors: its watch works. */
+  onSynced?: (type: ResourceType) => void;
   onSize?: (type: ResourceType, size: number) => void;
   /** The checkpoint to replay a type from (see list-watch startFrom). */
   startFrom?: (type: ResourceType) => Promise<string | undefined>;
@@ -103,13 +106,26 @@ export class WatchManager {
     const o = this.o;
     const detector = new ChangeDetector(type, o.prepare, o.correlations);
     // Misses wait (bounded, from the time the event was seen) for correlations pushed by a peer.
+    // The end of a held deletion takes its author from the request, once that one is enriched.
+    const enriching = new WeakMap<Change, Promise<void>>();
+    const enrichOne = async (c: Change): Promise<void> => {
+      if (c.requestedBy) {
+        await enriching.get(c.requestedBy);
+        c.author = c.requestedBy.author;
+        c.candidates = c.requestedBy.candidates;
+        return;
+      }
+      if (o.recordable && !o.recordable(type, c)) return;
+      if (!c.author && !c.candidates && o.waitFor && o.missWaitMs && c.correlationKeys) {
+        Object.assign(c, resolveAuthor(await o.waitFor(c.correlationKeys, c.observedAt.getTime() + o.missWaitMs - Date.now()), c.manager));
+      }
+      o.onLookup?.(c.author !== undefined || c.candidates !== undefined);
+    };
     const enrich = async (changes: Change[]): Promise<Change[]> => {
-      await Promise.all(changes.map(async (c) => {
-        if (o.wanted && !o.wanted(type, c)) return;
-        if (!c.author && o.waitFor && o.missWaitMs && c.correlationKeys) {
-          c.author = await o.waitFor(c.correlationKeys, c.observedAt.getTime() + o.missWaitMs - Date.now());
-        }
-        o.onLookup?.(c.author !== undefined);
+      await Promise.all(changes.map((c) => {
+        const p = enrichOne(c);
+        enriching.set(c, p);
+        return p;
       }));
       return changes;
     };
@@ -138,8 +154,8 @@ export class WatchManager {
       api: o.api, type, signal: abort.signal, logger: o.logger, control,
       startFrom: o.startFrom ? () => (o.startFrom as (t: ResourceType) => Promise<string | undefined>)(type) : undefined,
       backoffMs: o.backoffMs, maxBackoffMs: o.maxBackoffMs, resyncIntervalMs: o.resyncIntervalMs,
-      onSynced: () => { r.synced = true; },
-      onError: () => o.onError?.(type),
+      onSynced: () => { r.synced = true; o.onSynced?.(type); },
+      onError: (err) => o.onError?.(type, err),
       handler: {
         // Every listed object is sanitized and hashed once, as its page arrives, for the detector
         // and the snapshot alike; of the raw object only what the detector reads is kept.
@@ -174,13 +190,21 @@ export class WatchManager {
   }
 }
 
-/** What the change detector reads of a listed object: its identity, and replicas for the scale key. */
+/**
+ * What the change detector reads of a listed object: its identity, whether it is terminating, the
+ * newest managedFields entry (to tell candidate authors apart) and replicas for the scale key.
+ */
 function listedIdentity(obj: KubeObject): KubeObject {
-  const m = obj.metadata ?? {};
+  const m = (obj.metadata ?? {}) as NonNullable<KubeObject['metadata']> & { deletionTimestamp?: string; managedFields?: ManagedFieldsEntry[] };
   const replicas = (obj.spec as { replicas?: unknown } | undefined)?.replicas;
+  const manager = newestManager(m.managedFields);
   return {
     apiVersion: obj.apiVersion, kind: obj.kind,
-    metadata: { namespace: m.namespace, name: m.name, uid: m.uid, resourceVersion: m.resourceVersion },
+    metadata: {
+      namespace: m.namespace, name: m.name, uid: m.uid, resourceVersion: m.resourceVersion,
+      ...(m.deletionTimestamp ? { deletionTimestamp: m.deletionTimestamp } : {}),
+      ...(manager ? { managedFields: [{ manager }] } : {}),
+    },
     ...(typeof replicas === 'number' ? { spec: { replicas } } : {}),
   };
 }

@@ -99,7 +99,7 @@ app.kubernetes.io/part-of: kubescribe
 
 {{/* Mount points inside the container (one projected volume at /etc/kubescribe). */}}
 {{- define "kubescribe.paths" -}}
-{"settings": "/etc/kubescribe/settings.yaml", "tlsCert": "/etc/kubescribe/tls/tls.crt", "tlsKey": "/etc/kubescribe/tls/tls.key", "gitUsername": "/etc/kubescribe/git/username", "gitPassword": "/etc/kubescribe/git/password", "hashKey": "/etc/kubescribe/hash-key/key", "peerSecret": "/etc/kubescribe/peer/secret", "tlsCa": "/etc/kubescribe/tls/ca.crt", "dataDir": "/var/lib/kubescribe"}
+{"settings": "/etc/kubescribe/settings.yaml", "tlsCert": "/etc/kubescribe/tls/tls.crt", "tlsKey": "/etc/kubescribe/tls/tls.key", "gitUsername": "/etc/kubescribe/git/username", "gitPassword": "/etc/kubescribe/git/password", "gitSshIdentity": "/etc/kubescribe/git-ssh/identity", "gitSshKnownHosts": "/etc/kubescribe/git-ssh/known_hosts", "gitSshPassphrase": "/etc/kubescribe/git-ssh/passphrase", "gitSigningKey": "/etc/kubescribe/git-signing/key", "gitSigningPassphrase": "/etc/kubescribe/git-signing/passphrase", "hashKey": "/etc/kubescribe/hash-key/key", "peerSecret": "/etc/kubescribe/peer/secret", "tlsCa": "/etc/kubescribe/tls/ca.crt", "dataDir": "/var/lib/kubescribe"}
 {{- end }}
 
 {{/* The settings file (docs/configuration.md), rendered from values, then extraSettings over it. */}}
@@ -124,11 +124,34 @@ app.kubernetes.io/part-of: kubescribe
   "leaderElection" (dict "enabled" true "leaseName" (include "kubescribe.fullname" .))
   "peers" (dict "secretFile" $p.peerSecret "service" (printf "%s-peers" (include "kubescribe.fullname" .)) "port" $v.webhook.port "caFile" $p.tlsCa)
 }}
+{{- if $v.cluster.name }}
+{{- $cluster := dict "name" $v.cluster.name }}
+{{- if ne $v.cluster.folder nil }}{{- $_ := set $cluster "folder" $v.cluster.folder }}{{- end }}
+{{- $_ := set $settings "cluster" $cluster }}
+{{- end }}
+{{- with $v.git.proxy }}
+{{- if .url }}
+{{- $_ := set $settings "gitTransport" (dict "proxyUrl" .url "noProxy" (.noProxy | default list)) }}
+{{- end }}
+{{- end }}
 {{- if $v.git.url }}
 {{- $git := dict "url" $v.git.url "branch" $v.git.branch "baseFolder" $v.git.baseFolder "pushIntervalMs" $v.git.pushIntervalMs "pushMaxCommits" $v.git.pushMaxCommits "authorEmailTemplate" $v.git.authorEmailTemplate }}
+{{- with $v.git.secretEncryption.ageRecipients }}
+{{- $_ := set $git "secretEncryption" (dict "ageRecipients" .) }}
+{{- end }}
 {{- if include "kubescribe.gitCredentials" . }}
 {{- $_ := set $git "usernameFile" $p.gitUsername }}
 {{- $_ := set $git "passwordFile" $p.gitPassword }}
+{{- end }}
+{{- if $v.git.ssh.existingSecret }}
+{{- $ssh := dict "identityFile" $p.gitSshIdentity "knownHostsFile" $p.gitSshKnownHosts }}
+{{- if $v.git.ssh.passphraseKey }}{{ $_ := set $ssh "passphraseFile" $p.gitSshPassphrase }}{{ end }}
+{{- $_ := set $git "ssh" $ssh }}
+{{- end }}
+{{- if $v.git.signing.existingSecret }}
+{{- $signing := dict "keyFile" $p.gitSigningKey }}
+{{- if $v.git.signing.passphraseKey }}{{ $_ := set $signing "passphraseFile" $p.gitSigningPassphrase }}{{ end }}
+{{- $_ := set $git "signing" $signing }}
 {{- end }}
 {{- $_ := set $settings "git" $git }}
 {{- end }}

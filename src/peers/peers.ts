@@ -7,7 +7,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Agent, request } from 'node:https';
 import type { FastifyPluginAsync } from 'fastify';
-import type { Author, CorrelationStore } from './store.ts';
+import type { Author, CorrelationStore } from '../correlation/index.ts';
 
 export const PEER_SECRET_HEADER = 'x-kubescribe-peer-secret';
 export const PEER_PATH = '/peers/correlations';
@@ -65,7 +65,8 @@ export interface PeerClientOptions {
   secret: string;
   /** The other replicas' base URLs (https://host:port), read at every use (discovery updates them). */
   peers: () => string[];
-  ca?: Buffer;
+  /** The CA of the peers' certificates: always verified (a peer secret without a CA is refused at start). */
+  ca: Buffer;
   timeoutMs?: number;
   events?: PeerEvents;
 }
@@ -79,7 +80,7 @@ export class PeerClient {
 
   constructor(private readonly o: PeerClientOptions) {
     // Peers are addressed by pod IP: the CA is checked, the host name in the certificate is not.
-    this.agent = new Agent({ keepAlive: true, ca: o.ca, checkServerIdentity: () => undefined, rejectUnauthorized: o.ca !== undefined });
+    this.agent = new Agent({ keepAlive: true, ca: o.ca, checkServerIdentity: () => undefined, rejectUnauthorized: true });
   }
 
   /** Queue one correlation; everything queued in this tick goes out in one request per peer. */

@@ -31,12 +31,22 @@ export async function syncWebhookRules(api: KubeApi, name: string, types: readon
   const rules = webhookRules(types);
   let changed = false;
   for (const w of vwc.webhooks ?? []) {
-    if (JSON.stringify(w.rules ?? []) === JSON.stringify(rules)) continue;
+    if (sameRules(w.rules ?? [], rules)) continue;
     w.rules = rules;
     changed = true;
   }
   if (!changed) return false;
   await api.send('PUT', path, vwc);
+  // Only real changes get here (the apiserver's key order no longer reads as one): info is quiet in steady state.
   logger.info({ configuration: name, rules: rules.length }, 'updated the webhook rules to what is recorded');
   return true;
+}
+
+/**
+ * Rule lists compared by content: the apiserver answers with its own key order (operations first),
+ * so comparing JSON text found a difference every time and rewrote the rules every discovery tick.
+ */
+function sameRules(have: readonly WebhookRule[], want: readonly WebhookRule[]): boolean {
+  const norm = (r: WebhookRule): string => JSON.stringify([r.apiGroups, r.apiVersions, [...r.resources].sort(), [...r.operations].sort(), r.scope ?? '*']);
+  return have.length === want.length && have.every((r, i) => norm(r) === norm(want[i]!));
 }

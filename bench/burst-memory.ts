@@ -1,0 +1,77 @@
+// Burst memory (issue 19, target 1): `kubectl create -f` of 10 Lists of 1,000 ConfigMaps into one
+// namespace while kubescribe runs (a fresh instance on a stack of its own, the namespace empty
+// when it starts). Measured: kubescribe's VmRSS sampled every 100 ms and its VmHWM (peak) —
+// against its VmRSS idle before the burst, in the same run — and the time from the last create
+// to all of them in the remote branch (target: peak < 150 MiB, all pushed within 30 s).
+// Usage: npx tsx bench/burst-memory.ts [--lists 10] [--per-list 1000] [--dir /tmp/ks-bench/burst] [--keep] [--json results.jsonl]
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { arg, fmt, load, record, sleep } from './support/report.ts';
+import { benchInstance, kubescribePid, memoryOf, withStack } from './support/stack.ts';
+
+const exec = promisify(execFile);
+const lists = Number(arg('lists', '10'));
+const perList = Number(arg('per-list', '1000'));
+const dir = arg('dir', '/tmp/ks-bench/burst');
+const NS = 'bench-burst';
+const now = (): number => performance.timeOrigin + performance.now();
+
+async function filesInRemote(repo: string): Promise<number> {
+  const out = await exec('git', ['-C', repo, 'ls-tree', '-r', '--name-only', 'main', '--', `${NS}/`], { maxBuffer: 1 << 28 }).catch(() => ({ stdout: '' }));
+  return out.stdout.split('\n').filter((l) => l.includes('/configmaps/')).length;
+}
+
+async function main(): Promise<void> {
+  await withStack(dir, async (env) => {
+    const kubectl = (args: string[]) => exec(env.bin.kubectl, ['--kubeconfig', env.kubeconfigs.alice, ...args], { maxBuffer: 1 << 26 });
+    await exec(env.bin.kubectl, ['--kubeconfig', env.kubeconfigs.admin, 'create', 'namespace', NS]);
+    const files: string[] = [];
+    for (let l = 0; l < lists; l++) {
+      const items = Array.from({ length: perList }, (_, k) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${l * perList + k}`, namespace: NS, labels: { app: 'bench' } }, data: { index: String(l * perList + k), payload: 'x'.repeat(64) } }));
+      const file = join(dir, `list-${l}.json`);
+      await writeFile(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+      files.push(file);
+    }
+    const inst = await benchInstance(env, { name: 'burst', namespaces: [NS] });
+    try {
+      await inst.startKubescribe();
+      const pid = kubescribePid(inst.settingsFile);
+      if (!pid) throw new Error('kubescribe is not running');
+      await sleep(3000);
+      const idle = memoryOf(pid);
+      let peakSample = idle.rssMiB;
+      const sampler = setInterval(() => { peakSample = Math.max(peakSample, memoryOf(pid).rssMiB); }, 100);
+      const total = lists * perList;
+      const t0 = now();
+      for (const f of files) await kubectl(['create', '-f', f, '-o', 'name']);
+      const lastCreate = now();
+      let inRemote = 0;
+      while ((inRemote = await filesInRemote(inst.git.repo)) < total && now() - lastCreate < 300_000) await sleep(250);
+      const allPushed = now();
+      clearInterval(sampler);
+      const after = memoryOf(pid);
+      const metrics = await (await fetch(inst.metricsUrl)).text().catch(() => '');
+      const mib = (name: string): string => fmt(Number(new RegExp(`^kubescribe_process_${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(metrics)?.[1] ?? NaN) / 2 ** 20);
+      const heap = `V8 heap used ${mib('nodejs_heap_size_used_bytes')} of ${mib('nodejs_heap_size_total_bytes')} MiB, external ${mib('nodejs_external_memory_bytes')} MiB`;
+      const l = load();
+      const createS = (lastCreate - t0) / 1000;
+      const drainS = (allPushed - lastCreate) / 1000;
+      console.log(`${total} ConfigMaps created by kubectl (${lists} Lists of ${perList}) in ${fmt(createS)} s; load ${l}`);
+      console.log(`  in the remote: ${inRemote}/${total}, ${fmt(drainS)} s after the last create`);
+      console.log(`  kubescribe VmRSS: idle ${fmt(idle.rssMiB)} MiB, peak sampled ${fmt(peakSample)} MiB, VmHWM ${fmt(after.hwmMiB)} MiB, after ${fmt(after.rssMiB)} MiB; ${heap}`);
+      const x = { name: 'objects', value: total };
+      record({ bench: 'burst', figure: 'peak VmRSS (VmHWM) during the burst', value: after.hwmMiB, unit: 'MiB', x, loadavg: l, target: '< 150 MiB', met: after.hwmMiB < 150, note: `idle before ${fmt(idle.rssMiB)} MiB` });
+      record({ bench: 'burst', figure: 'peak VmRSS ÷ idle VmRSS', value: after.hwmMiB / idle.rssMiB, unit: '×', x, loadavg: l });
+      record({ bench: 'burst', figure: 'last create → all in the remote', value: drainS, unit: 's', x, loadavg: l, target: '≤ 30 s', met: inRemote >= total && drainS <= 30, note: `${inRemote}/${total} pushed; creating took ${fmt(createS)} s` });
+    } finally {
+      await inst.close();
+    }
+  });
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,69 @@
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { KubescribeError } from '../errors.ts';
+import { Checkpoints } from '../git/checkpoints.ts';
+import { createMetrics } from '../metrics/metrics.ts';
+import { compileRuleSet, type ObjectRef } from '../rules/rule-set.ts';
+import type { Condition } from '../status/status-writer.ts';
+import { destinationEvents } from './destination-events.ts';
+import type { DestinationConfig } from './destinations.ts';
+import { RouteTable } from './route-table.ts';
+import { CATALOGUE, gitRepoConfig, watchRule } from './testing/fakes.ts';
+
+function setup(opts: { credentialsProblem?: boolean; clusterUid?: string } = {}) {
+  const rs = compileRuleSet({ repos: [gitRepoConfig('team', 'audit')], rules: [watchRule('team', 'a'), watchRule('team', 'b', { baseFolder: 'b' })], clusterRules: [], ownNamespace: 'kubescribe' });
+  const { table } = RouteTable.build(rs, CATALOGUE);
+  const reports: Array<{ ref: ObjectRef; conditions: Condition[]; extra?: Record<string, unknown> }> = [];
+  const relists: Array<{ types: string[]; routes: readonly string[] }> = [];
+  const registry = new Registry();
+  const events = destinationEvents({
+    metrics: createMetrics(registry), report: (ref, conditions, extra) => reports.push({ ref, conditions, extra }), logger: pino({ level: 'silent' }),
+    repoRef: (key) => rs.repos.get(key)?.ref, credentialsProblem: () => (opts.credentialsProblem ? { reason: 'SecretInvalid' } : undefined),
+    destinations: () => ({ pending: () => 3, writer: () => undefined }), table: () => table, folder: (b) => b,
+    clusterNow: async () => ({ uid: opts.clusterUid ?? 'this-cluster', resourceVersion: '1000' }),
+    relist: (types, _reason, routes) => relists.push({ types: [...types], routes }),
+  });
+  const dest: DestinationConfig = { key: 'team/audit@main', repoKey: 'team/audit', url: 'https://u:secret@git.example/audit.git', branch: 'main', pushIntervalMs: 1, pushMaxCommits: 1, authorEmailTemplate: '', credentials: () => undefined, signing: () => undefined };
+  return { events, reports, relists, registry, dest };
+}
+
+const reason = (r: { conditions: Condition[] }) => r.conditions.find((c) => c.type === 'Ready')?.reason;
+
+describe('destination events', () => {
+  it('a push shows in the GitRepoConfig status and the metrics, never with the URL credentials', async () => {
+    const { events, reports, registry, dest } = setup();
+    events.pushed?.(dest, { ok: true, sha: 'abc', pushedCommits: 2, durationMs: 30, at: new Date() });
+    events.pushed?.(dest, { ok: false, pushedCommits: 0, durationMs: 30, at: new Date(), error: new KubescribeError('KUBESCRIBE_ERR_GIT_AUTH', 'denied') });
+    expect(reports.map((r) => [r.ref.name, reason(r), r.extra?.pendingCommits])).toEqual([['audit', 'Pushed', 3], ['audit', 'AccessDenied', 3]]);
+    const text = await registry.metrics();
+    expect(text).toContain('repo="https://git.example/audit.git"');
+    expect(text).not.toContain('secret');
+  });
+
+  it('an open failure does not hide a credentials problem already reported', () => {
+    const { events, reports, dest } = setup({ credentialsProblem: true });
+    events.openFailed?.(dest, new KubescribeError('KUBESCRIBE_ERR_GIT_UNREACHABLE', 'down'));
+    expect(reports).toEqual([]);
+    const other = setup();
+    other.events.openFailed?.(other.dest, new KubescribeError('KUBESCRIBE_ERR_GIT_UNREACHABLE', 'down'));
+    expect(other.reports.map(reason)).toEqual(['RepoUnreachable']);
+  });
+
+  it('a checkpoint from another cluster is dropped and reported on the rules of its folder and the repository', async () => {
+    const { events, reports, dest } = setup();
+    const file = JSON.stringify({ cluster: { name: 'old', uid: 'other-cluster' }, resourceVersions: { 'b|core/configmaps': '900' } });
+    const checkpoints = await Checkpoints.load(async () => file);
+    await events.checkpointsLoaded?.(dest, checkpoints);
+    expect(checkpoints.get('b|core/configmaps')).toBeUndefined();
+    expect(reports.map((r) => [r.ref.kind, r.ref.name, (r.extra?.checkpoint as { reason: string }).reason])).toEqual([
+      ['WatchRule', 'b', 'CheckpointFromOtherCluster'], ['GitRepoConfig', 'audit', 'CheckpointFromOtherCluster'],
+    ]);
+  });
+
+  it('a destination back after overflowing relists every type routed to it', () => {
+    const { events, relists, dest } = setup();
+    events.needsResync?.(dest);
+    expect(relists).toEqual([{ types: ['core/configmaps'], routes: expect.arrayContaining([expect.any(String), expect.any(String)]) }]);
+  });
+});

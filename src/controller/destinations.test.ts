@@ -1,0 +1,92 @@
+// Destinations against a real Git server (the e2e stack's smart-HTTP server on a random port).
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PASSWORD, silentLogger, startGitRemote, USER, type GitRemote } from '../git/testing/git-remote.ts';
+import { toYaml } from '../sanitize/index.ts';
+import { Destinations, type DestinationConfig, type DestinationEvents } from './destinations.ts';
+import { change, configMap } from './testing/fakes.ts';
+
+const exec = promisify(execFile);
+const target = { baseFolder: '', ageRecipients: [] };
+
+describe('Destinations', () => {
+  let remote: GitRemote;
+  let destinations: Destinations;
+  let password: string;
+  const seen: string[] = [];
+
+  const config = (extra: Partial<DestinationConfig> = {}): DestinationConfig => ({
+    key: 'team/audit@main', repoKey: 'team/audit', url: remote.url, branch: 'main', pushIntervalMs: 50, pushMaxCommits: 100,
+    authorEmailTemplate: '{{username}}@example.com', credentials: () => ({ username: USER, password }), signing: () => undefined, ...extra,
+  });
+  const start = (events: DestinationEvents = {}, maxPending = 100): Destinations =>
+    (destinations = new Destinations({ dataDir: join(remote.tmp, 'data'), committer: { name: 'kubescribe', email: 'k@example.com' }, maxPending, backoffMs: 20, maxBackoffMs: 100, toYaml, logger: silentLogger, events }));
+  const authors = async (): Promise<string[]> => {
+    const dir = join(remote.tmp, `check-${Date.now()}`);
+    await exec('git', ['clone', '-q', '-b', 'main', remote.cliUrl, dir]);
+    return (await exec('git', ['-C', dir, 'log', '--format=%an %s'])).stdout.trim().split('\n').filter((l) => !l.includes('initial'));
+  };
+  const until = async (cond: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> => {
+    const end = Date.now() + ms;
+    while (!(await cond())) {
+      if (Date.now() > end) throw new Error('timed out');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+
+  beforeEach(async () => {
+    remote = await startGitRemote();
+    password = PASSWORD;
+    seen.length = 0;
+  });
+  afterEach(async () => {
+    await destinations?.close();
+    await remote.stop();
+  });
+
+  it('opens a destination and commits each change with its author', async () => {
+    const d = start({ opened: () => seen.push('opened') });
+    await d.sync([config()]);
+    await d.push('team/audit@main', change(configMap('shop', 'a'), 'CREATE', 'alice'), target);
+    await d.push('team/audit@main', change(configMap('shop', 'b'), 'CREATE', 'bob'), target);
+    await until(async () => (await authors().catch(() => [])).length === 2);
+    expect((await authors()).map((l) => l.split(' ')[0])).toEqual(['bob', 'alice']);
+    expect(seen).toEqual(['opened']);
+  });
+
+  it('applies push settings in place: the same writer, nothing reopened', async () => {
+    const d = start({ opened: () => seen.push('opened') });
+    await d.sync([config()]);
+    await until(() => d.writer('team/audit@main') !== undefined);
+    const before = d.writer('team/audit@main');
+    await d.sync([config({ pushMaxCommits: 1, authorEmailTemplate: '{{username}}@corp.example' })]);
+    expect(d.writer('team/audit@main')).toBe(before);
+    expect(seen).toEqual(['opened']);
+  });
+
+  it('a destination that cannot open keeps its queue, overflows into a resync, and records once the credentials are fixed', async () => {
+    password = 'wrong';
+    const d = start({ openFailed: () => seen.push('openFailed'), needsResync: () => seen.push('needsResync') }, 2);
+    await d.sync([config()]);
+    for (const n of ['a', 'b', 'c']) await d.push('team/audit@main', change(configMap('shop', n), 'CREATE', 'alice'), target);
+    await until(() => seen.includes('openFailed'));
+    expect(d.writer('team/audit@main')).toBeUndefined();
+    password = PASSWORD;
+    await until(() => seen.includes('needsResync'));
+    await until(async () => (await authors().catch(() => [])).length === 2); // the two queued; the third comes from the resync
+  });
+
+  it('after fence nothing is committed or pushed', async () => {
+    const d = start();
+    await d.sync([config({ pushIntervalMs: 3_600_000 })]);
+    await until(() => d.writer('team/audit@main') !== undefined);
+    await d.fence();
+    await d.push('team/audit@main', change(configMap('shop', 'late'), 'CREATE', 'mallory'), target);
+    await d.sync([config()]);
+    expect(d.keys()).toEqual([]);
+    await d.close(); // a close pushes what is pending: nothing may be
+    expect(await authors().catch((err: Error) => (/Remote branch main not found/.test(err.message) ? [] : [err.message]))).toEqual([]);
+  });
+});

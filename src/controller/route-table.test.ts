@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { compileRuleSet } from '../rules/rule-set.ts';
+import { RouteTable } from './route-table.ts';
+import { CATALOGUE, CONFIGMAPS, DEPLOYMENTS, gitRepoConfig, watchRule } from './testing/fakes.ts';
+
+const rules = (...rs: ReturnType<typeof watchRule>[]) => compileRuleSet({ repos: [gitRepoConfig('team', 'audit')], rules: rs, clusterRules: [], ownNamespace: 'kubescribe' });
+
+describe('RouteTable', () => {
+  it('resolves each route to the served types and groups routes by (destination, folder)', () => {
+    const { table } = RouteTable.build(rules(
+      watchRule('team', 'a', { baseFolder: 'x' }),
+      watchRule('team', 'b', { baseFolder: 'x', rules: [{ apiGroups: ['', 'apps'], resources: ['configmaps', 'deployments'] }] }),
+      watchRule('team', 'c', { baseFolder: 'y' }),
+    ), CATALOGUE);
+    expect(table.types().map((t) => t.resource).sort()).toEqual(['configmaps', 'deployments']);
+    expect(table.targets(CONFIGMAPS).map((t) => [t.destination, t.baseFolder, t.routes.map((r) => r.ref?.name)])).toEqual([
+      ['team/audit@main', 'x', ['a', 'b']], ['team/audit@main', 'y', ['c']],
+    ]);
+    expect(table.targets(DEPLOYMENTS).map((t) => t.baseFolder)).toEqual(['x']);
+    expect(table.routesTo('team/audit@main')).toHaveLength(3);
+  });
+
+  it('asks for a relist only of what a new or changed rule records', () => {
+    const first = RouteTable.build(rules(watchRule('team', 'a')), CATALOGUE);
+    expect([...first.relist]).toEqual(['core/configmaps']);
+    const same = RouteTable.build(rules(watchRule('team', 'a')), CATALOGUE, first.table);
+    expect(same.relist.size).toBe(0);
+    const edited = RouteTable.build(rules(watchRule('team', 'a', { rules: [{ apiGroups: ['apps'], resources: ['deployments'] }] }, 2)), CATALOGUE, same.table);
+    expect([...edited.relist]).toEqual(['apps/deployments']);
+    expect([...edited.relistRoutes]).toHaveLength(1);
+  });
+
+  it('a type the cluster does not serve yet is recorded once discovery finds it (relist then)', () => {
+    const r = rules(watchRule('team', 'a', { rules: [{ apiGroups: ['apps'], resources: ['deployments'] }] }));
+    const before = RouteTable.build(r, [CONFIGMAPS]);
+    expect(before.table.types()).toEqual([]);
+    const after = RouteTable.build(r, CATALOGUE, before.table);
+    expect([...after.relist]).toEqual(['apps/deployments']);
+  });
+});

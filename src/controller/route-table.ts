@@ -1,0 +1,90 @@
+// The compiled rules resolved against the cluster's catalogue: which routes record each resource
+// type, and where their changes go. Routes that write into the same (destination, folder) form one
+// *target*: a change is written there once if any of them records it, and a reconcile of that folder
+// keeps the union of what they record — so overlapping rules never delete each other's files.
+// Built afresh by each reconcile; `build` also says which types must be listed again because a
+// route is new or its rule (generation) or its resolved types changed.
+import { typeKey, type ResourceType } from '../kube-object.ts';
+import { typesFor, type Route, type RuleSet } from '../rules/rule-set.ts';
+
+export const destinationKey = (d: { repoKey: string; branch: string }): string => `${d.repoKey}@${d.branch}`;
+
+/** Routes that write into one folder of one destination. */
+export interface Target { destination: string; baseFolder: string; routes: Route[] }
+
+export interface RouteTableChange {
+  table: RouteTable;
+  /** Type keys to list again (a route that records them is new or changed). */
+  relist: Set<string>;
+  /** The routes whose reconcile that relist is for. */
+  relistRoutes: Set<string>;
+}
+
+export class RouteTable {
+  static readonly empty = new RouteTable(new Map(), new Map(), new Map(), []);
+
+  private constructor(
+    private readonly byType: ReadonlyMap<string, Route[]>,
+    private readonly typesByRoute: ReadonlyMap<string, string[]>,
+    /** route key → `generation|types`: a different signature needs a relist. */
+    private readonly signatures: ReadonlyMap<string, string>,
+    readonly routes: readonly Route[],
+    private readonly resourceTypes: readonly ResourceType[] = [],
+  ) {}
+
+  static build(ruleSet: RuleSet, catalogue: readonly ResourceType[], previous: RouteTable = RouteTable.empty): RouteTableChange {
+    const byType = new Map<string, Route[]>();
+    const typesByRoute = new Map<string, string[]>();
+    const signatures = new Map<string, string>();
+    const all = new Map<string, ResourceType>();
+    const relist = new Set<string>();
+    const relistRoutes = new Set<string>();
+    for (const route of ruleSet.routes) {
+      const types = typesFor(route.resourceRules, catalogue);
+      const keys = types.map(typeKey);
+      types.forEach((t, i) => {
+        byType.set(keys[i]!, [...(byType.get(keys[i]!) ?? []), route]);
+        all.set(keys[i]!, t);
+      });
+      const sig = `${route.ref?.generation ?? 0}|${[...keys].sort().join(',')}`;
+      if (previous.signatures.get(route.key) !== sig) {
+        keys.forEach((k) => relist.add(k));
+        relistRoutes.add(route.key);
+      }
+      signatures.set(route.key, sig);
+      typesByRoute.set(route.key, keys);
+    }
+    return { table: new RouteTable(byType, typesByRoute, signatures, ruleSet.routes, [...all.values()]), relist, relistRoutes };
+  }
+
+  /** Every resource type some route records. */
+  types(): readonly ResourceType[] {
+    return this.resourceTypes;
+  }
+
+  routesFor(type: ResourceType): readonly Route[] {
+    return this.byType.get(typeKey(type)) ?? [];
+  }
+
+  /** The type keys a route records. */
+  typesOf(routeKey: string): readonly string[] {
+    return this.typesByRoute.get(routeKey) ?? [];
+  }
+
+  routesTo(destination: string): Route[] {
+    return this.routes.filter((r) => destinationKey(r.destination) === destination);
+  }
+
+  /** The targets of a type: its routes grouped by (destination, folder), in rule order. */
+  targets(type: ResourceType): Target[] {
+    const out = new Map<string, Target>();
+    for (const route of this.routesFor(type)) {
+      const destination = destinationKey(route.destination);
+      const key = `${destination}\u0000${route.baseFolder}`;
+      const t = out.get(key) ?? { destination, baseFolder: route.baseFolder, routes: [] };
+      t.routes.push(route);
+      out.set(key, t);
+    }
+    return [...out.values()];
+  }
+}

@@ -1,0 +1,175 @@
+// The push's answers from a Git server, each mapped to the right code and action (issue 14, item 5):
+// a real `git http-backend` behind a proxy that limits request bodies, with receive.fsckObjects on;
+// and a scripted server for the answers a healthy one does not give (ERR lines, a login page,
+// "failed to update ref" after a lost race, a hook's refusal on side-band 2, a redirect).
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { configureGitTransport, GitWriter } from './index.ts';
+import { sendPack } from './send-pack.ts';
+import { transportFor } from './transport.ts';
+import { PASSWORD, silentLogger, startGitRemote, USER, type GitRemote } from './testing/git-remote.ts';
+
+function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; url: string }> {
+  const server = createServer(handler);
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })));
+}
+
+const pktLine = (s: string): string => `${(s.length + 4).toString(16).padStart(4, '0')}${s}`;
+const band = (channel: number, s: string): Buffer => {
+  const body = Buffer.concat([Buffer.from([channel]), Buffer.from(s)]);
+  return Buffer.concat([Buffer.from((body.length + 4).toString(16).padStart(4, '0')), body]);
+};
+const OLD = 'a'.repeat(40);
+const NEW = 'b'.repeat(40);
+const advertisement = (oid = OLD): string => `${pktLine('# service=git-receive-pack\n')}0000${pktLine(`${oid} refs/heads/main\0report-status side-band-64k\n`)}0000`;
+
+describe('push protocol answers', () => {
+  const servers: Server[] = [];
+  let remote: GitRemote | undefined;
+  afterEach(async () => {
+    for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
+    await remote?.stop();
+    remote = undefined;
+  });
+
+  /** A scripted receive-pack: `adv` for GET info/refs, `report` for the POST. */
+  async function scripted(o: { adv?: (res: ServerResponse) => void; report?: Buffer; posts?: string[] }): Promise<string> {
+    const { server, url } = await listen((req, res) => {
+      if (req.method === 'GET') {
+        if (o.adv) return o.adv(res);
+        res.writeHead(200, { 'content-type': 'application/x-git-receive-pack-advertisement' }).end(advertisement());
+        return;
+      }
+      o.posts?.push(req.url ?? '');
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-git-receive-pack-result' }).end(o.report ?? Buffer.concat([band(1, pktLine('unpack ok\n') + pktLine('ok refs/heads/main\n') + '0000'), Buffer.from('0000')])));
+    });
+    servers.push(server);
+    return `${url}/audit.git`;
+  }
+  const push = (url: string) => sendPack({ url, transport: transportFor(url, undefined), ref: 'refs/heads/main', old: OLD, new: NEW, pack: Buffer.alloc(32) });
+
+  it('an ERR line in the advertisement is a refusal with the remote\'s words, never "branch absent"', async () => {
+    const denied = await scripted({ adv: (res) => res.writeHead(200, { 'content-type': 'application/x-git-receive-pack-advertisement' }).end(pktLine('ERR access denied or repository not exported\n')) });
+    await expect(push(denied)).rejects.toMatchObject({ code: 'KUBESCRIBE_ERR_GIT_AUTH', message: expect.stringContaining('access denied') });
+    const archived = await scripted({ adv: (res) => res.writeHead(200, { 'content-type': 'application/x-git-receive-pack-advertisement' }).end(pktLine('ERR this repository is archived\n')) });
+    await expect(push(archived)).rejects.toMatchObject({ code: 'KUBESCRIBE_ERR_GIT_REMOTE_ERROR', message: expect.stringContaining('archived') });
+  });
+
+  it('a login page (or any answer that is not a receive-pack advertisement) is not read as a repository', async () => {
+    const page = await scripted({ adv: (res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>Sign in</html>') });
+    await expect(push(page)).rejects.toMatchObject({ code: 'KUBESCRIBE_ERR_GIT_UNREACHABLE', message: expect.stringContaining('not a Git smart HTTP remote') });
+  });
+
+  it('"failed to update ref" after a lost race means fetch and replay; a hook\'s refusal is quoted', async () => {
+    const raced = await scripted({ report: Buffer.concat([band(1, pktLine('unpack ok\n') + pktLine('ng refs/heads/main failed to update ref\n') + '0000'), Buffer.from('0000')]) });
+    expect(await push(raced)).toEqual({ status: 'behind', remoteOid: OLD });
+    const hooked = await scripted({ report: Buffer.concat([band(2, 'remote: commits must be signed\n'), band(1, pktLine('unpack ok\n') + pktLine('ng refs/heads/main pre-receive hook declined\n') + '0000'), Buffer.from('0000')]) });
+    await expect(push(hooked)).rejects.toMatchObject({ code: 'KUBESCRIBE_ERR_GIT_PUSH_REJECTED', message: expect.stringMatching(/pre-receive hook declined.*commits must be signed/) });
+  });
+
+  it('follows a redirect of the advertisement with the POST', async () => {
+    const posts: string[] = [];
+    const moved = await scripted({ posts });
+    const { server, url } = await listen((req, res) => res.writeHead(301, { location: `${moved.replace(/\/audit\.git$/, '/moved.git')}${req.url!.replace(/^\/old\.git/, '')}` }).end());
+    servers.push(server);
+    expect(await push(`${url}/old.git`)).toEqual({ status: 'ok' });
+    expect(posts).toEqual(['/moved.git/git-receive-pack']);
+  });
+
+  it('2,000 commits after an outage, behind a proxy that refuses bodies over 1 MiB: all pushed in rounds, fsckObjects accepts every pack', async () => {
+    remote = await startGitRemote();
+    await remote.git(['--git-dir', `${remote.tmp}/srv/audit.git`, 'config', 'receive.fsckObjects', 'true']);
+    const LIMIT = 1024 * 1024;
+    const bodies: Array<{ bytes: number; status: number }> = [];
+    const upstream = new URL(remote.url);
+    const { server, url } = await listen((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        if (req.method === 'POST' && body.length > LIMIT) {
+          bodies.push({ bytes: body.length, status: 413 });
+          res.writeHead(413).end('Request Entity Too Large');
+          return;
+        }
+        if (req.method === 'POST' && req.url?.endsWith('git-receive-pack')) bodies.push({ bytes: body.length, status: 200 });
+        const fwd = request({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: { ...req.headers, host: upstream.host } }, (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        });
+        fwd.end(body);
+      });
+    });
+    servers.push(server);
+    const w = await GitWriter.open({ dir: `${remote.tmp}/clone`, url: url + upstream.pathname, branch: 'main', credentials: () => ({ username: USER, password: PASSWORD }), committer: { name: 'kubescribe', email: 'k@x' }, pushIntervalMs: 3_600_000, pushMaxCommits: 1_000_000, logger: silentLogger });
+    try {
+      for (let i = 0; i < 2000; i++) {
+        await w.commit({ changes: [{ path: `ns/core/configmaps/cm-${i % 400}.yaml`, content: `i: ${i}\nnoise: ${randomBytes(600).toString('hex')}\n` }], author: { name: ['alice', 'bob', 'carol'][i % 3]!, email: 'u@x' }, message: `UPDATE v1 configmaps ns/cm-${i % 400}\n` });
+      }
+      const r = await w.flush();
+      expect(r).toMatchObject({ ok: true, pushedCommits: 2000 });
+    } finally {
+      await w.close();
+    }
+    expect(Number((await remote.git(['--git-dir', `${remote.tmp}/srv/audit.git`, 'rev-list', '--count', 'main'])).trim())).toBe(2000);
+    await remote.git(['--git-dir', `${remote.tmp}/srv/audit.git`, 'fsck', '--strict']);
+    const accepted = bodies.filter((b) => b.status === 200);
+    expect(bodies.some((b) => b.status === 413)).toBe(true); // the default round was too large for this proxy...
+    expect(accepted.length).toBeGreaterThan(1); // ...so it went in several smaller ones
+    expect(Math.max(...accepted.map((b) => b.bytes))).toBeLessThanOrEqual(LIMIT);
+    process.stdout.write(`[push-rounds] ${bodies.filter((b) => b.status === 413).length} refused, ${accepted.length} accepted rounds, largest ${Math.max(...accepted.map((b) => b.bytes))} bytes\n`);
+  });
+
+  it('reaches the remote through the configured HTTP proxy (gitTransport.proxyUrl), fetch and push', async () => {
+    remote = await startGitRemote();
+    const seen: string[] = [];
+    const { server, url: proxyUrl } = await listen((req, res) => {
+      // Absolute-form requests (a plain HTTP proxy)
+      seen.push(`${req.method} ${req.url}`);
+      const target = new URL(req.url!);
+      const fwd = request({ host: target.hostname, port: target.port, path: target.pathname + target.search, method: req.method, headers: req.headers }, (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      });
+      req.pipe(fwd);
+    });
+    server.on('connect', (req: IncomingMessage, socket: import('node:net').Socket, head: Buffer) => {
+      seen.push(`CONNECT ${req.url}`);
+      const [host, port] = (req.url ?? '').split(':');
+      const up = connect(Number(port), host!, () => {
+        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        up.write(head);
+        up.pipe(socket);
+        socket.pipe(up);
+      });
+      up.on('error', () => socket.destroy());
+      socket.on('error', () => up.destroy());
+    });
+    servers.push(server);
+    configureGitTransport({ proxyUrl });
+    try {
+      const w = await GitWriter.open({ dir: `${remote.tmp}/clone`, url: remote.url, branch: 'main', credentials: () => ({ username: USER, password: PASSWORD }), committer: { name: 'kubescribe', email: 'k@x' }, pushIntervalMs: 3_600_000, logger: silentLogger });
+      await w.commit({ changes: [{ path: 'a.yaml', content: 'a: 1\n' }], author: { name: 'alice', email: 'a@x' }, message: 'CREATE a\n' });
+      expect((await w.flush()).ok).toBe(true);
+      await w.close();
+    } finally {
+      configureGitTransport({});
+    }
+    expect(seen.length).toBeGreaterThan(0);
+    expect((await remote.git(['--git-dir', `${remote.tmp}/srv/audit.git`, 'log', '--format=%an', 'main'])).trim()).toBe('alice');
+    // noProxy exempts a host.
+    configureGitTransport({ proxyUrl, noProxy: ['127.0.0.1'] });
+    const before = seen.length;
+    try {
+      const w = await GitWriter.open({ dir: `${remote.tmp}/clone2`, url: remote.url, branch: 'main', credentials: () => ({ username: USER, password: PASSWORD }), committer: { name: 'kubescribe', email: 'k@x' }, pushIntervalMs: 3_600_000, logger: silentLogger });
+      await w.close();
+    } finally {
+      configureGitTransport({});
+    }
+    expect(seen.length).toBe(before);
+  });
+});
