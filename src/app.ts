@@ -13,6 +13,7 @@ import { correlationKey, CorrelationStore } from './correlation/index.ts';
 import { PeerClient, peerRoutes } from './peers/index.ts';
 import type { KubeObject } from './kube-object.ts';
 import { LeaseElection, type Lease, type LeaseSpec } from './leader/lease-election.ts';
+import { sleep } from './backoff.ts';
 import { configureGitTransport } from './git/index.ts';
 import { createMetrics } from './metrics/metrics.ts';
 import { startController, type Controller } from './controller/controller.ts';
@@ -73,6 +74,8 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
     })
     : undefined;
 
+  // Set on SIGTERM: not ready, answers close their connections, the webhook closes after a delay.
+  let terminating = false;
   const webhook = await buildWebhookServer({
     handler: createAdmissionHandler({
       sink: store,
@@ -85,6 +88,8 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
     }),
     tls: { certFile: settings.webhook.tlsCertFile, keyFile: settings.webhook.tlsKeyFile },
     maxBodyBytes: settings.webhook.maxBodyBytes,
+    maxRequestsPerConnection: settings.webhook.maxRequestsPerConnection,
+    leaving: () => terminating,
     logger,
     observe: (outcome, seconds) => {
       metrics.webhookRequests.inc({ outcome });
@@ -149,7 +154,8 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
     // it without endpoints (every change would then pass unattributed). Pipeline health goes to
     // `synced` here, the kubescribe_pipeline_synced metric, and the custom resources' .status.
     const s = synced();
-    return reply.code(webhookServing ? 200 : 503).send({ ready: webhookServing, synced: s.synced, leader: controller !== undefined, identity, ...s.detail });
+    const ready = webhookServing && !terminating;
+    return reply.code(ready ? 200 : 503).send({ ready, synced: s.synced, leader: controller !== undefined, identity, ...s.detail });
   });
   server.get('/metrics', async (_req, reply) => {
     metrics.correlationStoreSize.set(store.size);
@@ -177,18 +183,45 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
     },
     async stop() {
       clearTimeout(pullTimer);
-      webhookServing = false;
-      await webhook.close();
-      // The controller stops (its last push included) while the lease is still held, then the lease
-      // is released; a renew deadline passing meanwhile fences it instead.
+      // Not ready from now on, but still answering until the Service has let this pod go.
+      terminating = true;
+      if (settings.webhook.shutdownDelayMs > 0 && webhookServing) {
+        log.info({ delayMs: settings.webhook.shutdownDelayMs }, 'not ready; the webhook answers a little longer while the Service lets this pod go');
+        await sleep(settings.webhook.shutdownDelayMs);
+      }
+      // Stop leading while the webhook still answers: its peer routes keep receiving the
+      // correlations the other replicas record until the controller's last commit (closing the
+      // webhook first left those commits unattributed). The controller stops, its last push
+      // included, while the lease is still held, then the lease is released; a renew deadline
+      // passing meanwhile fences it instead.
       lead(false);
       await transition;
       if (election) await election.stop();
+      log.debug('stopped leading; closing the webhook');
+      webhookServing = false;
+      await closeWithin(webhook, 2000);
       await endpointSlices?.stop();
+      log.debug('stopped the peer watch');
       peers?.close();
-      await server.close();
+      await closeWithin(server, 2000);
     },
   };
+}
+
+/**
+ * Closes a server, waiting at most `ms` for its connections: one that never finishes (a TLS
+ * handshake left half-way by a peer in a cluster being torn down) must not keep the pod past its
+ * grace period.
+ */
+async function closeWithin(app: FastifyInstance, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((r) => { timer = setTimeout(() => r('late'), ms); });
+  const closed = app.close().then(() => 'closed' as const);
+  if ((await Promise.race([closed, late])) === 'late') {
+    (app.server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+    await closed;
+  }
+  clearTimeout(timer);
 }
 
 function leaseStore(api: KubeApi, namespace: string, name: string) {

@@ -111,3 +111,47 @@ describe('admission route', () => {
     expect(res.json().code).toBe('KUBESCRIBE_ERR_ADMISSION_TOO_LARGE');
   });
 });
+
+describe('webhook connections', () => {
+  /** Sends n reviews one after another over a keep-alive agent; the connections the server saw and the answers' Connection headers. */
+  async function sendOverKeepAlive(opts: { maxRequestsPerConnection?: number; leaving?: () => boolean }, n: number): Promise<{ connections: number; closeHeaders: number }> {
+    const { Agent, request } = await import('node:http');
+    const store = new CorrelationStore({ ttlMs: 60_000, maxEntries: 100 });
+    const handler = createAdmissionHandler({ sink: store, fingerprint: () => 'h' });
+    const app = await buildWebhookServer({ handler, maxBodyBytes: 1 << 20, logger: pino({ level: 'silent' }), ...opts });
+    let connections = 0;
+    app.server.on('connection', () => { connections++; });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const port = (app.server.address() as { port: number }).port;
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    let closeHeaders = 0;
+    try {
+      for (let i = 0; i < n; i++) {
+        const body = JSON.stringify(review({}, { uid: `r-${i}` }));
+        await new Promise<void>((resolve, reject) => {
+          const req = request({ host: '127.0.0.1', port, path: '/admission', method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+            if (res.headers.connection === 'close') closeHeaders++;
+            res.resume().on('end', resolve).on('error', reject);
+          });
+          req.on('error', reject).end(body);
+        });
+      }
+    } finally {
+      agent.destroy();
+      await app.close();
+    }
+    return { connections, closeHeaders };
+  }
+
+  it('keeps one connection without a limit, and closes it after maxRequestsPerConnection reviews', async () => {
+    expect(await sendOverKeepAlive({}, 6)).toEqual({ connections: 1, closeHeaders: 0 });
+    expect((await sendOverKeepAlive({ maxRequestsPerConnection: 2 }, 6)).connections).toBe(3);
+  });
+
+  it('closes the connection of every answer while leaving, so the caller picks another replica', async () => {
+    let leaving = false;
+    expect(await sendOverKeepAlive({ leaving: () => leaving }, 2)).toEqual({ connections: 1, closeHeaders: 0 });
+    leaving = true;
+    expect(await sendOverKeepAlive({ leaving: () => leaving }, 3)).toEqual({ connections: 3, closeHeaders: 3 });
+  });
+});

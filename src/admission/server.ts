@@ -8,6 +8,10 @@ import { admissionRoutes, type AdmissionRoutesOptions } from './routes.ts';
 export interface WebhookServerOptions extends AdmissionRoutesOptions {
   tls?: { certFile: string; keyFile: string };
   maxBodyBytes: number;
+  /** Reviews one connection carries before the server closes it (0: no limit); see the schema. */
+  maxRequestsPerConnection?: number;
+  /** While true every answer closes its connection: the caller reconnects to another replica. */
+  leaving?: () => boolean;
   logger: Logger;
 }
 
@@ -18,6 +22,7 @@ export async function buildWebhookServer(opts: WebhookServerOptions): Promise<Fa
     loggerInstance: opts.logger.child({ component: 'webhook' }),
     disableRequestLogging: true,
     bodyLimit: opts.maxBodyBytes,
+    maxRequestsPerSocket: opts.maxRequestsPerConnection ?? 0,
     return503OnClosing: true,
     // `__proto__` and `constructor` are valid keys of a ConfigMap's data: refusing them (fastify's
     // default) would let anyone record a change as unknown. JSON.parse keeps them as plain own
@@ -26,6 +31,12 @@ export async function buildWebhookServer(opts: WebhookServerOptions): Promise<Fa
     onConstructorPoisoning: 'ignore',
   }) as unknown as FastifyInstance;
   await app.register(admissionRoutes, { handler: opts.handler, path: opts.path, observe: opts.observe });
+  const leaving = opts.leaving;
+  if (leaving) {
+    app.addHook('onSend', async (_req, reply) => {
+      if (leaving()) reply.header('connection', 'close');
+    });
+  }
   if (opts.tls) {
     const { certFile, keyFile } = opts.tls;
     const reload = (): void => {

@@ -140,6 +140,19 @@ export const SettingsSchema = z.object({
     maxBodyBytes: z.number().int().positive().default(8 * 1024 * 1024),
     /** The ValidatingWebhookConfiguration whose rules kubescribe keeps equal to what is recorded; empty: leave it alone. */
     configurationName: z.string().default('kubescribe'),
+    /**
+     * On SIGTERM, how long the webhook keeps answering (readiness already failing) before it
+     * closes: in a cluster the apiserver and kube-proxy learn that a terminating pod left the
+     * Service a moment later, and a review sent to a closed port passes unattributed. The chart
+     * sets 5 s; 0 closes at once.
+     */
+    shutdownDelayMs: z.number().int().min(0).max(60_000).default(0),
+    /**
+     * Reviews one connection carries before kubescribe closes it (0: no limit). The apiserver keeps
+     * a connection to one replica for as long as it can; closing it now and then makes it pick a
+     * replica again, so that every replica takes its share. The chart sets 100.
+     */
+    maxRequestsPerConnection: z.number().int().min(0).default(0),
   }),
   server: z.object({
     /** /metrics, /healthz, /readyz over plain HTTP. */
