@@ -4,22 +4,24 @@
 // read-only root) → the apiserver calls the webhook through the Service → alice, bob and carol
 // committed with their names; `helm upgrade` to 3 replicas under load keeps the CA, the hash key and
 // the peer secret and rolls the pods without losing a change; every replica serves the webhook, one
-// writes; the leader's pod deleted under load → another leads, 0 lost, 0 duplicated; the
+// writes; the leader's pod deleted under load → another leads, 0 lost, 0 duplicated; a burst of
+// 10,000 ConfigMaps committed with the leader's pod under its memory limit (its cgroup's peak); the
 // PodDisruptionBudget refuses the eviction that would leave no replica; `helm uninstall` removes the
 // webhook configuration and leaves the repository intact. Last, a release whose repository is
 // unreachable is still Ready and keeps its Service endpoints. Each release records one namespace of
 // its own into a repository of its own on the stack's Git server.
 // Needs the node (CI=true as root requires it; elsewhere skipped when the stack has none).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { createBareRepo } from './stack/git-server.ts';
+import { NODE } from './stack/node-network.ts';
 import { repoRoot } from './stack/stack.ts';
 import { eventually, freshNamespace, git, kubectl, stackEnv } from './support.ts';
 
@@ -136,6 +138,11 @@ describe.skipIf(!env.node.ready)('the Helm chart on the node', () => {
     await followLogs();
     const [pod] = await pods();
     expect(pod?.status.containerStatuses?.[0]).toMatchObject({ ready: true, restartCount: 0 });
+    // Started by the kubelet as non-root on a read-only root (it refuses runAsNonRoot for an image
+    // whose user is root), so the chart's securityContext and the image agree.
+    const spec = (JSON.parse(await kubectl('admin', ['get', 'pod', pod!.metadata.name, '-n', releaseNs, '-o', 'json'])) as { spec: { securityContext: Record<string, unknown>; containers: Array<{ securityContext: Record<string, unknown> }> } }).spec;
+    expect(spec.securityContext).toMatchObject({ runAsNonRoot: true });
+    expect(spec.containers[0]!.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
 
     // The webhook is registered by Service, and that Service's endpoints are the ready pod.
     const vwcs = JSON.parse(await kubectl('admin', ['get', 'validatingwebhookconfigurations', '-l', `app.kubernetes.io/instance=${release}`, '-o', 'json'])) as { items: Array<{ metadata: { name: string }; webhooks: Array<{ clientConfig: { service?: { name: string; namespace: string }; url?: string } }> }> };
@@ -218,6 +225,38 @@ describe.skipIf(!env.node.ready)('the Helm chart on the node', () => {
     const made = await load.stop();
     await committedOnce(made);
   });
+
+  it("a burst of 10,000 ConfigMaps: all committed, the leader's pod stays under its memory limit", async () => {
+    const leaderName = await holder();
+    expect((await running()).map((p) => p.metadata.name)).toContain(leaderName);
+    const uid = (JSON.parse(await kubectl('admin', ['get', 'pod', leaderName, '-n', releaseNs, '-o', 'json'])) as { metadata: { uid: string } }).metadata.uid;
+    // The pod's memory cgroup (cgroup v1, the kubelet's cgroupfs driver): under its QoS class.
+    const kubepods = join('/sys/fs/cgroup/memory', NODE.cgroupRoot, 'kubepods');
+    const cgroup = [join(kubepods, 'burstable'), kubepods, join(kubepods, 'besteffort')].map((d) => join(d, `pod${uid}`)).find((d) => existsSync(d));
+    if (!cgroup) throw new Error(`no memory cgroup for pod ${uid} under ${kubepods}`);
+    const bytes = async (file: string): Promise<number> => Number((await readFile(join(cgroup, file), 'utf8')).trim());
+    const limit = await bytes('memory.limit_in_bytes');
+    const countBefore = (await log()).length;
+    const t0 = Date.now();
+    // 10 Lists of 1,000, two kubectl at a time.
+    for (let batch = 0; batch < 10; batch += 2) {
+      await Promise.all([batch, batch + 1].map(async (b) => {
+        const items = Array.from({ length: 1000 }, (_, i) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `burst-${b}-${i}`, namespace: shop }, data: { i: String(i), b: String(b) } }));
+        await kubectl('alice', ['create', '-f', '-', '-o', 'name'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+      }));
+    }
+    const createdMs = Date.now() - t0;
+    await eventually('all 10,000 committed', async () => (await log()).length >= countBefore + 10_000 || undefined, 240_000, 1000);
+    const drainMs = Date.now() - t0 - createdMs;
+    const peak = await bytes('memory.max_usage_in_bytes');
+    const after = (await running()).find((p) => p.metadata.name === leaderName);
+    expect(after?.status.containerStatuses?.[0]?.restartCount).toBe(0);
+    expect(peak).toBeLessThan(limit);
+    const burstCommits = (await log()).filter((c) => c.subject.startsWith(`CREATE v1 configmaps ${shop}/burst-`));
+    expect(burstCommits).toHaveLength(10_000);
+    expect(burstCommits.filter((c) => c.author !== 'alice')).toEqual([]);
+    process.stderr.write(`[chart-node.e2e] burst: 10,000 created in ${createdMs} ms, committed ${drainMs} ms after the last create; leader pod peak memory ${(peak / 2 ** 20).toFixed(0)} MiB of a ${(limit / 2 ** 20).toFixed(0)} MiB limit\n`);
+  }, 360_000);
 
   it('the PodDisruptionBudget refuses the eviction that would leave no replica', async () => {
     await eventually('3 ready replicas', async () => (await running()).filter((p) => p.status.containerStatuses?.[0]?.ready).length === 3 || undefined, 60_000, 500);

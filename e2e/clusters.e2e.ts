@@ -111,10 +111,11 @@ describe('two clusters, one repository and branch', () => {
       expect(c.cluster).toBe('west');
       expect(c.path.startsWith(`west/${nsWest}/`)).toBe(true);
     }
-    // The controller-manager's kube-root-ca.crt in the namespace is west's too, under its own name.
+    // The controller-manager's kube-root-ca.crt in the namespace is west's too: under the
+    // publisher's name, or kubescribe's reconcile when it was there before west's kubescribe started.
     const rootCa = (c: { path: string }): boolean => c.path.endsWith('/kube-root-ca.crt.yaml');
     expect(new Set(out.changes.filter((c) => !rootCa(c)).map((c) => c.user))).toEqual(new Set(USERS));
-    for (const c of out.changes.filter(rootCa)) expect(['system:serviceaccount:kube-system:root-ca-cert-publisher', 'unknown']).toContain(c.user);
+    for (const c of out.changes.filter(rootCa)) expect(['system:serviceaccount:kube-system:root-ca-cert-publisher', 'kubescribe']).toContain(c.user);
   });
 
   it('a restarted west replays the changes made while it was down from its own checkpoint, nothing else', async () => {

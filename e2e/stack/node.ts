@@ -31,7 +31,7 @@ const MACHINE_DIR = '/var/lib/kubescribe-node'; // containerd's root (images kep
 const RUN_DIR = '/run/kubescribe-node'; // containerd's state and socket, CNI config and IPAM, the owner file
 const OWNER_FILE = join(RUN_DIR, 'owner.json');
 const SOCKET = join(RUN_DIR, 'containerd.sock');
-const CGROUP_ROOT = 'kubescribe-node';
+const CGROUP_ROOT = NODE.cgroupRoot;
 /** Set by the kubelet (and ip_forward by us, for pod → Service → pod): restored by downNode. */
 const SYSCTLS = ['vm/overcommit_memory', 'kernel/panic', 'kernel/panic_on_oops', 'net/ipv4/ip_forward'];
 const REQUIRED = ['/usr/bin/cc', '/usr/bin/containerd', '/usr/bin/ctr', '/usr/sbin/runc', '/usr/lib/cni/bridge', '/usr/lib/cni/host-local', '/usr/lib/cni/loopback', '/usr/sbin/iptables', '/usr/sbin/conntrack'];
