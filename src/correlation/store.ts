@@ -15,6 +15,8 @@ export interface Author {
   groups: string[];
   /** The request's field manager (options.fieldManager), for rules that exclude GitOps controllers. */
   fieldManager?: string;
+  /** For a cause entry (cause.ts): what this user deleted, e.g. `namespace shop`. */
+  deleted?: string;
 }
 
 export interface CorrelationStoreOptions {
@@ -108,6 +110,11 @@ export class CorrelationStore {
     if (!entries) return undefined;
     this.cache.delete(key);
     return entries;
+  }
+
+  /** Every entry under this key without consuming it: for causes, which many deletions share. */
+  peek(key: string): Author[] | undefined {
+    return this.cache.get(key);
   }
 
   /**
