@@ -106,11 +106,13 @@ describe('causes', () => {
   });
 
   it('a cause never answers a correlation lookup, and expires with the correlation TTL', async () => {
-    const s = new CorrelationStore({ ttlMs: 30, maxEntries: 100 });
+    const evicted: string[] = [];
+    const s = new CorrelationStore({ ttlMs: 30, maxEntries: 100, onEvict: (r) => evicted.push(r) });
     handlerInto(s).handle(deleteReview('bob', NAMESPACES, 'shop', 'shop', 'ns-uid'));
     expect(s.takeStartingWith('DELETE')?.map((a) => a.deleted)).toEqual([undefined]); // the request's own correlation only
     expect(s.peek(namespaceCauseKey('shop'))).toHaveLength(1);
     await new Promise((r) => setTimeout(r, 60));
     expect(s.peek(namespaceCauseKey('shop'))).toBeUndefined();
+    expect(evicted).toEqual([]); // its expiry is not a correlation missed (kubescribe_correlation_evictions_total)
   });
 });

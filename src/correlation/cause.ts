@@ -28,6 +28,7 @@ const SEP = '\u001f';
 /** Cause keys start with a word no operation has, so a correlation lookup never meets one. */
 export const namespaceCauseKey = (namespace: string): string => ['CAUSE', 'namespace', namespace].join(SEP);
 export const objectCauseKey = (uid: string): string => ['CAUSE', 'uid', uid].join(SEP);
+export const isCauseKey = (key: string): boolean => key.startsWith(`CAUSE${SEP}`);
 
 /** A controller that deletes on someone else's behalf (its deletions get a cause, never give one of their own). */
 export function isCascadingController(username: string): boolean {
