@@ -60,4 +60,10 @@ describe('a controller\'s deletion caused by a user', () => {
     const out = JSON.parse((await kubescribe(['history', 'cm', 'shop/settings', '--repo', dir, '-o', 'json'])).stdout) as { changes: Array<{ user: string; cause: string[] }> };
     expect(out.changes.map((c) => [c.user, c.cause])).toEqual([[NS_CONTROLLER, ['bob']], ['alice', []]]);
   });
+
+  it('blame of the deleted object names the controller and the cause', async () => {
+    const { code, stderr } = await kubescribe(['blame', 'cm', 'shop/settings', '--repo', dir]);
+    expect(code).toBe(1);
+    expect(stderr).toContain(`deleted by ${NS_CONTROLLER} (caused by bob) at 2025-01-10T10:00:00Z`);
+  });
 });
