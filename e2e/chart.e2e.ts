@@ -117,6 +117,8 @@ function commonChecks(objs: Obj[], ns: string): void {
     const [group, version, resource] = r.length === 2 ? ['', r[0], r[1]] : r;
     expect(wh.rules.some((rule: Loose) => rule.apiGroups.includes(group) && rule.apiVersions.includes(version) && rule.resources.includes(resource)), `webhook rule for ${r.join('/')}`).toBe(true);
   }
+  // Namespace DELETEs, recorded or not: the cause named on the namespace controller's deletions.
+  expect(wh.rules).toContainEqual({ apiGroups: [''], apiVersions: ['v1'], resources: ['namespaces'], operations: ['DELETE'], scope: '*' });
 
   // Least privilege (each rule's code path: src/rbac-usage.test.ts): list/watch on the recorded
   // resources; writes only on its own webhook configuration (by name), the status of its own custom

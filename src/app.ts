@@ -9,7 +9,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { buildWebhookServer, createAdmissionHandler } from './admission/index.ts';
-import { correlationKey, CorrelationStore } from './correlation/index.ts';
+import { CorrelationStore } from './correlation/index.ts';
 import { PeerClient, peerRoutes } from './peers/index.ts';
 import type { KubeObject } from './kube-object.ts';
 import { LeaseElection, type Lease, type LeaseSpec } from './leader/lease-election.ts';
@@ -81,9 +81,9 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
       sink: store,
       // The hash alone, without the sanitized copy the watch needs (equal to prepare(obj).hash).
       fingerprint: (obj) => sanitizedContentHash(obj, sanitizeOptions),
-      onRecord: (parts, author) => {
+      onRecord: (key, author) => {
         metrics.correlationsStored.inc();
-        peers?.notify(correlationKey(parts), author);
+        peers?.notify(key, author);
       },
     }),
     tls: { certFile: settings.webhook.tlsCertFile, keyFile: settings.webhook.tlsKeyFile },

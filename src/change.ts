@@ -1,6 +1,6 @@
 // What flows from the watch through the queue to the Git writer: one observed change of one
 // object, or the desired content of a whole resource type to reconcile the branch against.
-import type { Author, Operation } from './correlation/index.ts';
+import type { Author, Cause, Operation } from './correlation/index.ts';
 import type { KubeObject, ResourceType } from './kube-object.ts';
 
 export interface Change {
@@ -29,6 +29,13 @@ export interface Change {
   requestedBy?: Change;
   /** For a completed deletion: who released the last finalizer, when that request is known. */
   releasedBy?: Author;
+  /**
+   * For a DELETE by the namespace controller or the garbage collector: the user deletion that set
+   * it off (correlation/cause.ts). The author stays the controller.
+   */
+  cause?: Cause;
+  /** For a DELETE: the uids in the object's ownerReferences (sanitizing drops them), to find a cause. */
+  ownerUids?: string[];
   /** False for a deletion found by a diff, whose resourceVersion is not known: it neither skips nor moves a checkpoint. */
   advancesCheckpoint?: boolean;
   observedAt: Date;

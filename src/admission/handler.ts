@@ -1,8 +1,9 @@
 // The admission handler: it only records. For a create, update or delete of a recorded resource
 // it sanitizes the object, builds the correlation key exactly as the watch will, and stores the
 // author. Dry-run requests and subresources other than scale are ignored. Never blocks: the route
-// answers allowed.
-import { changeKeyParts, correlationKey, scaleContent, type Author, type CorrelationKeyParts } from '../correlation/index.ts';
+// answers allowed. A deletion by a user is also remembered as the cause of what controllers delete
+// after it (correlation/cause.ts): a Namespace's by its name, any other object's by its uid.
+import { causeEntry, changeKeyParts, correlationKey, describeDeleted, isCascadingController, namespaceCauseKey, objectCauseKey, scaleContent, type Author, type CorrelationKeyParts } from '../correlation/index.ts';
 import type { KubeObject } from '../kube-object.ts';
 import type { AdmissionRequest } from './review.ts';
 
@@ -18,7 +19,8 @@ export interface AdmissionHandler {
   handle(req: AdmissionRequest): HandleOutcome;
 }
 
-export function createAdmissionHandler(deps: { sink: RecordSink; fingerprint: Fingerprint; onRecord?: (parts: CorrelationKeyParts, author: Author) => void }): AdmissionHandler {
+/** `onRecord`: every entry stored (correlations and causes), e.g. to push it to peers. */
+export function createAdmissionHandler(deps: { sink: RecordSink; fingerprint: Fingerprint; onRecord?: (key: string, author: Author) => void }): AdmissionHandler {
   return {
     handle(req) {
       if (req.dryRun) return 'dry-run';
@@ -37,8 +39,19 @@ export function createAdmissionHandler(deps: { sink: RecordSink; fingerprint: Fi
         contentHash: isScale ? scaleContent(replicas as number) : deps.fingerprint(current),
       };
       const author: Author = { username: req.userInfo.username, uid: req.userInfo.uid, groups: req.userInfo.groups, ...(req.fieldManager ? { fieldManager: req.fieldManager } : {}) };
-      deps.sink.record(correlationKey(parts), author);
-      deps.onRecord?.(parts, author);
+      const key = correlationKey(parts);
+      deps.sink.record(key, author);
+      deps.onRecord?.(key, author);
+      // A controller's own deletions get their cause from the leader's watch (cause.ts), never here.
+      if (req.operation === 'DELETE' && !isCascadingController(author.username)) {
+        const isNamespace = parts.group === '' && parts.resource === 'namespaces';
+        const causeKey = isNamespace ? namespaceCauseKey(parts.name) : parts.uid ? objectCauseKey(parts.uid) : undefined;
+        if (causeKey) {
+          const cause = causeEntry(author, describeDeleted(parts.resource, parts.namespace, parts.name));
+          deps.sink.record(causeKey, cause);
+          deps.onRecord?.(causeKey, cause);
+        }
+      }
       return 'recorded';
     },
   };

@@ -11,7 +11,7 @@ import type { CliContext, Command } from './context.ts';
 import { CliError } from './errors.ts';
 import { formatColumns, isoTime, shortOid } from './format.ts';
 import { notRecordedError } from './not-recorded.ts';
-import { objectChanges, type ObjectChange } from './object-history.ts';
+import { objectChanges, shownUser, type ObjectChange } from './object-history.ts';
 import { displayObject, objectPath, splitPath } from './object-path.ts';
 import { RepoReader } from './repo-reader.ts';
 import { displayResource } from './resource-names.ts';
@@ -91,7 +91,7 @@ async function run(argv: readonly string[], ctx: CliContext): Promise<void> {
     if (lineage.length === 0 && change.after === undefined) {
       const what = `${displayResource(target.resource)} ${displayObject(target.ref)}`;
       throw new CliError(
-        `${what} does not exist on branch ${repo.branch}: deleted by ${change.user} at ${isoTime(change.commit.author.timestamp)} (commit ${shortOid(change.commit.oid)})`,
+        `${what} does not exist on branch ${repo.branch}: deleted by ${shownUser(change)} at ${isoTime(change.commit.author.timestamp)} (commit ${shortOid(change.commit.oid)})`,
         { hint: `its past versions: kubescribe history ${displayResource(target.resource)} ${displayObject(target.ref)}` },
       );
     }

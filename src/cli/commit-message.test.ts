@@ -28,6 +28,7 @@ describe('parseCommitMessage', () => {
       candidates: [],
       deletion: undefined,
       releasedBy: undefined,
+      causes: [],
     });
   });
 
@@ -88,6 +89,7 @@ describe('agreement with the writer (src/git/commit-message.ts)', () => {
       candidates: [],
       deletion: undefined,
       releasedBy: undefined,
+      causes: [],
     });
   });
 
@@ -96,6 +98,17 @@ describe('agreement with the writer (src/git/commit-message.ts)', () => {
     expect(done).toMatchObject({ operation: 'DELETE', user: 'bob', deletion: 'completed', releasedBy: 'carol' });
     const either = parseCommitMessage(changeMessage({ operation: 'UPDATE', group: '', version: 'v1', resource: 'configmaps', namespace: 'shop', name: 'x', user: 'unknown', groups: [], resourceVersion: '51', candidates: ['alice', 'bob'] }));
     expect(either).toMatchObject({ user: 'unknown', candidates: ['alice', 'bob'] });
+  });
+
+  it('reads back the cause of a controller\'s deletion', () => {
+    const cause = { users: ['bob'], deleted: 'namespace shop', controller: 'namespace controller' };
+    const written = changeMessage({ operation: 'DELETE', group: '', version: 'v1', resource: 'configmaps', namespace: 'shop', name: 'x', user: 'system:serviceaccount:kube-system:namespace-controller', groups: [], resourceVersion: '60', cause });
+    expect(written).toContain('\nRemoved by the namespace controller because bob deleted namespace shop.\n');
+    expect(parseCommitMessage(written)).toMatchObject({ user: 'system:serviceaccount:kube-system:namespace-controller', causes: ['bob'] });
+    const two = changeMessage({ operation: 'DELETE', group: 'apps', version: 'v1', resource: 'replicasets', namespace: 'shop', name: 'web-1', user: 'system:serviceaccount:kube-system:generic-garbage-collector', groups: [], resourceVersion: '61', cause: { users: ['alice', 'bob'], deleted: 'deployments shop/web', controller: 'garbage collector' } });
+    expect(two).toContain('Removed by the garbage collector because alice or bob deleted deployments shop/web.');
+    expect(parseCommitMessage(two).causes).toEqual(['alice', 'bob']);
+    expect(parseCommitMessage(changeMessage({ operation: 'DELETE', group: '', version: 'v1', resource: 'configmaps', namespace: 'shop', name: 'x', user: 'carol', groups: [], resourceVersion: '62' })).causes).toEqual([]);
   });
 
   it('reads back what the writer writes for a cluster-scoped change', () => {

@@ -14,6 +14,7 @@ export const TRAILER = {
   candidates: 'kubescribe-candidates',
   deletion: 'kubescribe-deletion',
   releasedBy: 'kubescribe-released-by',
+  cause: 'kubescribe-cause',
   cluster: 'kubescribe-cluster',
 } as const;
 
@@ -31,6 +32,8 @@ export interface CommitMeta {
   /** `requested` or `completed` for a deletion held by finalizers or a grace period. */
   readonly deletion: string | undefined;
   readonly releasedBy: string | undefined;
+  /** A controller's deletion on someone's behalf: who set it off (Kubescribe-Cause; the user stays the controller). */
+  readonly causes: readonly string[];
   /** The cluster that recorded the commit (several clusters into one repository). */
   readonly cluster: string | undefined;
 }
@@ -111,6 +114,7 @@ export function parseCommitMessage(message: string): CommitMeta {
     candidates: (trailers.get(TRAILER.candidates) ?? '').split(',').map((c) => c.trim()).filter((c) => c !== ''),
     deletion: trailers.get(TRAILER.deletion) || undefined,
     releasedBy: trailers.get(TRAILER.releasedBy) || undefined,
+    causes: (trailers.get(TRAILER.cause) ?? '').split(',').map((c) => c.trim()).filter((c) => c !== ''),
     cluster: trailers.get(TRAILER.cluster) || undefined,
   };
 }

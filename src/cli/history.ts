@@ -7,7 +7,7 @@ import { REPO_OPTIONS, REPO_OPTIONS_HELP, commonOptions, openAuditRepo, parseCom
 import type { CliContext, Command } from './context.ts';
 import { isoTime, paintDiff, paintOperation, shortOid, unifiedDiff, type Palette } from './format.ts';
 import { notRecordedError } from './not-recorded.ts';
-import { objectChanges, type ObjectChange } from './object-history.ts';
+import { involves, objectChanges, shownUser, type ObjectChange } from './object-history.ts';
 import { objectPath, splitPath } from './object-path.ts';
 import { RepoReader } from './repo-reader.ts';
 
@@ -26,7 +26,8 @@ Options:
   -n, --namespace <ns>       the object's namespace
       --since <when>         only changes since a duration ago (30m, 24h, 7d) or an ISO date
       --user <name>          only changes by this Kubernetes user (alice,
-                             system:serviceaccount:ns:name, unknown, kubescribe)
+                             system:serviceaccount:ns:name, unknown, kubescribe), or
+                             deletions by a controller that the user caused
       --limit <n>            at most n changes
 
 ${REPO_OPTIONS_HELP}
@@ -73,7 +74,7 @@ async function run(argv: readonly string[], ctx: CliContext): Promise<void> {
   const json: unknown[] = [];
   for await (const change of objectChanges(reader, repo.tip, segments, { stopBefore: since })) {
     if (since !== undefined && change.commit.author.timestamp < since) continue;
-    if (user !== undefined && change.user !== user) continue;
+    if (user !== undefined && !involves(change, user)) continue;
     found.push(change);
     const before = change.before === undefined ? undefined : await reader.readText(change.before);
     const after = change.after === undefined ? undefined : await reader.readText(change.after);
@@ -99,7 +100,7 @@ async function run(argv: readonly string[], ctx: CliContext): Promise<void> {
 }
 
 function changeText(change: ObjectChange, diff: string, p: Palette, separate: boolean): string {
-  const header = [p.dim(isoTime(change.commit.author.timestamp)), p.bold(change.user), paintOperation(change.operation, p), p.yellow(shortOid(change.commit.oid))].join('  ');
+  const header = [p.dim(isoTime(change.commit.author.timestamp)), p.bold(shownUser(change)), paintOperation(change.operation, p), p.yellow(shortOid(change.commit.oid))].join('  ');
   return `${separate ? '\n' : ''}${header}\n${paintDiff(diff, p)}`;
 }
 
@@ -108,6 +109,7 @@ function changeJson(change: ObjectChange, diff: string): Record<string, unknown>
     commit: change.commit.oid,
     time: isoTime(change.commit.author.timestamp),
     user: change.user,
+    cause: change.meta.causes,
     groups: change.meta.groups,
     operation: change.operation,
     effect: change.effect,

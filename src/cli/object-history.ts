@@ -36,6 +36,16 @@ export function changeUser(commit: CommitInfo, meta: CommitMeta): string {
   return user === 'unknown' && meta.candidates.length > 1 ? `unknown (${meta.candidates.join('|')})` : user;
 }
 
+/** The user as shown: `<controller> (caused by bob)` for a controller's deletion on someone's behalf. */
+export function shownUser(change: RecordedChange): string {
+  return change.meta.causes.length > 0 ? `${change.user} (caused by ${change.meta.causes.join(', ')})` : change.user;
+}
+
+/** Whether a change is the user's: made by them, or a controller's deletion they caused. */
+export function involves(change: RecordedChange, user: string): boolean {
+  return change.user === user || change.meta.causes.includes(user);
+}
+
 export function describeChange(commit: CommitInfo, effect: FileEffect, meta: CommitMeta = parseCommitMessage(commit.message)): RecordedChange {
   return { commit, meta, effect, user: changeUser(commit, meta), operation: meta.operation ?? OPERATION_OF[effect] };
 }

@@ -78,8 +78,8 @@ describe('who', () => {
     const out = JSON.parse(stdout) as { user: string; changes: Record<string, unknown>[] };
     expect(out.user).toBe('bob');
     expect(out.changes).toEqual([
-      { commit: story.commits.deployScale, time: '2025-01-10T13:00:00Z', user: 'bob', operation: 'UPDATE', cluster: null, effect: 'modified', group: 'apps', version: 'v1', resource: 'deployments', namespace: 'shop', name: 'web', path: 'shop/apps/deployments/web.yaml' },
-      { commit: story.commits.cmUpdate, time: '2025-01-10T10:00:00Z', user: 'bob', operation: 'UPDATE', cluster: null, effect: 'modified', group: '', version: 'v1', resource: 'configmaps', namespace: 'shop', name: 'settings', path: 'shop/core/configmaps/settings.yaml' },
+      { commit: story.commits.deployScale, time: '2025-01-10T13:00:00Z', user: 'bob', cause: [], operation: 'UPDATE', cluster: null, effect: 'modified', group: 'apps', version: 'v1', resource: 'deployments', namespace: 'shop', name: 'web', path: 'shop/apps/deployments/web.yaml' },
+      { commit: story.commits.cmUpdate, time: '2025-01-10T10:00:00Z', user: 'bob', cause: [], operation: 'UPDATE', cluster: null, effect: 'modified', group: '', version: 'v1', resource: 'configmaps', namespace: 'shop', name: 'settings', path: 'shop/core/configmaps/settings.yaml' },
     ]);
   });
 

@@ -9,7 +9,7 @@ import type { CliContext, Command } from './context.ts';
 import { usageError } from './errors.ts';
 import { formatColumns, isoTime, paintOperation, shortOid } from './format.ts';
 import { parseCommitMessage, type CommitMeta } from './commit-message.ts';
-import { changeUser, describeChange, type FileEffect, type RecordedChange } from './object-history.ts';
+import { changeUser, describeChange, shownUser, type FileEffect, type RecordedChange } from './object-history.ts';
 import { displayObject, parseObjectPath, splitPath, type ObjectRef } from './object-path.ts';
 import { RepoReader, type CommitInfo, type WalkStep } from './repo-reader.ts';
 import { displayResource } from './resource-names.ts';
@@ -24,7 +24,9 @@ Usage:
 
 Options:
       --user <name>          the Kubernetes user (alice, system:serviceaccount:ns:name,
-                             unknown; kubescribe for reconcile commits)
+                             unknown; kubescribe for reconcile commits); deletions by
+                             the namespace controller or the garbage collector that the
+                             user caused are listed too, as "<controller> (caused by <user>)"
       --since <when>         only changes since a duration ago (30m, 24h, 7d) or an ISO date
       --limit <n>            at most n rows
   -n, --namespace <ns>       only objects in this namespace
@@ -87,7 +89,8 @@ async function run(argv: readonly string[], ctx: CliContext): Promise<void> {
     const { commit } = step;
     if (since !== undefined && commit.author.timestamp < since) continue;
     const meta = parseCommitMessage(commit.message);
-    if (user !== undefined && changeUser(commit, meta) !== user) continue;
+    // A controller's deletion caused by the user counts as theirs (shown with its controller).
+    if (user !== undefined && changeUser(commit, meta) !== user && !meta.causes.includes(user)) continue;
     if (cluster !== undefined && meta.cluster !== cluster) continue;
     for (const row of await objectsChanged(reader, step, meta, baseSegments, common.baseFolder)) {
       if (values.namespace !== undefined && row.ref.namespace !== values.namespace) continue;
@@ -101,6 +104,7 @@ async function run(argv: readonly string[], ctx: CliContext): Promise<void> {
       commit: r.commit.oid,
       time: isoTime(r.commit.author.timestamp),
       user: r.user,
+      cause: r.meta.causes,
       operation: r.operation,
       cluster: r.cluster ?? null,
       effect: r.effect,
@@ -120,7 +124,7 @@ async function run(argv: readonly string[], ctx: CliContext): Promise<void> {
     return;
   }
   const p = common.palette;
-  const table = rows.map((r) => [isoTime(r.commit.author.timestamp), r.user, r.operation, displayResource(r.ref), displayObject(r.ref), shortOid(r.commit.oid)]);
+  const table = rows.map((r) => [isoTime(r.commit.author.timestamp), shownUser(r), r.operation, displayResource(r.ref), displayObject(r.ref), shortOid(r.commit.oid)]);
   const painted = formatColumns(table, (column, padded, raw) => {
     if (column === 0) return p.dim(padded);
     if (column === 2) return paintOperation(raw, p) + padded.slice(raw.length);

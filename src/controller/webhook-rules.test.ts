@@ -28,4 +28,12 @@ describe('webhook rules', () => {
     expect(await syncWebhookRules(api, 'kubescribe', types, pino({ level: 'silent' }))).toBe(true);
     expect(puts).toHaveLength(1);
   });
+
+  it('always sends Namespace DELETEs (the cause of the namespace controller\'s deletions), once', () => {
+    const rules = webhookRules(types);
+    expect(rules.at(-1)).toEqual({ apiGroups: [''], apiVersions: ['v1'], resources: ['namespaces'], operations: ['DELETE'], scope: '*' });
+    const recorded = webhookRules([...types, { group: '', version: 'v1', resource: 'namespaces' }]);
+    expect(recorded.filter((r) => r.resources.includes('namespaces'))).toEqual([{ apiGroups: [''], apiVersions: ['v1'], resources: ['configmaps', 'namespaces'], operations: ['CREATE', 'UPDATE', 'DELETE'], scope: '*' }]);
+    expect(webhookRules([])).toEqual([rules.at(-1)]);
+  });
 });

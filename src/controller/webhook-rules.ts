@@ -2,7 +2,9 @@
 // so the apiserver calls the webhook only for those resources. The versions are the ones the watch
 // uses (the apiserver converts other versions to them: matchPolicy Equivalent), so the webhook and
 // the watch hash the same content; `<resource>/scale` is added where it exists (kubectl scale).
-// Only `rules` is changed: clientConfig, selectors and policies stay as deployed.
+// Namespace DELETEs are always sent, recorded or not: they are the cause of what the namespace
+// controller deletes afterwards (correlation/cause.ts). Only `rules` is changed: clientConfig,
+// selectors and policies stay as deployed.
 import type { Logger } from 'pino';
 import type { ResourceType } from '../kube-object.ts';
 import type { KubeApi } from '../watch/index.ts';
@@ -18,10 +20,15 @@ export function webhookRules(types: readonly ResourceType[]): WebhookRule[] {
     if (t.scalable) e.resources.add(`${t.resource}/scale`);
     byGv.set(k, e);
   }
-  return [...byGv.values()].sort((a, b) => `${a.group}/${a.version}`.localeCompare(`${b.group}/${b.version}`)).map((e) => ({
+  const rules: WebhookRule[] = [...byGv.values()].sort((a, b) => `${a.group}/${a.version}`.localeCompare(`${b.group}/${b.version}`)).map((e) => ({
     apiGroups: [e.group], apiVersions: [e.version], resources: [...e.resources].sort(), operations: ['CREATE', 'UPDATE', 'DELETE'], scope: '*',
   }));
+  if (!byGv.get('/v1')?.resources.has('namespaces')) rules.push(NAMESPACE_DELETES);
+  return rules;
 }
+
+/** The rule that sends Namespace DELETEs when Namespaces are not recorded: the cause of the namespace controller's deletions. */
+export const NAMESPACE_DELETES: WebhookRule = { apiGroups: [''], apiVersions: ['v1'], resources: ['namespaces'], operations: ['DELETE'], scope: '*' };
 
 interface Vwc { metadata: { resourceVersion?: string }; webhooks?: Array<{ name: string; rules?: WebhookRule[] }> }
 

@@ -7,6 +7,7 @@
 // resolve-author.ts decides: one identity, or the one the persisted object names, or none (the
 // commit then says `unknown` and lists the candidates). A match consumes the whole key, since the
 // old resourceVersion in it can never be left again.
+import { isCauseKey } from './cause.ts';
 import { TtlLru } from './ttl-lru.ts';
 
 export interface Author {
@@ -15,6 +16,8 @@ export interface Author {
   groups: string[];
   /** The request's field manager (options.fieldManager), for rules that exclude GitOps controllers. */
   fieldManager?: string;
+  /** For a cause entry (cause.ts): what this user deleted, e.g. `namespace shop`. */
+  deleted?: string;
 }
 
 export interface CorrelationStoreOptions {
@@ -41,7 +44,8 @@ export class CorrelationStore {
       dispose: (value, key, reason) => {
         if (reason === 'set') return; // the same array is set again after a push
         for (const a of value) this.toggle(key, a);
-        if (reason === 'expire' || reason === 'evict') opts.onEvict?.(reason);
+        // A cause is never consumed: its expiry is its normal end, not a correlation missed.
+        if (reason === 'evict' || (reason === 'expire' && !isCauseKey(key))) opts.onEvict?.(reason);
       },
     });
   }
@@ -108,6 +112,11 @@ export class CorrelationStore {
     if (!entries) return undefined;
     this.cache.delete(key);
     return entries;
+  }
+
+  /** Every entry under this key without consuming it: for causes, which many deletions share. */
+  peek(key: string): Author[] | undefined {
+    return this.cache.get(key);
   }
 
   /**

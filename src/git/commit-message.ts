@@ -18,6 +18,8 @@ export interface ChangeMessage {
   candidates?: readonly string[];
   /** Several clusters into one repository: the cluster's name (the `Kubescribe-Cluster` trailer). */
   cluster?: string;
+  /** A deletion by a controller on someone's behalf: who set it off and what they deleted (correlation/cause.ts). */
+  cause?: { users: readonly string[]; deleted: string; controller: string };
 }
 
 export interface ReconcileMessage {
@@ -50,6 +52,7 @@ export function changeMessage(m: ChangeMessage): string {
   const body: string[] = [];
   if (m.deletion === 'requested') body.push(`Deletion requested by ${m.user}; the object stays until its finalizers or grace period let it go.`);
   if (m.deletion === 'completed') body.push(`The deletion requested by ${m.user} is complete${m.releasedBy ? `: ${m.releasedBy} released the last finalizer` : ''}.`);
+  if (m.cause) body.push(`Removed by the ${m.cause.controller} because ${m.cause.users.join(' or ')} deleted ${m.cause.deleted}.`);
   if (m.candidates && m.candidates.length > 1) body.push(`Several requests match this change and nothing tells which one was persisted: ${m.candidates.join(', ')}. kubescribe does not guess.`);
   return [
     `${m.operation} ${gv(m.group, m.version)} ${m.resource} ${object}`,
@@ -63,6 +66,7 @@ export function changeMessage(m: ChangeMessage): string {
     `Kubescribe-Resource-Version: ${m.resourceVersion}`,
     ...(m.deletion ? [`Kubescribe-Deletion: ${m.deletion}`] : []),
     ...(m.releasedBy ? [`Kubescribe-Released-By: ${oneLine(m.releasedBy)}`] : []),
+    ...(m.cause ? [`Kubescribe-Cause: ${oneLine(m.cause.users.join(', '))}`] : []),
     ...(m.candidates && m.candidates.length > 1 ? [`Kubescribe-Candidates: ${oneLine(m.candidates.join(', '))}`] : []),
     ...clusterTrailer(m.cluster),
     '',

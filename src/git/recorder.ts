@@ -104,7 +104,7 @@ export class Recorder {
       message: changeMessage({
         operation: c.operation, group: c.type.group, version: c.type.version, resource: c.type.resource,
         namespace: c.namespace, name: c.name, user, groups: c.author?.groups ?? [], resourceVersion: c.resourceVersion, cluster: this.o.cluster,
-        deletion: c.deletion, releasedBy, candidates: c.candidates?.map((a) => a.username),
+        deletion: c.deletion, releasedBy, candidates: c.candidates?.map((a) => a.username), cause: c.cause,
       }),
     });
     cp.apply();

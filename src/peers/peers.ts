@@ -58,7 +58,8 @@ export function peerRoutes(opts: { store: CorrelationStore; secret: string; onRe
 
 function isEntry(e: unknown): e is Entry {
   return Array.isArray(e) && e.length === 2 && typeof e[0] === 'string' && Array.isArray(e[1]) && e[1].length > 0 && e[1].every((a: unknown) =>
-    typeof a === 'object' && a !== null && typeof (a as Author).username === 'string' && Array.isArray((a as Author).groups) && (a as Author).groups.every((g) => typeof g === 'string'));
+    typeof a === 'object' && a !== null && typeof (a as Author).username === 'string' && Array.isArray((a as Author).groups) && (a as Author).groups.every((g) => typeof g === 'string')
+    && ((a as Author).deleted === undefined || typeof (a as Author).deleted === 'string'));
 }
 
 export interface PeerClientOptions {

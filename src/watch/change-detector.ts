@@ -25,9 +25,12 @@ interface ObjectState {
 export interface CorrelationLookup {
   take(key: string): Author[] | undefined;
   takeStartingWith(prefix: string): Author[] | undefined;
+  /** For causes (correlation/cause.ts): read without consuming, and pass one on. */
+  peek(key: string): Author[] | undefined;
+  record(key: string, author: Author): void;
 }
 
-type Metadata = NonNullable<KubeObject['metadata']> & { deletionTimestamp?: string; managedFields?: ManagedFieldsEntry[] };
+type Metadata = NonNullable<KubeObject['metadata']> & { deletionTimestamp?: string; managedFields?: ManagedFieldsEntry[]; ownerReferences?: Array<{ uid?: string }> };
 
 const meta = (obj: KubeObject): Metadata => (obj.metadata ?? {}) as Metadata;
 
@@ -152,6 +155,8 @@ export class ChangeDetector {
     if (operation === 'UPDATE' && typeof replicas === 'number') keys.push(correlationKey({ ...key, contentHash: scaleContent(replicas) }));
     const manager = operation === 'DELETE' ? undefined : newestManager(m.managedFields);
     const c: Change = { kind: 'change', type: this.type, operation, namespace, name, uid, resourceVersion: rv, object: sanitized, observedAt: new Date(), ...(manager ? { manager } : {}) };
+    const owners = operation === 'DELETE' ? (m.ownerReferences ?? []).map((o) => o.uid).filter((u): u is string => typeof u === 'string' && u !== '') : [];
+    if (owners.length > 0) c.ownerUids = owners;
     if (!lookup) return c;
     c.correlationKeys = keys;
     for (const k of keys) {

@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Change } from '../change.ts';
+import { correlationKey, CorrelationStore, GARBAGE_COLLECTOR, objectCauseKey } from '../correlation/index.ts';
 import type { KubeObject } from '../kube-object.ts';
 import type { KubeApi } from './kube-api.ts';
 import { WatchManager } from './watch-manager.ts';
@@ -38,7 +39,7 @@ describe('watch manager', () => {
         { type: 'MODIFIED', object: { ...cm('recorded', 'a', '5'), data: { x: '1' } } },
       ]),
       prepare: (obj) => ({ sanitized: obj, hash: JSON.stringify(obj.data) }),
-      correlations: { take: () => undefined, takeStartingWith: () => undefined },
+      correlations: { take: () => undefined, takeStartingWith: () => undefined, peek: () => undefined, record: () => undefined },
       logger: pino({ level: 'silent' }),
       backoffMs: 5, maxBackoffMs: 20, resyncIntervalMs: 0,
       missWaitMs: 10,
@@ -56,5 +57,46 @@ describe('watch manager', () => {
     expect(delivered.map((c) => `${c.operation} ${c.namespace}/${c.name}`)).toEqual(['CREATE recorded/a', 'CREATE elsewhere/b', 'UPDATE elsewhere/b', 'UPDATE recorded/a']);
     expect(lookups).toEqual([false, false]);
     expect(waited).toHaveLength(2);
+  });
+
+  it('names the cause of the garbage collector\'s deletions, immediate and held, and passes it on', async () => {
+    const store = new CorrelationStore({ ttlMs: 60_000, maxEntries: 100 });
+    const owned = (name: string, rv: string, extra: Record<string, unknown> = {}): KubeObject => {
+      const o = cm('shop', name, rv);
+      return { ...o, data: { v: name }, metadata: { ...o.metadata, ownerReferences: [{ uid: 'd-uid' }], ...extra } } as KubeObject;
+    };
+    const gc = { username: GARBAGE_COLLECTOR, groups: [] };
+    const del = (name: string, oldRv: string): string => correlationKey({ operation: 'DELETE', group: '', resource: 'configmaps', namespace: 'shop', name, uid: `shop-${name}`, oldResourceVersion: oldRv, contentHash: JSON.stringify({ v: name }) });
+    store.record(objectCauseKey('d-uid'), { username: 'alice', groups: [], deleted: 'deployments shop/web' });
+    store.record(del('a', '2'), gc);
+    store.record(del('b', '3'), gc);
+    const delivered: Change[] = [];
+    const manager = new WatchManager({
+      api: fakeApi([
+        { type: 'ADDED', object: owned('a', '2') },
+        { type: 'ADDED', object: owned('b', '3') },
+        { type: 'DELETED', object: owned('a', '4') },
+        { type: 'MODIFIED', object: owned('b', '5', { deletionTimestamp: '2026-01-01T00:00:00Z' }) },
+        { type: 'DELETED', object: owned('b', '6', { deletionTimestamp: '2026-01-01T00:00:00Z' }) },
+      ]),
+      prepare: (obj) => ({ sanitized: obj, hash: JSON.stringify(obj.data) }),
+      correlations: store,
+      logger: pino({ level: 'silent' }),
+      backoffMs: 5, maxBackoffMs: 20, resyncIntervalMs: 0,
+      sink: { changes: async (_t, changes) => { delivered.push(...changes); }, snapshot: async () => undefined },
+    });
+    manager.setTypes([{ group: '', version: 'v1', resource: 'configmaps', namespaced: true, kind: 'ConfigMap' }]);
+    const deadline = Date.now() + 3000;
+    while (delivered.length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    await manager.stop();
+    expect(delivered.map((c) => [c.operation, c.name, c.deletion, c.author?.username, c.cause?.users, c.cause?.deleted])).toEqual([
+      ['CREATE', 'a', undefined, undefined, undefined, undefined],
+      ['CREATE', 'b', undefined, undefined, undefined, undefined],
+      ['DELETE', 'a', undefined, GARBAGE_COLLECTOR, ['alice'], 'deployments shop/web'],
+      ['DELETE', 'b', 'requested', GARBAGE_COLLECTOR, ['alice'], 'deployments shop/web'],
+      ['DELETE', 'b', 'completed', GARBAGE_COLLECTOR, ['alice'], 'deployments shop/web'],
+    ]);
+    // Passed on: what the garbage collector deletes because of a or b names alice too.
+    expect(store.peek(objectCauseKey('shop-a'))?.map((e) => e.username)).toEqual(['alice']);
   });
 });

@@ -4,7 +4,7 @@
 // queue slows reading instead of dropping anything.
 import type { Logger } from 'pino';
 import type { Change } from '../change.ts';
-import { newestManager, resolveAuthor, type Author, type ManagedFieldsEntry } from '../correlation/index.ts';
+import { attributeCause, newestManager, resolveAuthor, type Author, type ManagedFieldsEntry } from '../correlation/index.ts';
 import { typeKey, type KubeObject, type ResourceType } from '../kube-object.ts';
 import { ChangeDetector, type CorrelationLookup, type Prepare } from './change-detector.ts';
 import type { KubeApi } from './kube-api.ts';
@@ -113,6 +113,7 @@ export class WatchManager {
         await enriching.get(c.requestedBy);
         c.author = c.requestedBy.author;
         c.candidates = c.requestedBy.candidates;
+        if (c.requestedBy.cause) c.cause = c.requestedBy.cause;
         return;
       }
       if (o.recordable && !o.recordable(type, c)) return;
@@ -120,6 +121,8 @@ export class WatchManager {
         Object.assign(c, resolveAuthor(await o.waitFor(c.correlationKeys, c.observedAt.getTime() + o.missWaitMs - Date.now()), c.manager));
       }
       o.onLookup?.(c.author !== undefined || c.candidates !== undefined);
+      // A controller's deletion: the user deletion behind it (correlation/cause.ts).
+      attributeCause(o.correlations, c);
     };
     const enrich = async (changes: Change[]): Promise<Change[]> => {
       await Promise.all(changes.map((c) => {
