@@ -77,11 +77,14 @@ export class PeerClient {
   private batch: Entry[] = [];
   private scheduled = false;
   private readonly agent: Agent;
+  /** For a retry: a connection of its own, never a kept-alive one. */
+  private readonly freshAgent: Agent;
   private readonly lastHash = new Map<string, string>();
 
   constructor(private readonly o: PeerClientOptions) {
     // Peers are addressed by pod IP: the CA is checked, the host name in the certificate is not.
     this.agent = new Agent({ keepAlive: true, ca: o.ca, checkServerIdentity: () => undefined, rejectUnauthorized: true });
+    this.freshAgent = new Agent({ keepAlive: false, ca: o.ca, checkServerIdentity: () => undefined, rejectUnauthorized: true });
   }
 
   /** Queue one correlation; everything queued in this tick goes out in one request per peer. */
@@ -95,10 +98,26 @@ export class PeerClient {
       const entries = this.batch;
       this.batch = [];
       const body = JSON.stringify({ entries });
-      for (const peer of this.o.peers()) {
-        this.call('POST', peer, PEER_PATH, body).then((r) => this.o.events?.pushed?.(r.status === 204), () => this.o.events?.pushed?.(false));
-      }
+      for (const peer of this.o.peers()) void this.push(peer, body);
     });
+  }
+
+  /**
+   * One batch to one peer. A failed request is sent once more on a fresh connection: under load a
+   * kept-alive connection may be closed by the peer just as it is reused, and a correlation that
+   * does not arrive within the leader's miss wait is an `unknown` commit (the periodic pull comes
+   * too late for it). Recording twice is harmless.
+   */
+  private async push(peer: string, body: string): Promise<void> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const r = await this.call('POST', peer, PEER_PATH, body, attempt > 0);
+        this.o.events?.pushed?.(r.status === 204);
+        return;
+      } catch {
+        if (attempt > 0) this.o.events?.pushed?.(false);
+      }
+    }
   }
 
   /** Pulls every peer's correlations changed since the last pull into the store. */
@@ -121,12 +140,13 @@ export class PeerClient {
 
   close(): void {
     this.agent.destroy();
+    this.freshAgent.destroy();
   }
 
-  private call(method: string, base: string, path: string, body?: string): Promise<{ status: number; body: string }> {
+  private call(method: string, base: string, path: string, body?: string, fresh = false): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
       const req = request(new URL(path, base), {
-        method, agent: this.agent, timeout: this.o.timeoutMs ?? 2000,
+        method, agent: fresh ? this.freshAgent : this.agent, timeout: this.o.timeoutMs ?? 2000,
         headers: { [PEER_SECRET_HEADER]: this.o.secret, ...(body ? { 'content-type': 'application/json' } : {}) },
       }, (res) => {
         let text = '';

@@ -1,0 +1,67 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PEER_PATH, PeerClient } from './peers.ts';
+
+describe('PeerClient pushes', () => {
+  let dir: string;
+  let cert: Buffer;
+  let key: Buffer;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'kubescribe-peers-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=peer',
+      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    cert = readFileSync(join(dir, 'cert.pem'));
+    key = readFileSync(join(dir, 'key.pem'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** A peer that drops the first `drops` pushes without answering (the connection reset), then accepts. */
+  async function peer(drops: number): Promise<{ server: Server; url: string; received: unknown[] }> {
+    const received: unknown[] = [];
+    let seen = 0;
+    const server = createServer({ cert, key }, (req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        if (req.url !== PEER_PATH) { res.writeHead(404).end(); return; }
+        if (seen++ < drops) { req.socket.destroy(); return; }
+        received.push(JSON.parse(body));
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return { server, url: `https://127.0.0.1:${(server.address() as { port: number }).port}`, received };
+  }
+
+  const until = async (ok: () => boolean): Promise<void> => {
+    for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
+  };
+
+  it('sends a push that failed once more, on a fresh connection, and counts one success', async () => {
+    const p = await peer(1);
+    const results: boolean[] = [];
+    const client = new PeerClient({ secret: 's'.repeat(16), peers: () => [p.url], ca: cert, events: { pushed: (ok) => results.push(ok) } });
+    client.notify('k1', { username: 'alice', groups: [] });
+    await until(() => results.length > 0);
+    expect(results).toEqual([true]);
+    expect(p.received).toEqual([{ entries: [['k1', [{ username: 'alice', groups: [] }]]] }]);
+    client.close();
+    p.server.close();
+  });
+
+  it('gives up after the second failure and counts one failed push', async () => {
+    const p = await peer(2);
+    const results: boolean[] = [];
+    const client = new PeerClient({ secret: 's'.repeat(16), peers: () => [p.url], ca: cert, events: { pushed: (ok) => results.push(ok) } });
+    client.notify('k1', { username: 'alice', groups: [] });
+    await until(() => results.length > 0);
+    expect(results).toEqual([false]);
+    expect(p.received).toEqual([]);
+    client.close();
+    p.server.close();
+  });
+});
