@@ -13,8 +13,8 @@
 // kubescribe runs (watch + Git) in every condition, so its CPU on this shared machine weighs on
 // all of them alike; the "running" PATCHes must all be committed as authored by alice.
 // Each segment lasts --seconds, or longer at a low rate to get --min-samples PATCHes.
-// Usage: npx tsx bench/apiserver-latency.ts [--rates 10,100,300] [--seconds 4] [--min-samples 80]
-//        [--rounds 2] [--warmup 1] [--objects 300] [--timeout <chart's>] [--short-timeout 1]
+// Usage: npx tsx bench/apiserver-latency.ts [--rates 10,100,300] [--seconds 3] [--min-samples 60]
+//        [--rounds 2] [--warmup 1] [--objects 3000] [--timeout <chart's>] [--short-timeout 1]
 //        [--conditions none,running,refused,blackhole,blackhole-short]
 //        [--dir /tmp/ks-bench/apiserver-latency] [--keep] [--json results.jsonl]
 import { readFileSync } from 'node:fs';
@@ -35,11 +35,13 @@ const LABEL: Record<Condition, string> = { none: 'no webhook', running: 'kubescr
 
 const chartTimeout = (parse(readFileSync(join(repoRoot, 'charts', 'kubescribe', 'values.yaml'), 'utf8')) as { webhook: { timeoutSeconds: number } }).webhook.timeoutSeconds;
 const rates = numbers('rates', '10,100,300');
-const seconds = Number(arg('seconds', '4'));
-const minSamples = Number(arg('min-samples', '80'));
+const seconds = Number(arg('seconds', '3'));
+const minSamples = Number(arg('min-samples', '60'));
 const rounds = Number(arg('rounds', '2'));
 const warmup = Number(arg('warmup', '1'));
-const objects = Number(arg('objects', '300'));
+// Enough objects that no one is PATCHed twice within a black-holed call (3,000 at 300/s: every
+// 10 s): a PATCH whose object changed meanwhile fails its write, is retried, and calls the webhook again.
+const objects = Number(arg('objects', '3000'));
 const timeoutSeconds = Number(arg('timeout', String(chartTimeout)));
 const shortTimeout = Number(arg('short-timeout', '1'));
 const timeoutOf = (c: Condition): number => (c === 'blackhole-short' ? shortTimeout : timeoutSeconds);
