@@ -124,7 +124,7 @@ async function main(): Promise<void> {
                 segment.push(s.doneAt - s.sentAt);
                 if (c === 'running') cl.rvs.push((JSON.parse(s.result.body) as { metadata: { resourceVersion: string } }).metadata.resourceVersion);
               } else {
-                const why = s.error ?? `HTTP ${s.result?.status}`;
+                const why = s.error !== undefined ? s.error.replace(/^PATCH \S+: /, '') : `HTTP ${s.result?.status}`;
                 cl.failed.set(why, (cl.failed.get(why) ?? 0) + 1);
               }
             }
@@ -153,13 +153,16 @@ async function main(): Promise<void> {
       for (const rate of rates) {
         const base = summarize(cell(rate, 'none').ms);
         console.log(`\n${rate} changes/s — PATCH answered by the apiserver (ms), ratios to "no webhook":`);
-        console.log('  condition              n   p50     p99     max     p50 ×   p99 ×   failed  late  load');
+        console.log('  condition                   n   p50     p99     max     p50 ×   p99 ×   failed  late  load');
+        const none = cell(rate, 'none');
+        const sent = none.ms.length + [...none.failed.values()].reduce((x, y) => x + y, 0);
+        if (none.late + sent - none.ms.length > 0.05 * sent) console.log(`  ! without a webhook already ${sent - none.ms.length} of ${sent} PATCHes failed and ${none.late} left late: the apiserver (or this machine) is saturated at this rate, the ratios mean little`);
         for (const c of conditions) {
           const cl = cell(rate, c);
           const S = summarize(cl.ms);
           const l = Math.max(...cl.loads);
           const failed = [...cl.failed].map(([k, v]) => `${k} ×${v}`).join(', ');
-          console.log(`  ${LABEL[c].padEnd(20)} ${String(S.n).padStart(5)}  ${fmt(S.p50).padEnd(7)} ${fmt(S.p99).padEnd(7)} ${fmt(S.max).padEnd(7)} ${fmt(S.p50 / base.p50).padEnd(7)} ${fmt(S.p99 / base.p99).padEnd(7)} ${String(cl.failed.size ? [...cl.failed.values()].reduce((a, b) => a + b, 0) : 0).padEnd(7)} ${String(cl.late).padEnd(5)} ${l}${failed ? `  (${failed})` : ''}`);
+          console.log(`  ${LABEL[c].padEnd(25)} ${String(S.n).padStart(5)}  ${fmt(S.p50).padEnd(7)} ${fmt(S.p99).padEnd(7)} ${fmt(S.max).padEnd(7)} ${fmt(S.p50 / base.p50).padEnd(7)} ${fmt(S.p99 / base.p99).padEnd(7)} ${String(cl.failed.size ? [...cl.failed.values()].reduce((a, b) => a + b, 0) : 0).padEnd(7)} ${String(cl.late).padEnd(5)} ${l}${failed ? `  (${failed})` : ''}`);
           if (c === 'none') continue;
           const x = { name: 'changes/s', value: rate };
           const note = `p50 ${fmt(S.p50)} / p99 ${fmt(S.p99)} ms vs ${fmt(base.p50)} / ${fmt(base.p99)} ms without a webhook; n ${S.n}${cl.failed.size ? `; ${failed}` : ''}`;
