@@ -1,4 +1,4 @@
-// Runs every benchmark with modest sizes (about 4 minutes on 2 cores) and prints a summary of the
+// Runs every benchmark with modest sizes (about 8 minutes on 2 cores) and prints a summary of the
 // figures against the targets of issue 7, with the load average each was taken under. The full
 // sizes and the exact commands behind docs/benchmarks.md are listed there.
 // Usage: npx tsx bench/run-all.ts [--only webhook,flood,...] [--out DIR] [--plot] [--keep-going]
@@ -31,6 +31,7 @@ function steps(out: string): Step[] {
     { name: 'change-latency', file: 'change-latency.ts', args: ['--objects', '500', '--rates', '10,100', '--seconds', '20', '--warmup', '3', '--dir', join(out, 'stack-latency')], stack: true },
     { name: 'snapshot-memory', file: 'snapshot-memory.ts', args: ['--sizes', '100,1000,10000', '--dir', join(out, 'stack-snapshot')], stack: true },
     { name: 'burst', file: 'burst-memory.ts', args: ['--lists', '10', '--per-list', '1000', '--dir', join(out, 'stack-burst')], stack: true },
+    { name: 'apiserver-latency', file: 'apiserver-latency.ts', args: ['--rates', '10,100,300', '--seconds', '3', '--rounds', '2', '--dir', join(out, 'stack-apiserver-latency')], stack: true },
   ];
 }
 

@@ -6,13 +6,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StackEnv } from '../../e2e/stack/env.ts';
-import { startInstance, type Instance, type InstanceOptions } from '../../e2e/stack/instance.ts';
+import { startInstance, type Instance, type InstanceOptions, type ReplicaControls } from '../../e2e/stack/instance.ts';
 import { down, up } from '../../e2e/stack/stack.ts';
 
 const open = new Set<Instance>();
 
 /** startInstance, remembered so that the stack's cleanup (also on Ctrl-C) stops it too. */
-export async function benchInstance(env: StackEnv, o: InstanceOptions): Promise<Instance & { close(): Promise<void> }> {
+export async function benchInstance(env: StackEnv, o: InstanceOptions): Promise<Instance & ReplicaControls & { close(): Promise<void> }> {
   const inst = await startInstance(env, o);
   open.add(inst);
   const close = inst.close.bind(inst);
