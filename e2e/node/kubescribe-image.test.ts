@@ -37,3 +37,18 @@ describe('the kubescribe image script and the Dockerfile', () => {
     expect(values.podSecurityContext).toMatchObject({ runAsNonRoot: true, runAsUser: stage.uid, runAsGroup: stage.gid, fsGroup: stage.gid });
   });
 });
+
+describe('the Dockerfile build stage', () => {
+  it('lets in and copies every file `npm run build` runs (a docker build failed on scripts/bundle.mjs)', () => {
+    const build = (JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.build ?? '';
+    const scripts = [...build.matchAll(/\bnode\s+(\S+\.m?js)\b/g)].map((m) => m[1]!);
+    expect(scripts.length).toBeGreaterThan(0);
+    const ignore = readFileSync(join(repo, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    const dockerfile = readFileSync(join(repo, 'Dockerfile'), 'utf8');
+    const buildStage = dockerfile.slice(dockerfile.search(/^FROM .* AS build$/m), dockerfile.search(/^RUN npm run build$/m));
+    for (const file of scripts) {
+      expect(ignore, `.dockerignore lets ${file} in`).toContain(`!${file}`);
+      expect(buildStage, `the build stage copies ${file} before npm run build`).toMatch(new RegExp(`^COPY .*${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`, 'm'));
+    }
+  });
+});
