@@ -185,18 +185,20 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
       clearTimeout(pullTimer);
       // Not ready from now on, but still answering until the Service has let this pod go.
       terminating = true;
-      if (settings.webhook.shutdownDelayMs > 0 && webhookServing) {
-        log.info({ delayMs: settings.webhook.shutdownDelayMs }, 'not ready; the webhook answers a little longer while the Service lets this pod go');
-        await sleep(settings.webhook.shutdownDelayMs);
-      }
-      // Stop leading while the webhook still answers: its peer routes keep receiving the
-      // correlations the other replicas record until the controller's last commit (closing the
-      // webhook first left those commits unattributed). The controller stops, its last push
-      // included, while the lease is still held, then the lease is released; a renew deadline
-      // passing meanwhile fences it instead.
+      const answerUntil = Date.now() + (webhookServing ? settings.webhook.shutdownDelayMs : 0);
+      // Hand the writing over at once, while the webhook (and the peer routes on it) still answer:
+      // the next leader starts while this replica's correlations can still be pulled and pushed, and
+      // a leaving leader does not look up authors while its peers already treat it as gone. The
+      // controller stops, its last push included, while the lease is still held, then the lease is
+      // released; a renew deadline passing meanwhile fences it instead.
       lead(false);
       await transition;
       if (election) await election.stop();
+      const left = answerUntil - Date.now();
+      if (left > 0) {
+        log.info({ delayMs: left }, 'not ready; the webhook answers a little longer while the Service lets this pod go');
+        await sleep(left);
+      }
       log.debug('stopped leading; closing the webhook');
       webhookServing = false;
       await closeWithin(webhook, 2000);
