@@ -12,32 +12,21 @@
 // unreachable is still Ready and keeps its Service endpoints. Each release records one namespace of
 // its own into a repository of its own on the stack's Git server.
 // Needs the node (CI=true as root requires it; elsewhere skipped when the stack has none).
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { createBareRepo } from './stack/git-server.ts';
 import { NODE } from './stack/node-network.ts';
 import { repoRoot } from './stack/stack.ts';
-import { eventually, freshNamespace, git, kubectl, stackEnv } from './support.ts';
+import { eventually, freshNamespace, git, helm, kubectl, stackEnv } from './support.ts';
 
-const exec = promisify(execFile);
 const env = stackEnv();
 const chartDir = join(repoRoot, 'charts', 'kubescribe');
-
-async function helm(args: string[]): Promise<string> {
-  try {
-    return (await exec(env.bin.helm, ['--kubeconfig', env.kubeconfigs.admin, ...args], { maxBuffer: 64 << 20 })).stdout;
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`helm ${args.join(' ')} failed:\n${e.stdout ?? ''}${e.stderr ?? e.message}`);
-  }
-}
 
 interface Pod { metadata: { name: string; deletionTimestamp?: string }; status: { phase?: string; podIP?: string; conditions?: Array<{ type: string; status: string }>; containerStatuses?: Array<{ ready: boolean; restartCount: number }> } }
 

@@ -5,13 +5,11 @@
 // PrometheusRule, Issuer and Certificate (e2e/fixtures/crds) installed first. Also: the
 // self-signed CA survives an upgrade, and the dashboard and alerts are valid and use only metrics
 // that kubescribe exports.
-import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments, stringify } from 'yaml';
@@ -19,9 +17,8 @@ import { createMetrics } from '../src/metrics/metrics.ts';
 import { parseSettings } from '../src/settings/index.ts';
 import { checkRules, grafanaToPromQL, grafanaVariables, type RuleGroup } from './stack/prometheus.ts';
 import { repoRoot } from './stack/stack.ts';
-import { freshNamespace, kubectl, stackEnv } from './support.ts';
+import { freshNamespace, helm, kubectl, stackEnv } from './support.ts';
 
-const exec = promisify(execFile);
 const chartDir = join(repoRoot, 'charts', 'kubescribe');
 const crdDir = join(repoRoot, 'e2e', 'fixtures', 'crds');
 const CLUSTER_SCOPED = new Set(['ClusterRole', 'ClusterRoleBinding', 'ValidatingWebhookConfiguration']);
@@ -36,15 +33,6 @@ interface Obj {
 type Loose = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 let tmp: string;
-
-async function helm(args: string[]): Promise<string> {
-  try {
-    return (await exec(stackEnv().bin.helm, args, { maxBuffer: 64 << 20 })).stdout;
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`helm ${args.join(' ')} failed:\n${e.stdout ?? ''}${e.stderr ?? e.message}`);
-  }
-}
 
 async function valuesFile(values: Record<string, unknown>): Promise<string> {
   const file = join(tmp, `values-${Math.random().toString(36).slice(2)}.yaml`);

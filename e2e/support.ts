@@ -1,4 +1,4 @@
-// Helpers for e2e specs: run kubectl as one of the stack's users, read the audit repo with the
+// Helpers for e2e specs: run kubectl as one of the stack's users (helm as admin), read the audit repo with the
 // git CLI, and poll (never sleep) until a condition holds.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -22,6 +22,17 @@ export async function kubectl(user: User, args: string[], stdin?: string): Promi
   const p = exec(env.bin.kubectl, ['--kubeconfig', env.kubeconfigs[user], ...args], { maxBuffer: 64 << 20 });
   if (stdin !== undefined) p.child.stdin?.end(stdin);
   return (await p).stdout;
+}
+
+/** helm as admin (template and lint ignore the kubeconfig); a failure carries helm's own output. */
+export async function helm(args: string[]): Promise<string> {
+  const env = stackEnv();
+  try {
+    return (await exec(env.bin.helm, ['--kubeconfig', env.kubeconfigs.admin, ...args], { maxBuffer: 64 << 20 })).stdout;
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`helm ${args.join(' ')} failed:\n${e.stdout ?? ''}${e.stderr ?? e.message}`);
+  }
 }
 
 export async function git(cwd: string, args: string[]): Promise<string> {

@@ -41,26 +41,17 @@ describe('PeerClient pushes', () => {
     for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
   };
 
-  it('sends a push that failed once more, on a fresh connection, and counts one success', async () => {
-    const p = await peer(1);
+  it.each([
+    { drops: 1, pushed: [true], delivered: 1, what: 'sends a push that failed once more, on a fresh connection, and counts one success' },
+    { drops: 2, pushed: [false], delivered: 0, what: 'gives up after the second failure and counts one failed push' },
+  ])('$what', async ({ drops, pushed, delivered }) => {
+    const p = await peer(drops);
     const results: boolean[] = [];
     const client = new PeerClient({ secret: 's'.repeat(16), peers: () => [p.url], ca: cert, events: { pushed: (ok) => results.push(ok) } });
     client.notify('k1', { username: 'alice', groups: [] });
     await until(() => results.length > 0);
-    expect(results).toEqual([true]);
-    expect(p.received).toEqual([{ entries: [['k1', [{ username: 'alice', groups: [] }]]] }]);
-    client.close();
-    p.server.close();
-  });
-
-  it('gives up after the second failure and counts one failed push', async () => {
-    const p = await peer(2);
-    const results: boolean[] = [];
-    const client = new PeerClient({ secret: 's'.repeat(16), peers: () => [p.url], ca: cert, events: { pushed: (ok) => results.push(ok) } });
-    client.notify('k1', { username: 'alice', groups: [] });
-    await until(() => results.length > 0);
-    expect(results).toEqual([false]);
-    expect(p.received).toEqual([]);
+    expect(results).toEqual(pushed);
+    expect(p.received).toEqual(Array.from({ length: delivered }, () => ({ entries: [['k1', [{ username: 'alice', groups: [] }]]] })));
     client.close();
     p.server.close();
   });
