@@ -2,7 +2,7 @@
 // tracked by pid and by a marker in their command line, so that `down` stops exactly what `up`
 // started and a crashed run's leftovers are recognised (and not confused with a reused pid).
 import { spawn } from 'node:child_process';
-import { openSync, readFileSync } from 'node:fs';
+import { openSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 export interface ProcessRecord { pid: number; marker: string; log: string }
@@ -38,19 +38,41 @@ export function isRunning(rec: ProcessRecord | undefined): boolean {
   }
 }
 
+/**
+ * Stops a process started by startDetached and everything in its process group, and returns only
+ * when none of them is left: a wrapper shell dies at SIGTERM at once, but the server it waits
+ * for (sshd) may still hold its port for a moment.
+ */
 export async function stopProcess(rec: ProcessRecord | undefined, timeoutMs = 15_000): Promise<void> {
   if (!rec || !isRunning(rec)) return;
   const signal = (sig: NodeJS.Signals): void => {
     try { process.kill(-rec.pid, sig); } catch { try { process.kill(rec.pid, sig); } catch { /* gone */ } }
   };
+  const alive = (): boolean => isRunning(rec) || groupAlive(rec.pid);
   signal('SIGTERM');
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (!isRunning(rec)) return;
+    if (!alive()) return;
     await sleep(100);
   }
   signal('SIGKILL');
-  while (isRunning(rec)) await sleep(50);
+  const killDeadline = Date.now() + 5000;
+  while (alive() && Date.now() < killDeadline) await sleep(50);
+}
+
+/** True while a process other than a zombie is in process group `pgid` (read from /proc). */
+export function groupAlive(pgid: number): boolean {
+  let entries: string[];
+  try { entries = readdirSync('/proc'); } catch { return false; }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try { stat = readFileSync(`/proc/${entry}/stat`, 'latin1'); } catch { continue; }
+    // "pid (comm) state ppid pgrp ..."; comm may hold spaces and parentheses.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) === pgid && fields[0] !== 'Z') return true;
+  }
+  return false;
 }
 
 export function killNow(rec: ProcessRecord | undefined): void {
