@@ -2,9 +2,10 @@
 # Installs what kubescribe's tests, demo and benchmarks need on a Debian machine, and only what is
 # missing: Debian packages (git with git-http-backend, openssl, prometheus + promtool for the
 # metrics e2e, openssh-server for the SSH Git server, gnupg to verify OpenPGP-signed commits; as root
-# also containerd, runc, CNI plugins, iptables, conntrack and a C compiler for the local node) and a
-# `git` system user, the npm packages (npm ci when package-lock.json changed), and the local control
-# plane + helm + sops (built once per machine from the Go module proxy, cached in ~/.cache/kubescribe).
+# also containerd, runc, CNI plugins, iptables, conntrack, a C compiler and buildah, which builds the
+# kubescribe image from the Dockerfile, for the local node) and a `git` system user, the npm packages
+# (npm ci when package-lock.json changed), and the local control plane + helm + sops (built once per
+# machine from the Go module proxy, cached in ~/.cache/kubescribe).
 # Safe to run again: it skips what is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +31,7 @@ if [ "$(id -u)" -eq 0 ]; then
   [ -x /usr/sbin/iptables ] || missing+=(iptables)
   [ -x /usr/sbin/conntrack ] || missing+=(conntrack)
   { [ -x /usr/bin/cc ] && [ -e /usr/lib/x86_64-linux-gnu/libc.a ]; } || missing+=(gcc libc6-dev)  # the static pause program
+  [ -x /usr/bin/buildah ] || missing+=(buildah)  # builds the kubescribe image from the Dockerfile
 fi
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

@@ -37,7 +37,9 @@ export async function dockerArchive(rootfs: string, out: string, tag: string, co
     // Reproducible: sorted names and a fixed time, so the same folder gives the same image.
     await exec('tar', ['-C', rootfs, '--sort=name', '--numeric-owner', '--mtime=@0', '-cf', layer, '.']);
     const diffId = `sha256:${await sha256File(layer)}`;
-    const cfg = JSON.stringify({ architecture: 'amd64', os: 'linux', created: '1970-01-01T00:00:00Z', config, rootfs: { type: 'layers', diff_ids: [diffId] } });
+    // One history entry per layer: a builder that adds layers on top (buildah) requires it.
+    const history = [{ created: '1970-01-01T00:00:00Z', created_by: `kubescribe e2e/node/images.ts: ${tag}` }];
+    const cfg = JSON.stringify({ architecture: 'amd64', os: 'linux', created: '1970-01-01T00:00:00Z', config, rootfs: { type: 'layers', diff_ids: [diffId] }, history });
     const cfgName = `${createHash('sha256').update(cfg).digest('hex')}.json`;
     await writeFile(join(tmp, cfgName), cfg);
     await writeFile(join(tmp, 'manifest.json'), JSON.stringify([{ Config: cfgName, RepoTags: [tag], Layers: ['layer.tar'] }]));

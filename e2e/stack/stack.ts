@@ -110,8 +110,8 @@ export async function up(opts: UpOptions): Promise<StackEnv> {
   const node = await upNode({
     stackDir: dir, marker: state.marker, cp, apiPort: state.ports.api, gitPort: state.ports.git, mode: opts.node ?? nodeMode(), log,
     images: async () => {
-      const tarball = await kubescribeImage(repoRoot, dirname(binDir));
-      return tarball ? [{ tag: KUBESCRIBE_IMAGE, tarball }] : [];
+      const tarball = await kubescribeImage(repoRoot, dirname(binDir), log);
+      return [{ tag: KUBESCRIBE_IMAGE, tarball }];
     },
   });
   if (!node.ready) log(`no node: ${node.reason}`);
