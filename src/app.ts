@@ -18,7 +18,8 @@ import { configureGitTransport } from './git/index.ts';
 import { createMetrics } from './metrics/metrics.ts';
 import { startController, type Controller } from './controller/controller.ts';
 import { ResourceCache } from './controller/resource-cache.ts';
-import { compileSanitizeOptions, contentHash, sanitize, sanitizedContentHash } from './sanitize/index.ts';
+import { noteBytes } from './queue/index.ts';
+import { compileSanitizeOptions, contentHashAndLength, sanitize, sanitizedContentHash } from './sanitize/index.ts';
 import type { Secrets, Settings } from './settings/index.ts';
 import { createKubeApi, KubeApiError, loadKubeConnection, type KubeApi, type Prepared } from './watch/index.ts';
 
@@ -36,7 +37,9 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
   const sanitizeOptions = compileSanitizeOptions({ secretKey: secrets.secretHashKey, excludeFields: settings.sanitize.excludeFields });
   const prepare = (obj: KubeObject): Prepared => {
     const sanitized = sanitize(obj, sanitizeOptions);
-    return { sanitized, hash: contentHash(sanitized) };
+    const { hash, length } = contentHashAndLength(sanitized);
+    noteBytes(sanitized, length); // what it weighs in the queue, measured by the hash's own serialization
+    return { sanitized, hash };
   };
   const api = createKubeApi(loadKubeConnection(settings.kubernetes.kubeconfig), { requestTimeoutMs: settings.kubernetes.requestTimeoutMs, watchIdleMs: settings.kubernetes.watchIdleTimeoutMs });
   const log = logger.child({ component: 'replica' });

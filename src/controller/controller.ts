@@ -204,7 +204,7 @@ class LeaderController implements Controller {
   private buildDestinations(): Destinations {
     const { settings, metrics, logger } = this.d;
     const destinations: Destinations = new Destinations({
-      dataDir: settings.dataDir, committer: settings.committer, maxPending: settings.queue.maxPending, ...this.backoff, toYaml,
+      dataDir: settings.dataDir, committer: settings.committer, maxPending: settings.queue.maxPending, maxPendingBytes: settings.queue.maxPendingBytes, ...this.backoff, toYaml,
       cluster: { name: settings.cluster.name, identity: () => (this.clusterUid ? { name: settings.cluster.name, uid: this.clusterUid } : undefined) },
       logger: logger.child({ component: 'git' }),
       events: destinationEvents({

@@ -57,7 +57,10 @@ export function destinationEvents(deps: DestinationEventsDeps): DestinationEvent
       metrics.commits.inc({ ...labels(d), kind });
       metrics.pendingCommits.set(labels(d), deps.destinations().pending(d.key));
     },
-    depth: (d, depth) => metrics.queueDepth.set(labels(d), depth),
+    depth: (d, depth, bytes) => {
+      metrics.queueDepth.set(labels(d), depth);
+      metrics.queueBytes.set(labels(d), bytes);
+    },
     // A checkpoint written by another cluster, or ahead of this one, is never replayed from nor
     // trusted to skip changes: logged, shown in .status, dropped — the next list of its type (at
     // start, or the reconcile of a destination added at runtime) records the difference.

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PASSWORD, silentLogger, startGitRemote, USER, type GitRemote } from '../git/testing/git-remote.ts';
+import { itemBytes } from '../queue/index.ts';
 import { toYaml } from '../sanitize/index.ts';
 import { Destinations, type DestinationConfig, type DestinationEvents } from './destinations.ts';
 import { change, configMap } from './testing/fakes.ts';
@@ -21,8 +22,8 @@ describe('Destinations', () => {
     key: 'team/audit@main', repoKey: 'team/audit', url: remote.url, branch: 'main', pushIntervalMs: 50, pushMaxCommits: 100,
     authorEmailTemplate: '{{username}}@example.com', credentials: () => ({ username: USER, password }), signing: () => undefined, ...extra,
   });
-  const start = (events: DestinationEvents = {}, maxPending = 100): Destinations =>
-    (destinations = new Destinations({ dataDir: join(remote.tmp, 'data'), committer: { name: 'kubescribe', email: 'k@example.com' }, maxPending, backoffMs: 20, maxBackoffMs: 100, toYaml, logger: silentLogger, events }));
+  const start = (events: DestinationEvents = {}, maxPending = 100, maxPendingBytes = 1 << 30): Destinations =>
+    (destinations = new Destinations({ dataDir: join(remote.tmp, 'data'), committer: { name: 'kubescribe', email: 'k@example.com' }, maxPending, maxPendingBytes, backoffMs: 20, maxBackoffMs: 100, toYaml, logger: silentLogger, events }));
   const authors = async (): Promise<string[]> => {
     const dir = join(remote.tmp, `check-${Date.now()}`);
     await exec('git', ['clone', '-q', '-b', 'main', remote.cliUrl, dir]);
@@ -66,11 +67,18 @@ describe('Destinations', () => {
     expect(seen).toEqual(['opened']);
   });
 
-  it('a destination that cannot open keeps its queue, overflows into a resync, and records once the credentials are fixed', async () => {
+  // Full by count (2 changes) or by bytes (room for 2 of these changes, not 3): the same overflow.
+  const oneChange = itemBytes(change(configMap('shop', 'a'), 'CREATE', 'alice'));
+  it.each([
+    { full: 'by count', maxPending: 2, maxPendingBytes: 1 << 30 },
+    { full: 'by bytes', maxPending: 100, maxPendingBytes: 2 * oneChange + 10 },
+  ])('a destination that cannot open keeps its queue, overflows ($full) into a resync, and records once the credentials are fixed', async ({ maxPending, maxPendingBytes }) => {
     password = 'wrong';
-    const d = start({ openFailed: () => seen.push('openFailed'), needsResync: () => seen.push('needsResync') }, 2);
+    const depths: Array<[number, number]> = [];
+    const d = start({ openFailed: () => seen.push('openFailed'), needsResync: () => seen.push('needsResync'), depth: (_, n, b) => depths.push([n, b]) }, maxPending, maxPendingBytes);
     await d.sync([config()]);
     for (const n of ['a', 'b', 'c']) await d.push('team/audit@main', change(configMap('shop', n), 'CREATE', 'alice'), target);
+    expect(depths.at(-1)).toEqual([2, 2 * oneChange]);
     await until(() => seen.includes('openFailed'));
     expect(d.writer('team/audit@main')).toBeUndefined();
     password = PASSWORD;

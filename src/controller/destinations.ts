@@ -10,7 +10,7 @@ import type { QueueItem } from '../change.ts';
 import { Backoff } from '../backoff.ts';
 import { KubescribeError } from '../errors.ts';
 import type { KubeObject } from '../kube-object.ts';
-import { BoundedQueue } from '../queue/index.ts';
+import { BoundedQueue, itemBytes } from '../queue/index.ts';
 import { checkpointPath, Checkpoints, type ClusterIdentity } from '../git/checkpoints.ts';
 import { redactUrl } from '../git/git-error.ts';
 import { GitWriter, type CommitSigning, type Credentials, type PushResult } from '../git/index.ts';
@@ -41,7 +41,7 @@ export interface DestinationEvents {
   openFailed?: (d: DestinationConfig, err: unknown) => void;
   pushed?: (d: DestinationConfig, r: PushResult) => void;
   committed?: (d: DestinationConfig, kind: 'change' | 'reconcile') => void;
-  depth?: (d: DestinationConfig, depth: number) => void;
+  depth?: (d: DestinationConfig, depth: number, bytes: number) => void;
   /** The branch's checkpoints are read: check them (and reject untrusted ones) before anyone replays from them. */
   checkpointsLoaded?: (d: DestinationConfig, checkpoints: Checkpoints) => Promise<void>;
   /** The destination overflowed while down and is open again: resync everything routed to it. */
@@ -53,6 +53,8 @@ export interface DestinationsOptions {
   dataDir: string;
   committer: { name: string; email: string };
   maxPending: number;
+  /** And at most this many bytes (queue/item-size.ts). */
+  maxPendingBytes: number;
   backoffMs: number;
   maxBackoffMs: number;
   toYaml: (obj: KubeObject) => string;
@@ -120,7 +122,7 @@ export class Destinations {
     if (this.fenced) return;
     const slot = this.slots.get(key);
     if (!slot) return;
-    if (!slot.writer && slot.queue.depth >= this.o.maxPending) {
+    if (!slot.writer && slot.queue.full(itemBytes(item))) {
       if (!slot.overflowed) this.o.logger.warn({ destination: key }, 'destination is down and its queue is full; later changes will be recorded by a resync when it is back');
       slot.overflowed = true;
       this.o.events.overflow?.(slot.config);
@@ -188,7 +190,7 @@ export class Destinations {
     const opened = new Promise<void>((r) => { markOpened = r; });
     const slot: Slot = {
       config,
-      queue: new BoundedQueue(this.o.maxPending, (d) => this.o.events.depth?.(slot.config, d)),
+      queue: new BoundedQueue(this.o.maxPending, (d, b) => this.o.events.depth?.(slot.config, d, b), { maxBytes: this.o.maxPendingBytes, sizeOf: (e) => (e.item ? itemBytes(e.item) : 0) }),
       opened,
       markOpened,
       overflowed: false,

@@ -15,6 +15,7 @@ export function createMetrics(registry: Registry) {
     watchErrors: new Counter({ name: 'kubescribe_watch_errors_total', help: 'List/watch failures (each followed by a retry with backoff).', labelNames: ['resource'], registers }),
     enrichment: new Counter({ name: 'kubescribe_enrichment_total', help: 'Author lookups for changes by result (hit, miss).', labelNames: ['result'], registers }),
     queueDepth: new Gauge({ name: 'kubescribe_queue_depth', help: 'Changes waiting for the Git writer.', labelNames: ['repo', 'branch'], registers }),
+    queueBytes: new Gauge({ name: 'kubescribe_queue_bytes', help: 'Bytes (canonical JSON of the sanitized objects) of the changes waiting for the Git writer; bounded by queue.maxPendingBytes.', labelNames: ['repo', 'branch'], registers }),
     commits: new Counter({ name: 'kubescribe_commits_total', help: 'Commits written, by repo, branch and kind (change, reconcile).', labelNames: ['repo', 'branch', 'kind'], registers }),
     pushDuration: new Histogram({ name: 'kubescribe_push_duration_seconds', help: 'Duration of pushes.', labelNames: ['repo', 'branch'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers }),
     pushFailures: new Counter({ name: 'kubescribe_push_failures_total', help: 'Failed pushes by reason (error code).', labelNames: ['repo', 'branch', 'reason'], registers }),

@@ -1,1 +1,2 @@
-export { BoundedQueue } from './bounded-queue.ts';
+export { BoundedQueue, type QueueBytes } from './bounded-queue.ts';
+export { itemBytes, noteBytes, objectBytes } from './item-size.ts';

@@ -9,3 +9,9 @@ import { canonicalJson, type CanonicalInput } from './canonical-json.ts';
 export function contentHash(value: CanonicalInput): string {
   return createHash('sha256').update(canonicalJson(value), 'utf8').digest('hex');
 }
+
+/** contentHash, with the length of the canonical JSON it hashed (what the object weighs in a queue). */
+export function contentHashAndLength(value: CanonicalInput): { hash: string; length: number } {
+  const json = canonicalJson(value);
+  return { hash: createHash('sha256').update(json, 'utf8').digest('hex'), length: json.length };
+}

@@ -4,7 +4,7 @@
 export { sanitize } from './sanitize.ts';
 export { compileSanitizeOptions, SanitizeOptions, MIN_SECRET_KEY_BYTES, type SanitizeConfig, type ExcludeFieldRule } from './sanitize-options.ts';
 export { canonicalJson, type CanonicalInput } from './canonical-json.ts';
-export { contentHash } from './content-hash.ts';
+export { contentHash, contentHashAndLength } from './content-hash.ts';
 export { sanitizedContentHash } from './sanitized-content-hash.ts';
 export { toYaml } from './to-yaml.ts';
 export { REDACTION_MARKER_PREFIX, isRedactionMarker } from './redaction-marker.ts';

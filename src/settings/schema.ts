@@ -171,6 +171,11 @@ export const SettingsSchema = z.object({
   queue: z.object({
     /** Changes waiting for the Git writer; beyond this the watch stops reading (back-pressure). */
     maxPending: z.number().int().positive().default(10_000),
+    /**
+     * And at most this many bytes of them (the canonical JSON of their sanitized objects; the heap
+     * holds about 2–4× that): a burst of large objects waits by weight, not only by count.
+     */
+    maxPendingBytes: z.number().int().positive().default(32 * 1024 * 1024),
   }).prefault({}),
   sanitize: z.object({
     /** Extra dotted paths to drop, e.g. `spec.replicas` or `metadata.annotations["example.com/x"]`. */

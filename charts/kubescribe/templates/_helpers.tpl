@@ -119,7 +119,7 @@ app.kubernetes.io/part-of: kubescribe
   "webhook" (dict "host" "0.0.0.0" "port" $v.webhook.port "tlsCertFile" $p.tlsCert "tlsKeyFile" $p.tlsKey "maxBodyBytes" $v.webhook.maxBodyBytes "configurationName" (include "kubescribe.clusterScopedName" .) "shutdownDelayMs" (mul $v.webhook.shutdownDelaySeconds 1000) "maxRequestsPerConnection" $v.webhook.maxRequestsPerConnection)
   "server" (dict "host" "0.0.0.0" "port" $v.server.port)
   "correlation" (dict "ttlMs" $v.correlation.ttlMs "maxEntries" $v.correlation.maxEntries)
-  "queue" (dict "maxPending" $v.queue.maxPending)
+  "queue" (dict "maxPending" $v.queue.maxPending "maxPendingBytes" (int64 $v.queue.maxPendingBytes))
   "sanitize" (dict "excludeFields" $v.sanitize.excludeFields "secretHashKeyFile" $p.hashKey)
   "leaderElection" (dict "enabled" true "leaseName" (include "kubescribe.fullname" .))
   "peers" (dict "secretFile" $p.peerSecret "service" (printf "%s-peers" (include "kubescribe.fullname" .)) "port" $v.webhook.port "caFile" $p.tlsCa)
