@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { buildWebhookServer, createAdmissionHandler } from './admission/index.ts';
 import { CorrelationStore } from './correlation/index.ts';
-import { PeerClient, peerRoutes } from './peers/index.ts';
+import { coalesce, PeerClient, peerRoutes } from './peers/index.ts';
 import type { KubeObject } from './kube-object.ts';
 import { LeaseElection, type Lease, type LeaseSpec } from './leader/lease-election.ts';
 import { sleep } from './backoff.ts';
@@ -77,6 +77,9 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
     })
     : undefined;
 
+  // The leader's pull after a correlation miss: one at a time, however many misses (peers/coalesce.ts).
+  const pullPeers = peers ? coalesce(() => peers.pullAll(store)) : undefined;
+
   // Set on SIGTERM: not ready, answers close their connections, the webhook closes after a delay.
   let terminating = false;
   const webhook = await buildWebhookServer({
@@ -116,7 +119,7 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
         metrics.leader.set(1);
         metrics.failovers.inc();
         await peers?.pullAll(store);
-        const started = await startController({ settings, secrets, logger, api, store, prepare, metrics });
+        const started = await startController({ settings, secrets, logger, api, store, prepare, metrics, ...(pullPeers ? { pullPeers } : {}) });
         controller = started;
         if (!leadingNow) void started.fence(); // lost while starting: the stop below follows
       } else if (!leading && controller) {

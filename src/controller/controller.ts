@@ -50,6 +50,12 @@ export interface ControllerDeps {
   store: CorrelationStore;
   prepare: Prepare;
   metrics: Metrics;
+  /**
+   * Pulls every peer's correlations now (coalesced). A change still without its correlation after
+   * the miss wait asks the peers once more before it settles for `unknown`: a push that failed
+   * twice (a connection closed under load) is still in the store of the replica that answered.
+   */
+  pullPeers?: () => Promise<void>;
 }
 
 /** A snapshot this large is followed by a full GC once it is pushed (see releaseMemory). */
@@ -228,7 +234,12 @@ class LeaderController implements Controller {
       onLookup: (hit) => metrics.enrichment.inc({ result: hit ? 'hit' : 'miss' }),
       recordable: (type, change) => this.router.recordable(type, change),
       startFrom: (type) => this.router.startFrom(type),
-      waitFor: (keys, ms) => store.waitFor(keys, ms),
+      waitFor: async (keys, ms) => {
+        const found = await store.waitFor(keys, ms);
+        if (found || !this.d.pullPeers) return found;
+        await this.d.pullPeers().catch(() => undefined); // a peer that does not answer is counted by the pull
+        return store.waitFor(keys, 0);
+      },
       onEvent: (t, type) => metrics.watchEvents.inc({ resource: typeKey(t), type }),
       onError: (t, err) => {
         metrics.watchErrors.inc({ resource: typeKey(t) });
