@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { buildWebhookServer, createAdmissionHandler } from './admission/index.ts';
 import { CorrelationStore } from './correlation/index.ts';
-import { coalesce, PeerClient, peerRoutes } from './peers/index.ts';
+import { batchLookups, PeerClient, peerRoutes } from './peers/index.ts';
 import type { KubeObject } from './kube-object.ts';
 import { LeaseElection, type Lease, type LeaseSpec } from './leader/lease-election.ts';
 import { sleep } from './backoff.ts';
@@ -73,12 +73,13 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
       events: {
         pushed: (ok) => metrics.peerPushes.inc({ result: ok ? 'ok' : 'failed' }),
         pulled: (result) => metrics.peerPulls.inc({ result }),
+        lookedUp: (result) => metrics.peerLookups.inc({ result }),
       },
     })
     : undefined;
 
-  // The leader's pull after a correlation miss: one at a time, however many misses (peers/coalesce.ts).
-  const pullPeers = peers ? coalesce(() => peers.pullAll(store)) : undefined;
+  // The leader asks its peers for the keys it still misses after the wait, in batches (peers/coalesce.ts).
+  const askPeers = peers ? batchLookups((keys) => peers.lookup(keys, store)) : undefined;
 
   // Set on SIGTERM: not ready, answers close their connections, the webhook closes after a delay.
   let terminating = false;
@@ -119,7 +120,7 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
         metrics.leader.set(1);
         metrics.failovers.inc();
         await peers?.pullAll(store);
-        const started = await startController({ settings, secrets, logger, api, store, prepare, metrics, ...(pullPeers ? { pullPeers } : {}) });
+        const started = await startController({ settings, secrets, logger, api, store, prepare, metrics, ...(askPeers ? { askPeers } : {}) });
         controller = started;
         if (!leadingNow) void started.fence(); // lost while starting: the stop below follows
       } else if (!leading && controller) {

@@ -51,11 +51,11 @@ export interface ControllerDeps {
   prepare: Prepare;
   metrics: Metrics;
   /**
-   * Pulls every peer's correlations now (coalesced). A change still without its correlation after
-   * the miss wait asks the peers once more before it settles for `unknown`: a push that failed
-   * twice (a connection closed under load) is still in the store of the replica that answered.
+   * Asks every peer for these correlation keys (batched). A change still without its correlation
+   * after the miss wait asks once more before it settles for `unknown`: a push that failed twice
+   * (a connection closed under load) is still in the store of the replica that answered.
    */
-  pullPeers?: () => Promise<void>;
+  askPeers?: (keys: readonly string[]) => Promise<void>;
 }
 
 /** A snapshot this large is followed by a full GC once it is pushed (see releaseMemory). */
@@ -236,8 +236,8 @@ class LeaderController implements Controller {
       startFrom: (type) => this.router.startFrom(type),
       waitFor: async (keys, ms) => {
         const found = await store.waitFor(keys, ms);
-        if (found || !this.d.pullPeers) return found;
-        await this.d.pullPeers().catch(() => undefined); // a peer that does not answer is counted by the pull
+        if (found || !this.d.askPeers) return found;
+        await this.d.askPeers(keys); // a peer that does not answer is counted (kubescribe_peer_lookups_total)
         return store.waitFor(keys, 0);
       },
       onEvent: (t, type) => metrics.watchEvents.inc({ resource: typeKey(t), type }),

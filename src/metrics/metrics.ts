@@ -24,6 +24,7 @@ export function createMetrics(registry: Registry) {
     resyncs: new Counter({ name: 'kubescribe_resyncs_total', help: 'Reconciles of the cluster against the branch tip, by resource.', labelNames: ['resource'], registers }),
     watchedObjects: new Gauge({ name: 'kubescribe_watched_objects', help: 'Objects whose state the watch keeps.', labelNames: ['resource'], registers }),
     peerPushes: new Counter({ name: 'kubescribe_peer_pushes_total', help: 'Correlation batches pushed to peers, by result (ok, failed).', labelNames: ['result'], registers }),
+    peerLookups: new Counter({ name: 'kubescribe_peer_lookups_total', help: 'The leader\'s lookups of missing correlation keys at a peer, by result (found, not-found, failed).', labelNames: ['result'], registers }),
     peerPulls: new Counter({ name: 'kubescribe_peer_pulls_total', help: 'Pulls of a peer\'s correlations by result (changed, not-modified, failed).', labelNames: ['result'], registers }),
     peerReceived: new Counter({ name: 'kubescribe_peer_correlations_received_total', help: 'Correlations received from peers.', registers }),
     failovers: new Counter({ name: 'kubescribe_leader_acquisitions_total', help: 'Times this replica became the leader.', registers }),

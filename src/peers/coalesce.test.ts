@@ -1,35 +1,33 @@
 import { describe, expect, it } from 'vitest';
-import { coalesce } from './coalesce.ts';
+import { batchLookups } from './coalesce.ts';
 
-describe('coalesce', () => {
-  it('runs once at a time; callers during a run share the one next run, which starts after it', async () => {
-    const runs: Array<{ resolve: () => void; started: number }> = [];
-    let clock = 0;
-    const run = coalesce(() => new Promise<void>((resolve) => runs.push({ resolve, started: ++clock })));
-    const first = run();
-    const second = run();
-    const third = run();
-    expect(runs).toHaveLength(1); // the second and third wait for the first to end
-    expect(second).toBe(third);
-    runs[0]!.resolve();
+describe('batchLookups', () => {
+  it('one lookup at a time; keys asked meanwhile go together in the next, and each caller waits for its own', async () => {
+    const calls: Array<{ keys: string[]; end: () => void }> = [];
+    const ask = batchLookups((keys) => new Promise<void>((end) => calls.push({ keys, end })));
+    let firstDone = false;
+    let laterDone = false;
+    const first = ask(['a']).then(() => { firstDone = true; });
+    const b = ask(['b', 'c']).then(() => { laterDone = true; });
+    const c = ask(['c', 'd']);
+    expect(calls.map((x) => x.keys)).toEqual([['a']]);
+    calls[0]!.end();
     await first;
-    await new Promise((r) => setImmediate(r));
-    expect(runs).toHaveLength(2);
-    runs[1]!.resolve();
-    await third;
-    const fourth = run(); // nothing running: starts at once
-    expect(runs).toHaveLength(3);
-    runs[2]!.resolve();
-    await fourth;
+    expect([firstDone, laterDone]).toEqual([true, false]);
+    expect(calls.map((x) => x.keys)).toEqual([['a'], ['b', 'c', 'd']]);
+    calls[1]!.end();
+    await Promise.all([b, c]);
+    expect(laterDone).toBe(true);
+    const alone = ask(['e']); // nothing running: at once
+    expect(calls).toHaveLength(3);
+    calls[2]!.end();
+    await alone;
   });
 
-  it('a failed run does not stop the next one; its own caller sees the failure', async () => {
+  it('a failed lookup still releases its callers and does not stop the next', async () => {
     let n = 0;
-    const run = coalesce(async () => { n++; if (n === 1) throw new Error('peer down'); });
-    const first = run();
-    const second = run();
-    await expect(first).rejects.toThrow('peer down');
-    await expect(second).resolves.toBeUndefined();
+    const ask = batchLookups(async () => { n++; if (n === 1) throw new Error('peer down'); });
+    await expect(Promise.all([ask(['a']), ask(['b'])])).resolves.toEqual([undefined, undefined]);
     expect(n).toBe(2);
   });
 });

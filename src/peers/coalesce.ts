@@ -1,20 +1,26 @@
-// One run at a time of an async task that many callers ask for (the leader's pull of its peers
-// after a correlation miss: a burst of misses must not become a burst of pulls). A caller that
-// arrives while a run is going waits for the next run, which starts after it ends: the run in
-// progress may have left before what the caller is missing arrived. At most one run is queued.
-export function coalesce(task: () => Promise<void>): () => Promise<void> {
-  let running: Promise<void> | undefined;
-  let next: Promise<void> | undefined;
-  const start = (): Promise<void> => {
-    running = task().finally(() => { running = undefined; });
-    return running;
-  };
-  return () => {
-    if (!running) return start();
-    next ??= running.catch(() => undefined).then(() => {
-      next = undefined;
-      return start();
+// The leader's lookups of missing correlation keys, batched: a burst of misses must not become a
+// burst of requests. Keys asked for while a lookup is going wait for the next one, which starts
+// after it and carries all of them; each caller resolves when the lookup with its keys ends.
+export function batchLookups(lookup: (keys: string[]) => Promise<void>): (keys: readonly string[]) => Promise<void> {
+  let running = false;
+  let pending = new Set<string>();
+  let waiters: Array<() => void> = [];
+  const run = (): void => {
+    if (running || pending.size === 0) return;
+    running = true;
+    const keys = [...pending];
+    const done = waiters;
+    pending = new Set();
+    waiters = [];
+    void lookup(keys).catch(() => undefined).finally(() => {
+      running = false;
+      for (const w of done) w();
+      run();
     });
-    return next;
   };
+  return (keys) => new Promise<void>((resolve) => {
+    for (const k of keys) pending.add(k);
+    waiters.push(resolve);
+    run();
+  });
 }

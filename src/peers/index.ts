@@ -1,2 +1,2 @@
-export { coalesce } from './coalesce.ts';
-export { PeerClient, peerRoutes, sameSecret, PEER_PATH, PEER_SECRET_HEADER } from './peers.ts';
+export { batchLookups } from './coalesce.ts';
+export { PeerClient, peerRoutes, sameSecret, MAX_LOOKUP_KEYS, PEER_LOOKUP_PATH, PEER_PATH, PEER_SECRET_HEADER } from './peers.ts';

@@ -4,7 +4,9 @@ import { createServer, type Server } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PEER_PATH, PeerClient } from './peers.ts';
+import Fastify from 'fastify';
+import { CorrelationStore } from '../correlation/index.ts';
+import { PEER_LOOKUP_PATH, PEER_PATH, PEER_SECRET_HEADER, PeerClient, peerRoutes } from './peers.ts';
 
 describe('PeerClient pushes', () => {
   let dir: string;
@@ -54,5 +56,35 @@ describe('PeerClient pushes', () => {
     expect(p.received).toEqual(Array.from({ length: delivered }, () => ({ entries: [['k1', [{ username: 'alice', groups: [] }]]] })));
     client.close();
     p.server.close();
+  });
+
+  it('looks up missing keys: only those a peer holds come back, and they stay there; a wrong ask is refused', async () => {
+    const secret = 's'.repeat(16);
+    const alice = { username: 'alice', groups: ['devs'] };
+    const held = new CorrelationStore({ ttlMs: 60_000, maxEntries: 100 });
+    held.record('k-held', alice);
+    held.record('k-other', { username: 'bob', groups: [] });
+    const app = Fastify({ https: { cert, key } });
+    await app.register(peerRoutes({ store: held, secret }));
+    const url = await app.listen({ port: 0, host: '127.0.0.1' });
+    const mine = new CorrelationStore({ ttlMs: 60_000, maxEntries: 100 });
+    const results: Array<[string, number]> = [];
+    const client = new PeerClient({ secret, peers: () => [url], ca: cert, events: { lookedUp: (r, n) => results.push([r, n]) } });
+    try {
+      await client.lookup(['k-held', 'k-missing'], mine);
+      expect(await mine.waitFor(['k-held'], 0)).toEqual([alice]);
+      expect(await mine.waitFor(['k-missing', 'k-other'], 0)).toBeUndefined(); // only what was asked
+      expect(held.peek('k-held')).toEqual([alice]); // not consumed at the peer
+      expect(results).toEqual([['found', 2]]);
+      await client.lookup(['k-missing'], mine);
+      expect(results.at(-1)).toEqual(['not-found', 1]);
+      const ask = (headers: Record<string, string>, payload: unknown) => app.inject({ method: 'POST', url: PEER_LOOKUP_PATH, headers, payload: payload as object });
+      expect((await ask({ [PEER_SECRET_HEADER]: 'wrong' }, { keys: ['k-held'] })).statusCode).toBe(401);
+      expect((await ask({ [PEER_SECRET_HEADER]: secret }, { keys: 'k-held' })).json()).toMatchObject({ code: 'KUBESCRIBE_ERR_PEER_MALFORMED' });
+      expect((await ask({ [PEER_SECRET_HEADER]: secret }, { keys: Array.from({ length: 10_001 }, (_, i) => `k${i}`) })).statusCode).toBe(400);
+    } finally {
+      client.close();
+      await app.close();
+    }
   });
 });

@@ -11,6 +11,10 @@ import type { Author, CorrelationStore } from '../correlation/index.ts';
 
 export const PEER_SECRET_HEADER = 'x-kubescribe-peer-secret';
 export const PEER_PATH = '/peers/correlations';
+/** POST {keys}: the entries a peer holds for those keys, read without being consumed (the leader's misses). */
+export const PEER_LOOKUP_PATH = '/peers/correlations/lookup';
+/** At most this many keys per lookup request. */
+export const MAX_LOOKUP_KEYS = 10_000;
 
 type Entry = [string, Author[]];
 
@@ -25,6 +29,8 @@ export function sameSecret(given: string | undefined, secret: string): boolean {
 export interface PeerEvents {
   pushed?: (ok: boolean) => void;
   pulled?: (result: 'changed' | 'not-modified' | 'failed') => void;
+  /** One lookup of missing keys at one peer: how many it held, or failed. */
+  lookedUp?: (result: 'found' | 'not-found' | 'failed', keys: number) => void;
 }
 
 /** Routes on the webhook's TLS server: POST to receive pushed correlations, GET to be pulled. */
@@ -47,6 +53,18 @@ export function peerRoutes(opts: { store: CorrelationStore; secret: string; onRe
       }
       opts.onReceived?.(n);
       return reply.code(204).send();
+    });
+    app.post(PEER_LOOKUP_PATH, async (req, reply) => {
+      const keys = (req.body as { keys?: unknown })?.keys;
+      if (!Array.isArray(keys) || keys.length > MAX_LOOKUP_KEYS || !keys.every((k) => typeof k === 'string')) {
+        return reply.code(400).send({ code: 'KUBESCRIBE_ERR_PEER_MALFORMED', message: `keys must be a list of at most ${MAX_LOOKUP_KEYS} strings` });
+      }
+      const entries: Entry[] = [];
+      for (const k of keys as string[]) {
+        const authors = opts.store.peek(k);
+        if (authors) entries.push([k, authors]);
+      }
+      return reply.send({ entries });
     });
     app.get(PEER_PATH, async (req, reply) => {
       const hash = opts.store.contentHash();
@@ -134,6 +152,34 @@ export class PeerClient {
         this.o.events?.pulled?.('changed');
       } catch {
         this.o.events?.pulled?.('failed');
+      }
+    }));
+  }
+
+  /**
+   * Asks every peer for these keys and records what they hold: the leader's last try for a change
+   * whose correlation did not arrive within the miss wait (a push that failed twice under load).
+   * Costs the keys asked, not the whole store as a pull does.
+   */
+  async lookup(keys: readonly string[], store: CorrelationStore): Promise<void> {
+    if (keys.length === 0) return;
+    await Promise.all(this.o.peers().map(async (peer) => {
+      for (let i = 0; i < keys.length; i += MAX_LOOKUP_KEYS) {
+        const chunk = keys.slice(i, i + MAX_LOOKUP_KEYS);
+        try {
+          const r = await this.call('POST', peer, PEER_LOOKUP_PATH, JSON.stringify({ keys: chunk }));
+          if (r.status !== 200) throw new Error(`status ${r.status}`);
+          const { entries } = JSON.parse(r.body) as { entries: unknown[] };
+          let found = 0;
+          for (const e of entries) {
+            if (!isEntry(e)) continue;
+            for (const a of e[1]) store.record(e[0], a);
+            found++;
+          }
+          this.o.events?.lookedUp?.(found > 0 ? 'found' : 'not-found', chunk.length);
+        } catch {
+          this.o.events?.lookedUp?.('failed', chunk.length);
+        }
       }
     }));
   }

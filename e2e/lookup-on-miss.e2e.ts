@@ -1,8 +1,8 @@
 // A correlation that never reached the leader: the replica whose webhook answered could not push
 // it (here it has no peers to push to; in a cluster, a push that failed twice under load). The
-// leader, still missing the author after its miss wait, pulls its peers once more before it
+// leader, still missing the author after its miss wait, asks its peers for those keys before it
 // settles for `unknown` — so every change is committed as alice's. Periodic pulls are off (an
-// hour apart), so only the pull on a miss can bring the correlations.
+// hour apart), so only the lookup on a miss can bring the correlations.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInstance, type Instance, type ReplicaControls } from './stack/instance.ts';
 import { eventually, freshNamespace, git, kubectl, stackEnv } from './support.ts';
@@ -12,13 +12,13 @@ async function metric(url: string, name: string): Promise<number> {
   return text.split('\n').filter((l) => l.startsWith(name)).reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
 }
 
-describe('the leader pulls its peers on a correlation miss', () => {
+describe('the leader asks its peers for the keys it misses', () => {
   let inst: Instance & ReplicaControls;
   let ns: string;
   beforeAll(async () => {
     ns = await freshNamespace('miss');
     inst = await startInstance(stackEnv(), {
-      name: 'pull-on-miss', namespaces: [ns], replicas: 2, resources: ['configmaps'],
+      name: 'lookup-on-miss', namespaces: [ns], replicas: 2, resources: ['configmaps'],
       // Each review on a connection of its own, so the proxy spreads them over both replicas.
       settings: (s) => { (s.webhook as Record<string, unknown>).maxRequestsPerConnection = 1; },
       replicaSettings: (i, s) => {
@@ -35,7 +35,8 @@ describe('the leader pulls its peers on a correlation miss', () => {
 
   it('commits every change as its author, also those reviewed by a replica that could not push', async () => {
     const reviewsBefore = await metric(inst.replicas[1]!.metricsUrl, 'kubescribe_webhook_requests_total');
-    const pullsBefore = await metric(inst.replicas[0]!.metricsUrl, 'kubescribe_peer_pulls_total{result="changed"}');
+    const found = (): Promise<number> => metric(inst.replicas[0]!.metricsUrl, 'kubescribe_peer_lookups_total{result="found"}');
+    const foundBefore = await found();
     const names = Array.from({ length: 12 }, (_, i) => `m-${i}`);
     for (const name of names) await kubectl('alice', ['create', 'configmap', name, '-n', ns, '--from-literal=k=v']);
     const log = async (): Promise<Array<{ author: string; subject: string }>> => {
@@ -47,8 +48,8 @@ describe('the leader pulls its peers on a correlation miss', () => {
     await eventually('12 commits', async () => (await log()).length >= names.length || undefined, 60_000, 250);
     // Replica 1 answered some of them (so their correlations were only in its store) …
     expect(await metric(inst.replicas[1]!.metricsUrl, 'kubescribe_webhook_requests_total')).toBeGreaterThan(reviewsBefore);
-    // … and the leader fetched them by pulling, not by a periodic pull (an hour apart).
-    expect(await metric(inst.replicas[0]!.metricsUrl, 'kubescribe_peer_pulls_total{result="changed"}')).toBeGreaterThan(pullsBefore);
+    // … and the leader fetched them by asking for the keys it missed.
+    expect(await found()).toBeGreaterThan(foundBefore);
     const l = await log();
     expect(l).toHaveLength(names.length);
     expect(l.filter((c) => c.author !== 'alice')).toEqual([]);
