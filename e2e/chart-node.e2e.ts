@@ -1,12 +1,12 @@
-// The Helm chart installed for real on the local node (e2e/stack/node.ts), with the image made
-// from the Dockerfile's layout (e2e/node/kubescribe-image.ts), told as one release's life:
+// The Helm chart installed for real on the local node (e2e/stack/node.ts), with the image built
+// from the Dockerfile by buildah (e2e/node/kubescribe-image.ts), told as one release's life:
 // `helm install` with self-signed TLS → pods Ready (the kubelet enforcing runAsNonRoot and the
 // read-only root) → the apiserver calls the webhook through the Service → alice, bob and carol
 // committed with their names; `helm upgrade` to 3 replicas under load keeps the CA, the hash key and
 // the peer secret and rolls the pods without losing a change; every replica serves the webhook, one
 // writes; the leader's pod deleted under load → another leads, 0 lost, 0 duplicated (during the
 // two handovers a change may still say `unknown`, never a wrong name: counted, a known gap); a burst of
-// 2,000 ConfigMaps committed with the leader's pod under its memory limit (its cgroup's peak); the
+// 10,000 ConfigMaps committed with the leader's pod under its memory limit (its cgroup's peak); the
 // PodDisruptionBudget refuses the eviction that would leave no replica; `helm uninstall` removes the
 // webhook configuration and leaves the repository intact. Last, a release whose repository is
 // unreachable is still Ready and keeps its Service endpoints. Each release records one namespace of
@@ -49,7 +49,7 @@ describe.skipIf(!env.node.ready)('the Helm chart on the node', () => {
     const file = join(tmp, `values-${randomBytes(3).toString('hex')}.yaml`);
     await writeFile(file, stringify({
       image: { repository, tag, pullPolicy: 'Never' },
-      git: { url: (env.git.clusterUrl ?? '').replace(/audit\.git$/, `${repoName}.git`), pushIntervalMs: 300, credentials: { username: env.git.username, password: env.git.password } },
+      git: { url: (env.git.clusterUrl ?? '').replace(/audit\.git$/, `${repoName}.git`), credentials: { username: env.git.username, password: env.git.password } },
       watch: { namespaces: { include: [shop] } },
       customResources: { enabled: false },
       ...extra,
@@ -117,7 +117,7 @@ describe.skipIf(!env.node.ready)('the Helm chart on the node', () => {
   beforeAll(async () => {
     tmp = await mkdtemp(join(tmpdir(), 'kubescribe-chart-node-'));
     releaseNs = await freshNamespace('ks-release');
-    shop = await freshNamespace('ks-shop');
+    shop = await freshNamespace('own-shop'); // the shared stack's kubescribe leaves own-* alone
     repoName = `chart-${randomBytes(4).toString('hex')}`;
     await createBareRepo(env.git.root, repoName, { defaultBranch: 'main' });
   });
@@ -180,7 +180,7 @@ describe.skipIf(!env.node.ready)('the Helm chart on the node', () => {
 
     const load = startLoad('roll');
     // A changed setting rolls the pods (maxSurge 1, maxUnavailable 0).
-    await helm(['upgrade', release, chartDir, '-n', releaseNs, '-f', await values({ replicaCount: 3, webhook: { maxRequestsPerConnection: 20 } }), '--set', 'git.pushIntervalMs=250', '--wait', '--timeout', '3m']);
+    await helm(['upgrade', release, chartDir, '-n', releaseNs, '-f', await values({ replicaCount: 3, webhook: { maxRequestsPerConnection: 20 } }), '--set', 'git.pushIntervalMs=1500', '--wait', '--timeout', '3m']);
     await eventually('the old pods to be gone', async () => (await pods()).every((p) => !before.pods.includes(p.metadata.name)), 60_000, 500);
     const made = await load.stop();
     expect(made.length).toBeGreaterThan(5);
@@ -233,7 +233,7 @@ describe.skipIf(!env.node.ready)('the Helm chart on the node', () => {
     await committedOnce(made, 'failover');
   });
 
-  it("a burst of 2,000 ConfigMaps: all committed as alice's, the leader's pod stays under its memory limit", async () => {
+  it("a burst of 10,000 ConfigMaps: all committed as alice's, the leader's pod stays under its memory limit", async () => {
     const leaderName = await holder();
     expect((await running()).map((p) => p.metadata.name)).toContain(leaderName);
     const uid = (JSON.parse(await kubectl('admin', ['get', 'pod', leaderName, '-n', releaseNs, '-o', 'json'])) as { metadata: { uid: string } }).metadata.uid;
@@ -245,13 +245,15 @@ describe.skipIf(!env.node.ready)('the Helm chart on the node', () => {
     const limit = await bytes('memory.limit_in_bytes');
     const countBefore = (await log()).length;
     const t0 = Date.now();
-    // 2 Lists of 1,000 at once (the performance benchmark's 10,000 take minutes here: bench/burst-memory.ts).
-    await Promise.all([0, 1].map(async (b) => {
+    // The performance issue's burst (bench/burst-memory.ts runs it outside a pod): alice creates 10 Lists of 1,000.
+    const lists = 10;
+    for (let b = 0; b < lists; b++) {
       const items = Array.from({ length: 1000 }, (_, i) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `burst-${b}-${i}`, namespace: shop }, data: { i: String(i), b: String(b) } }));
       await kubectl('alice', ['create', '-f', '-', '-o', 'name'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
-    }));
+      process.stderr.write(`[chart-node.e2e] burst: ${(b + 1) * 1000} created after ${Date.now() - t0} ms, ${(await log()).length - countBefore} committed\n`);
+    }
     const createdMs = Date.now() - t0;
-    await eventually('all 2,000 committed', async () => (await log()).length >= countBefore + 2000 || undefined, 120_000, 500);
+    await eventually('all 10,000 committed', async () => (await log()).length >= countBefore + lists * 1000 || undefined, 300_000, 1000);
     const drainMs = Date.now() - t0 - createdMs;
     const peak = await bytes('memory.max_usage_in_bytes');
     const after = (await running()).find((p) => p.metadata.name === leaderName);
@@ -260,10 +262,10 @@ describe.skipIf(!env.node.ready)('the Helm chart on the node', () => {
     const figures = await Promise.all((await running()).map(async (p) => ({ pod: p.metadata.name, ...(await scrape(p)) })));
     process.stderr.write(`[chart-node.e2e] after the burst: ${JSON.stringify(figures)}\n`);
     const burstCommits = (await log()).filter((c) => c.subject.startsWith(`CREATE v1 configmaps ${shop}/burst-`));
-    expect(burstCommits).toHaveLength(2000);
+    expect(burstCommits).toHaveLength(lists * 1000);
     expect(burstCommits.filter((c) => c.author !== 'alice')).toEqual([]);
-    process.stderr.write(`[chart-node.e2e] burst: 2,000 created in ${createdMs} ms, committed ${drainMs} ms after the last create; leader pod peak memory ${(peak / 2 ** 20).toFixed(0)} MiB of a ${(limit / 2 ** 20).toFixed(0)} MiB limit\n`);
-  }, 240_000);
+    process.stderr.write(`[chart-node.e2e] burst: ${lists * 1000} created in ${createdMs} ms, committed ${drainMs} ms after the last create; leader pod peak memory ${(peak / 2 ** 20).toFixed(0)} MiB of a ${(limit / 2 ** 20).toFixed(0)} MiB limit\n`);
+  }, 600_000);
 
   it('the PodDisruptionBudget refuses the eviction that would leave no replica', async () => {
     await eventually('3 ready replicas', async () => (await running()).filter((p) => p.status.containerStatuses?.[0]?.ready).length === 3 || undefined, 60_000, 500);

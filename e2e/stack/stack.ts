@@ -151,7 +151,9 @@ export function kubescribeSettings(dir: string, state: StackState, cp: ControlPl
     logLevel: 'info',
     kubernetes: { kubeconfig: cp.kubeconfigs.kubescribe },
     git: { url: gitUrl, branch: 'main', baseFolder: '', usernameFile: join(ks, 'git-username'), passwordFile: join(ks, 'git-password'), pushIntervalMs: 500 },
-    watch: { resources: ['configmaps', 'secrets', 'services', 'deployments.apps'], namespaces: { exclude: ['kube-*', 'kubescribe'] } },
+    // own-*: namespaces of specs that install a kubescribe of their own (chart-node's burst of
+    // 10,000 is recorded by that one, not twice).
+    watch: { resources: ['configmaps', 'secrets', 'services', 'deployments.apps'], namespaces: { exclude: ['kube-*', 'kubescribe', 'own-*'] } },
     webhook: { host: '127.0.0.1', port: ports.webhook, tlsCertFile: join(dir, 'pki', 'webhook.crt'), tlsKeyFile: join(dir, 'pki', 'webhook.key') },
     server: { host: '127.0.0.1', port: ports.metrics },
     sanitize: { secretHashKeyFile: join(ks, 'secret-hash-key') },
