@@ -42,6 +42,8 @@ export interface Instance {
   dir: string;
   git: { url: string; root: string; repo: string; username: string; password: string; port: number };
   metricsUrl: string;
+  /** Where the API server sends admission reviews: the replica's webhook, or the proxy in front of several. */
+  webhookUrl: string;
   settingsFile: string;
   log: string;
   /** Starts (or restarts) kubescribe on the same data; resolves when /readyz answers 200. */
@@ -177,6 +179,7 @@ export async function startInstance(env: StackEnv, o: InstanceOptions, target: I
     name: o.name, dir, settingsFile, log,
     git: { url: gitUrl, root: git.root, repo: join(git.root, 'audit.git'), username: git.username, password: git.password, port: ports.git },
     metricsUrl: `http://127.0.0.1:${ports.metrics}/metrics`,
+    webhookUrl: `https://127.0.0.1:${count > 1 ? ports.proxy : ports.webhook}/admission`,
     async startGit() {
       if (isRunning(gitProc)) return;
       gitProc = startDetached(process.execPath, ['--import', 'tsx', join(repoRoot, 'e2e', 'stack', 'git-server.ts'), '--root', git.root, '--user', git.username, '--password', git.password, '--port', String(ports.git)],

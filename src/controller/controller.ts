@@ -264,7 +264,8 @@ class LeaderController implements Controller {
   // it back (measured: RSS 155 → 113 MiB at 10,000 objects).
   private releaseMemory(): void {
     this.largeSnapshots = 0;
-    void reduceMemory().catch((err: unknown) => this.log.debug({ err: (err as Error).message }, 'memory-reducing GC failed'));
+    const t0 = performance.now();
+    void reduceMemory().then(() => this.d.metrics.memoryRelease.observe((performance.now() - t0) / 1000)).catch((err: unknown) => this.log.debug({ err: (err as Error).message }, 'memory-reducing GC failed'));
   }
 }
 
