@@ -8,6 +8,7 @@
 // commit then says `unknown` and lists the candidates). A match consumes the whole key, since the
 // old resourceVersion in it can never be left again.
 import { isCauseKey } from './cause.ts';
+import { ChangeLog, type ChangesChunk } from './change-log.ts';
 import { TtlLru } from './ttl-lru.ts';
 
 export interface Author {
@@ -36,6 +37,8 @@ export class CorrelationStore {
   private digestHigh = 0;
   private digestLow = 0;
   private readonly waiters = new Map<string, Set<() => void>>();
+  /** What changed when, for peers' incremental pulls (change-log.ts). */
+  private readonly changes = new ChangeLog();
 
   constructor(opts: CorrelationStoreOptions) {
     this.cache = new TtlLru<Author[]>({
@@ -43,6 +46,7 @@ export class CorrelationStore {
       ttl: opts.ttlMs,
       dispose: (value, key, reason) => {
         if (reason === 'set') return; // the same array is set again after a push
+        this.changes.removed(key);
         for (const a of value) this.toggle(key, a);
         // A cause is never consumed: its expiry is its normal end, not a correlation missed.
         if (reason === 'evict' || (reason === 'expire' && !isCauseKey(key))) opts.onEvict?.(reason);
@@ -50,7 +54,11 @@ export class CorrelationStore {
     });
   }
 
+  /** When the last record() came (performance.now() ms): reviews or peers' pushes are arriving. */
+  lastRecordAt: number | undefined;
+
   record(key: string, author: Author): void {
+    this.lastRecordAt = performance.now();
     const existing = this.cache.get(key);
     if (existing) {
       // The same request again (a peer's push, a pull that re-sends the whole list, an apiserver
@@ -58,12 +66,14 @@ export class CorrelationStore {
       if (existing.some((e) => sameAuthor(e, author))) return;
       existing.push(author);
       this.toggle(key, author);
+      this.changes.changed(key);
       // Refresh the TTL: the newest request is the one most likely still in flight.
       this.cache.set(key, existing);
       return;
     }
     this.toggle(key, author);
     this.cache.set(key, [author]);
+    this.changes.changed(key);
     const w = this.waiters.get(key);
     if (w) for (const wake of w) wake();
   }
@@ -145,7 +155,20 @@ export class CorrelationStore {
     return this.cache.size;
   }
 
-  /** For peers and diagnostics: every live key with its entries. */
+  /**
+   * For peers' pulls: at most `limit` keys whose entries changed after the cursor (epoch, after),
+   * oldest change first, each with every live entry under it. Reads do not refresh the LRU order.
+   */
+  changesSince(epoch: string | undefined, after: number, limit: number): ChangesChunk<Author[]> {
+    return this.changes.since(epoch, after, limit, (key) => this.cache.peek(key));
+  }
+
+  /** Whether anything was recorded after this cursor (false: a pull would bring nothing). */
+  changedSince(epoch: string | undefined, after: number): boolean {
+    return epoch !== this.changes.epoch || after < this.changes.current;
+  }
+
+  /** For diagnostics: every live key with its entries. */
   entries(): Array<[string, Author[]]> {
     return [...this.cache.entries()];
   }
