@@ -153,6 +153,10 @@ async function main(): Promise<void> {
           const memTarget = n === 10_000 ? { target: '< 150 MiB', met: mem.rssMiB < 150 } : n === 100_000 ? { target: '< 300 MiB', met: mem.rssMiB < 300 } : {};
           record({ bench: 'memory', figure: 'VmRSS after sync', value: mem.rssMiB, unit: 'MiB', x, loadavg: l, ...memTarget, note: heap });
           record({ bench: 'memory', figure: 'VmHWM (peak)', value: mem.hwmMiB, unit: 'MiB', x, loadavg: l });
+          // The memory-reducing GC after the snapshot (src/reduce-memory.ts): how long it held the event loop.
+          const gcText = await (await fetch(inst.metricsUrl)).text().catch(() => '');
+          const gcGet = (name: string): number => Number(new RegExp(`^kubescribe_memory_release_seconds_${name} ([0-9.e+-]+)$`, 'm').exec(gcText)?.[1] ?? NaN);
+          if (gcGet('count') > 0) record({ bench: 'memory', figure: 'memory-reducing GC pause', value: (gcGet('sum') / gcGet('count')) * 1000, unit: 'ms', x, loadavg: l, note: `${gcGet('count')} GC(s)` });
           if (retained) {
             record({ bench: 'memory', figure: 'V8 heap retained (after a full GC)', value: retained.heapUsedMiB, unit: 'MiB', x, loadavg: l });
             record({ bench: 'memory', figure: 'VmRSS after a full GC', value: retained.rssMiB, unit: 'MiB', x, loadavg: l });

@@ -57,6 +57,20 @@ describe('PeerClient pushes', () => {
     client.close();
     p.server.close();
   });
+
+  it('gathers the correlations of a few ms into one request per peer', async () => {
+    const p = await peer(0);
+    const client = new PeerClient({ secret: 's'.repeat(16), peers: () => [p.url], ca: cert, pushBatchMs: 30 });
+    for (let i = 0; i < 5; i++) {
+      client.notify(`k${i}`, { username: 'alice', groups: [] });
+      await new Promise((r) => setTimeout(r, 2)); // separate event-loop turns, as separate reviews come
+    }
+    await until(() => p.received.length > 0);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(p.received).toEqual([{ entries: Array.from({ length: 5 }, (_, i) => [`k${i}`, [{ username: 'alice', groups: [] }]]) }]);
+    client.close();
+    p.server.close();
+  });
 });
 
 describe('the incremental pull', () => {
