@@ -12,7 +12,9 @@
 // 1-replica kubescribe records them at start while reviews keep arriving at --rate; its
 // kubescribe_memory_release_seconds (how long the memory-reducing GC held the event loop) and the
 // event-loop delay max over 250 ms windows are read until --gc-wait seconds after the push.
-// Usage: npx tsx bench/replica-admission.ts [--rate 1000] [--seconds 20] [--rounds 2]
+// --baseline PROGRAM adds, in the same run, 3 replicas of another build (e.g. main's
+// dist/kubescribe.mjs built elsewhere): before/after under the same load.
+// Usage: npx tsx bench/replica-admission.ts [--rate 1000] [--seconds 20] [--rounds 2] [--baseline PROGRAM]
 //        [--gc-objects 10000] [--gc-wait 20] [--dir /tmp/ks-bench/replicas] [--keep] [--json results.jsonl]
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
@@ -28,6 +30,7 @@ const rounds = Number(arg('rounds', '2'));
 const gcObjects = Number(arg('gc-objects', '10000'));
 const gcWait = Number(arg('gc-wait', '20'));
 const dir = arg('dir', '/tmp/ks-bench/replicas');
+const baseline = arg('baseline', '');
 
 const template = reviewBody(true).split('[<id>]');
 let ids = 0;
@@ -77,41 +80,43 @@ async function main(): Promise<void> {
     const ca = readFileSync(env.apiserver.caFile);
     const one = await benchInstance(env, { name: 'ra1', namespaces: ['bench-ra1'], resources: ['configmaps'] });
     const three = await benchInstance(env, { name: 'ra3', namespaces: ['bench-ra3'], resources: ['configmaps'], replicas: 3 });
-    await one.startKubescribe();
-    await three.startKubescribe();
+    const base = baseline ? await benchInstance(env, { name: 'rab', namespaces: ['bench-rab'], resources: ['configmaps'], replicas: 3, program: baseline }) : undefined;
+    for (const i of [one, three, base]) await i?.startKubescribe();
     const setups = [
-      { n: 1, url: one.webhookUrl, metrics: [one.metricsUrl] },
-      { n: 3, url: three.webhookUrl, metrics: three.replicas.map((r) => r.metricsUrl) },
+      { n: 1, label: '1 replica', url: one.webhookUrl, metrics: [one.metricsUrl] },
+      { n: 3, label: '3 replicas', url: three.webhookUrl, metrics: three.replicas.map((r) => r.metricsUrl) },
+      ...(base ? [{ n: 3, label: '3 replicas, baseline', url: base.webhookUrl, metrics: base.replicas.map((r) => r.metricsUrl) }] : []),
     ];
-    console.log(`replica admission: ${rate} reviews/s open loop for ${seconds} s, ${rounds} rounds; review ${template.join('x').length} bytes; load ${load()}`);
+    console.log(`replica admission: ${rate} reviews/s open loop for ${seconds} s, ${rounds} rounds; review ${template.join('x').length} bytes;${base ? ` baseline ${baseline};` : ''} load ${load()}`);
     // Warm-up (JIT, TLS sessions): not measured.
     for (const s of setups) { const c = reviewer(s.url, ca); await openLoop({ rate: 200, seconds: 2, send: () => c.send() }).finally(() => c.close()); }
-    const runs = new Map<number, Run[]>([[1, []], [3, []]]);
+    const runs = new Map<string, Run[]>(setups.map((s) => [s.label, []]));
     for (let i = 0; i < rounds; i++) {
       for (const s of i % 2 === 0 ? setups : [...setups].reverse()) {
         const r = await admissionRun(s.url, s.metrics, ca);
-        runs.get(s.n)!.push(r);
+        runs.get(s.label)!.push(r);
         const m = summarize(r.latencies);
-        console.log(`  ${s.n} replica(s): p50 ${m.p50.toFixed(2)} p99 ${m.p99.toFixed(2)} max ${m.max.toFixed(1)} ms (${m.n} answers, ${r.errors} errors, ${r.late} sent late);`
+        console.log(`  ${s.label}: p50 ${m.p50.toFixed(2)} p99 ${m.p99.toFixed(2)} max ${m.max.toFixed(1)} ms (${m.n} answers, ${r.errors} errors, ${r.late} sent late);`
           + ` event-loop delay max per replica ${r.lagMs.map((v) => fmt(v)).join(', ')} ms; load ${r.load}`);
       }
     }
-    const p99 = new Map<number, number>();
-    for (const [n, rs] of runs) {
+    const p99 = new Map<string, number>();
+    for (const [label, rs] of runs) {
       const m = summarize(rs.flatMap((r) => r.latencies));
       const l = Math.max(...rs.map((r) => r.load));
       const lag = Math.max(...rs.flatMap((r) => r.lagMs));
-      const x = { name: 'replicas', value: n };
-      p99.set(n, m.p99);
-      record({ bench: 'replicas', figure: `admission answer p50 at ${rate}/s`, value: m.p50, unit: 'ms', x, loadavg: l });
-      record({ bench: 'replicas', figure: `admission answer p99 at ${rate}/s`, value: m.p99, unit: 'ms', x, loadavg: l, note: `max ${fmt(m.max)} ms, ${rs.reduce((a, r) => a + r.errors, 0)} errors, ${rs.reduce((a, r) => a + r.late, 0)} sent late` });
-      record({ bench: 'replicas', figure: 'event-loop delay max (any replica)', value: lag, unit: 'ms', x, loadavg: l, target: '≤ 20 ms', met: lag <= 20,
+      const series = label.includes('baseline') ? 'baseline' : undefined;
+      const x = { name: 'replicas', value: label.startsWith('1') ? 1 : 3 };
+      p99.set(label, m.p99);
+      record({ bench: 'replicas', figure: `admission answer p50 at ${rate}/s`, value: m.p50, unit: 'ms', x, series, loadavg: l });
+      record({ bench: 'replicas', figure: `admission answer p99 at ${rate}/s`, value: m.p99, unit: 'ms', x, series, loadavg: l, note: `max ${fmt(m.max)} ms, ${rs.reduce((a, r) => a + r.errors, 0)} errors, ${rs.reduce((a, r) => a + r.late, 0)} sent late` });
+      record({ bench: 'replicas', figure: 'event-loop delay max (any replica)', value: lag, unit: 'ms', x, series, loadavg: l, ...(series ? {} : { target: '≤ 20 ms', met: lag <= 20 }),
         note: `per round and replica: ${rs.map((r) => r.lagMs.map((v) => fmt(v)).join('/')).join('; ')}` });
     }
-    const ratio = p99.get(3)! / p99.get(1)!;
-    record({ bench: 'replicas', figure: 'admission p99 3 replicas ÷ 1 replica', value: ratio, unit: '×', target: '≤ 1.2×', met: ratio <= 1.2, note: `${fmt(p99.get(3)!)} / ${fmt(p99.get(1)!)} ms` });
-    await one.close();
-    await three.close();
+    const ratio = p99.get('3 replicas')! / p99.get('1 replica')!;
+    record({ bench: 'replicas', figure: 'admission p99 3 replicas ÷ 1 replica', value: ratio, unit: '×', target: '≤ 1.2×', met: ratio <= 1.2, note: `${fmt(p99.get('3 replicas')!)} / ${fmt(p99.get('1 replica')!)} ms` });
+    if (base) record({ bench: 'replicas', figure: 'admission p99 3 replicas ÷ 1 replica, baseline build', value: p99.get('3 replicas, baseline')! / p99.get('1 replica')!, unit: '×', note: `${fmt(p99.get('3 replicas, baseline')!)} / ${fmt(p99.get('1 replica')!)} ms` });
+    for (const i of [one, three, base]) await i?.close();
     if (gcObjects > 0) await gcPause(env, ca);
   });
 }

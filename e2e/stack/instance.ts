@@ -22,6 +22,8 @@ export interface InstanceOptions {
   replicaSettings?: (index: number, s: Record<string, unknown>) => void;
   /** Several replicas behind a round-robin TCP proxy, with leader election and peers (default 1). */
   replicas?: number;
+  /** The kubescribe program to run (default dist/kubescribe.mjs): a benchmark's baseline build. */
+  program?: string;
 }
 
 export interface Replica {
@@ -165,7 +167,7 @@ export async function startInstance(env: StackEnv, o: InstanceOptions, target: I
       state: () => readyz(i),
       async start() {
         if (!isRunning(procs[i])) {
-          procs[i] = startDetached(process.execPath, ['--enable-source-maps', join(repoRoot, 'dist', 'kubescribe.mjs'), 'run', '--settings', settingsFiles[i] as string], { log: rlog, marker, cwd: repoRoot });
+          procs[i] = startDetached(process.execPath, ['--enable-source-maps', o.program ?? join(repoRoot, 'dist', 'kubescribe.mjs'), 'run', '--settings', settingsFiles[i] as string], { log: rlog, marker, cwd: repoRoot });
         }
         const p = procs[i];
         await waitFor(`instance ${o.name} replica ${i} /readyz (log ${rlog})`, async () => {
