@@ -270,7 +270,7 @@ class LeaderController implements Controller {
   // stay at its peak. Once such a snapshot is committed and pushed, one memory-reducing GC gives
   // it back (measured: RSS 155 → 113 MiB at 10,000 objects) — at the next quiet moment, since it
   // pauses the event loop that answers admission (MemoryRelease; ~130 ms at 10,000 objects,
-  // ~1.1 s at 100,000).
+  // 0.3–1.1 s at 100,000, depending on the load).
   private releaseMemory(): void {
     this.largeSnapshots = 0;
     this.memoryRelease.request();
