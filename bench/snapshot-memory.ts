@@ -12,7 +12,7 @@
 //             preloaded probe (bench/support/probe.mjs), the heap and RSS right after a full GC
 //             (what it retains). Targets (VmRSS): < 150 MiB at 10,000 objects, < 300 MiB at 100,000.
 // Usage: npx tsx bench/snapshot-memory.ts [--sizes 100,1000,10000] [--dir /tmp/ks-bench/snapshot]
-//        [--settle 5] [--keep] [--profile DIR] [--json results.jsonl]
+//        [--settle 5] [--keep] [--profile DIR] [--program dist/kubescribe.mjs of another build] [--json results.jsonl]
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -109,7 +109,7 @@ async function main(): Promise<void> {
         if (n > created) console.log(`created ${n - created} ConfigMaps (now ${n}) in ${fmt((now() - t) / 1000)} s; load ${load()}`);
         created = Math.max(created, n);
 
-        const inst = await benchInstance(env, { name: `snap${n}`, namespaces: [NS], settings: (s) => { (s.git as Record<string, unknown>).pushIntervalMs = 100; } });
+        const inst = await benchInstance(env, { name: `snap${n}`, namespaces: [NS], program: arg('program', '') || undefined, settings: (s) => { (s.git as Record<string, unknown>).pushIntervalMs = 100; } });
         // The probe watches before kubescribe starts: the journal is emptied by the first push.
         const p = new GitProbe({ dataDir: join(inst.dir, 'data') }, inst.git.repo);
         try {
@@ -153,6 +153,10 @@ async function main(): Promise<void> {
           const memTarget = n === 10_000 ? { target: '< 150 MiB', met: mem.rssMiB < 150 } : n === 100_000 ? { target: '< 300 MiB', met: mem.rssMiB < 300 } : {};
           record({ bench: 'memory', figure: 'VmRSS after sync', value: mem.rssMiB, unit: 'MiB', x, loadavg: l, ...memTarget, note: heap });
           record({ bench: 'memory', figure: 'VmHWM (peak)', value: mem.hwmMiB, unit: 'MiB', x, loadavg: l });
+          // The memory-reducing GC after the snapshot (src/reduce-memory.ts): how long it held the event loop.
+          const gcText = await (await fetch(inst.metricsUrl)).text().catch(() => '');
+          const gcGet = (name: string): number => Number(new RegExp(`^kubescribe_memory_release_seconds_${name} ([0-9.e+-]+)$`, 'm').exec(gcText)?.[1] ?? NaN);
+          if (gcGet('count') > 0) record({ bench: 'memory', figure: 'memory-reducing GC pause', value: (gcGet('sum') / gcGet('count')) * 1000, unit: 'ms', x, loadavg: l, note: `${gcGet('count')} GC(s)` });
           if (retained) {
             record({ bench: 'memory', figure: 'V8 heap retained (after a full GC)', value: retained.heapUsedMiB, unit: 'MiB', x, loadavg: l });
             record({ bench: 'memory', figure: 'VmRSS after a full GC', value: retained.rssMiB, unit: 'MiB', x, loadavg: l });

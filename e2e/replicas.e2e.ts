@@ -16,13 +16,28 @@ async function metric(url: string, name: string): Promise<number> {
 }
 
 /** The peers' endpoint of a replica, called like a peer (or not). */
-async function peerCall(inst: Inst, replica: number, init: { method: string; secret?: string; body?: unknown; since?: string }) {
-  const args = ['-sk', '-o', '-', '-w', '\n%{http_code}', '-X', init.method, `https://127.0.0.1:${inst.replicas[replica]!.webhookPort}/peers/correlations${init.since ? `?since=${encodeURIComponent(init.since)}` : ''}`];
+async function peerCall(inst: Inst, replica: number, init: { method: string; secret?: string; body?: unknown; query?: string }) {
+  const args = ['-sk', '-o', '-', '-w', '\n%{http_code}', '-X', init.method, `https://127.0.0.1:${inst.replicas[replica]!.webhookPort}/peers/correlations${init.query ?? ''}`];
   if (init.secret !== undefined) args.push('-H', `x-kubescribe-peer-secret: ${init.secret}`);
   if (init.body !== undefined) args.push('-H', 'content-type: application/json', '--data', JSON.stringify(init.body));
   const { stdout } = await exec('curl', args);
   const i = stdout.lastIndexOf('\n');
   return { status: Number(stdout.slice(i + 1)), body: stdout.slice(0, i) };
+}
+
+/** Every key a replica holds, pulled chunk after chunk as a peer would (the answers' bodies, joined). */
+async function everything(inst: Inst, replica: number): Promise<string> {
+  const bodies: string[] = [];
+  let query = '';
+  for (let i = 0; i < 100; i++) {
+    const r = await peerCall(inst, replica, { method: 'GET', secret: inst.peerSecret, query });
+    if (r.status !== 200) break;
+    bodies.push(r.body);
+    const a = JSON.parse(r.body) as { epoch: string; next: number; more: boolean };
+    if (!a.more) break;
+    query = `?epoch=${a.epoch}&after=${a.next}`;
+  }
+  return bodies.join('\n');
 }
 
 async function commits(inst: Inst, path: string): Promise<Array<{ sha: string; author: string; subject: string }>> {
@@ -138,7 +153,7 @@ describe('several replicas', () => {
     expect(snap.body).not.toContain('mallory');
   });
 
-  it('lets a replica that missed pushes catch up by pull, and answers 304 to a pull with the same hash', async () => {
+  it('lets a replica that missed pushes catch up by pull, and answers only what changed after a cursor, 304 when nothing did', async () => {
     const leader = (await inst.leader())!;
     const isolated = [0, 1, 2].find((i) => i !== leader)!;
     const other = [0, 1, 2].find((i) => i !== leader && i !== isolated)!;
@@ -153,20 +168,32 @@ describe('several replicas', () => {
     }
     // A pull already under way when it was stopped may land first: wait for the one that brings them.
     await eventually('the isolated replica caught up', async () => {
-      const caught = await peerCall(inst, isolated, { method: 'GET', secret: inst.peerSecret });
-      return Array.from({ length: 5 }, (_, i) => `isolation-test-${i}`).every((k) => caught.body.includes(k));
+      const caught = await everything(inst, isolated);
+      return Array.from({ length: 5 }, (_, i) => `isolation-test-${i}`).every((k) => caught.includes(k));
     }, 15_000);
     expect(await metric(inst.replicas[isolated]!.metricsUrl, 'kubescribe_peer_pulls_total{result="changed"}')).toBeGreaterThan(pullsBefore);
-    // The store changes on its own (entries expire, periodic pulls), so the contract is: a pull with
-    // the current hash gets 304, and a 200 only ever comes with a hash that differs from the one sent.
+    // Incremental pulls: from the cursor a pull returned, only keys recorded after it come back, and
+    // 304 once nothing was (the store changes on its own through periodic pulls: poll for a 304).
+    type Answer = { epoch: string; next: number; more: boolean; entries: Array<[string, unknown]> };
+    const cursorOf = async (): Promise<Answer> => {
+      let a = JSON.parse((await peerCall(inst, other, { method: 'GET', secret: inst.peerSecret })).body) as Answer;
+      while (a.more) a = JSON.parse((await peerCall(inst, other, { method: 'GET', secret: inst.peerSecret, query: `?epoch=${a.epoch}&after=${a.next}` })).body) as Answer;
+      return a;
+    };
     const wrong: string[] = [];
-    await eventually('a pull with the current hash answered 304', async () => {
-      const { hash } = JSON.parse((await peerCall(inst, other, { method: 'GET', secret: inst.peerSecret })).body) as { hash: string };
-      const again = await peerCall(inst, other, { method: 'GET', secret: inst.peerSecret, since: hash });
-      if (again.status === 304) return true;
-      if (again.status !== 200 || (JSON.parse(again.body) as { hash: string }).hash === hash) wrong.push(`${again.status} for since=${hash}`);
-      return false;
+    const quiet = await eventually('a pull from the current cursor answered 304', async () => {
+      const a = await cursorOf();
+      const again = await peerCall(inst, other, { method: 'GET', secret: inst.peerSecret, query: `?epoch=${a.epoch}&after=${a.next}` });
+      if (again.status === 304) return a;
+      const b = again.status === 200 ? JSON.parse(again.body) as Answer : undefined;
+      if (!b || b.next <= a.next || b.entries.length === 0) wrong.push(`${again.status} for after=${a.next}`);
+      return undefined;
     }, 15_000, 50);
     expect(wrong).toEqual([]);
+    const fresh = [['after-cursor-test', [{ username: 'bob', groups: ['devs'] }]]];
+    expect((await peerCall(inst, other, { method: 'POST', secret: inst.peerSecret, body: { entries: fresh } })).status).toBe(204);
+    const since = JSON.parse((await peerCall(inst, other, { method: 'GET', secret: inst.peerSecret, query: `?epoch=${quiet.epoch}&after=${quiet.next}` })).body) as Answer;
+    expect(since.entries.map(([k]) => k)).toContain('after-cursor-test');
+    expect(since.entries.map(([k]) => k)).not.toContain('isolation-test-0');
   });
 });

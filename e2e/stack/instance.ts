@@ -22,6 +22,8 @@ export interface InstanceOptions {
   replicaSettings?: (index: number, s: Record<string, unknown>) => void;
   /** Several replicas behind a round-robin TCP proxy, with leader election and peers (default 1). */
   replicas?: number;
+  /** The kubescribe program to run (default dist/kubescribe.mjs): a benchmark's baseline build. */
+  program?: string;
 }
 
 export interface Replica {
@@ -42,6 +44,8 @@ export interface Instance {
   dir: string;
   git: { url: string; root: string; repo: string; username: string; password: string; port: number };
   metricsUrl: string;
+  /** Where the API server sends admission reviews: the replica's webhook, or the proxy in front of several. */
+  webhookUrl: string;
   settingsFile: string;
   log: string;
   /** Starts (or restarts) kubescribe on the same data; resolves when /readyz answers 200. */
@@ -163,7 +167,7 @@ export async function startInstance(env: StackEnv, o: InstanceOptions, target: I
       state: () => readyz(i),
       async start() {
         if (!isRunning(procs[i])) {
-          procs[i] = startDetached(process.execPath, ['--enable-source-maps', join(repoRoot, 'dist', 'kubescribe.mjs'), 'run', '--settings', settingsFiles[i] as string], { log: rlog, marker, cwd: repoRoot });
+          procs[i] = startDetached(process.execPath, ['--enable-source-maps', o.program ?? join(repoRoot, 'dist', 'kubescribe.mjs'), 'run', '--settings', settingsFiles[i] as string], { log: rlog, marker, cwd: repoRoot });
         }
         const p = procs[i];
         await waitFor(`instance ${o.name} replica ${i} /readyz (log ${rlog})`, async () => {
@@ -177,6 +181,7 @@ export async function startInstance(env: StackEnv, o: InstanceOptions, target: I
     name: o.name, dir, settingsFile, log,
     git: { url: gitUrl, root: git.root, repo: join(git.root, 'audit.git'), username: git.username, password: git.password, port: ports.git },
     metricsUrl: `http://127.0.0.1:${ports.metrics}/metrics`,
+    webhookUrl: `https://127.0.0.1:${count > 1 ? ports.proxy : ports.webhook}/admission`,
     async startGit() {
       if (isRunning(gitProc)) return;
       gitProc = startDetached(process.execPath, ['--import', 'tsx', join(repoRoot, 'e2e', 'stack', 'git-server.ts'), '--root', git.root, '--user', git.username, '--password', git.password, '--port', String(ports.git)],

@@ -8,6 +8,7 @@
 // commit then says `unknown` and lists the candidates). A match consumes the whole key, since the
 // old resourceVersion in it can never be left again.
 import { isCauseKey } from './cause.ts';
+import { ChangeLog, type ChangesChunk } from './change-log.ts';
 import { TtlLru } from './ttl-lru.ts';
 
 export interface Author {
@@ -28,14 +29,9 @@ export interface CorrelationStoreOptions {
 
 export class CorrelationStore {
   private readonly cache: TtlLru<Author[]>;
-  /**
-   * The content hash: XOR of a digest of every (key, author) entry (two 32-bit halves), kept up to
-   * date on every change, so peers can ask "changed since <hash>?" without the store being
-   * serialized. The digest is computed on every record, on the admission hot path: see entryDigest.
-   */
-  private digestHigh = 0;
-  private digestLow = 0;
   private readonly waiters = new Map<string, Set<() => void>>();
+  /** What changed when, for peers' incremental pulls (change-log.ts). */
+  private readonly changes = new ChangeLog();
 
   constructor(opts: CorrelationStoreOptions) {
     this.cache = new TtlLru<Author[]>({
@@ -43,27 +39,31 @@ export class CorrelationStore {
       ttl: opts.ttlMs,
       dispose: (value, key, reason) => {
         if (reason === 'set') return; // the same array is set again after a push
-        for (const a of value) this.toggle(key, a);
+        this.changes.removed(key);
         // A cause is never consumed: its expiry is its normal end, not a correlation missed.
         if (reason === 'evict' || (reason === 'expire' && !isCauseKey(key))) opts.onEvict?.(reason);
       },
     });
   }
 
+  /** When the last record() came (performance.now() ms): reviews or peers' pushes are arriving. */
+  lastRecordAt: number | undefined;
+
   record(key: string, author: Author): void {
+    this.lastRecordAt = performance.now();
     const existing = this.cache.get(key);
     if (existing) {
       // The same request again (a peer's push, a pull that re-sends the whole list, an apiserver
       // retry) adds nothing: only distinct requests are candidates.
       if (existing.some((e) => sameAuthor(e, author))) return;
       existing.push(author);
-      this.toggle(key, author);
+      this.changes.changed(key);
       // Refresh the TTL: the newest request is the one most likely still in flight.
       this.cache.set(key, existing);
       return;
     }
-    this.toggle(key, author);
     this.cache.set(key, [author]);
+    this.changes.changed(key);
     const w = this.waiters.get(key);
     if (w) for (const wake of w) wake();
   }
@@ -130,22 +130,24 @@ export class CorrelationStore {
     return out.length > 0 ? out : undefined;
   }
 
-  /** Changes whenever the content changes; equal for stores with equal content. */
-  contentHash(): string {
-    return `${this.cache.size}-${hex32(this.digestHigh)}${hex32(this.digestLow)}`;
-  }
-
-  private toggle(key: string, a: Author): void {
-    entryDigest(key, a);
-    this.digestHigh ^= h1;
-    this.digestLow ^= h2;
-  }
-
   get size(): number {
     return this.cache.size;
   }
 
-  /** For peers and diagnostics: every live key with its entries. */
+  /**
+   * For peers' pulls: at most `limit` keys whose entries changed after the cursor (epoch, after),
+   * oldest change first, each with every live entry under it. Reads do not refresh the LRU order.
+   */
+  changesSince(epoch: string | undefined, after: number, limit: number): ChangesChunk<Author[]> {
+    return this.changes.since(epoch, after, limit, (key) => this.cache.peek(key));
+  }
+
+  /** Whether anything was recorded after this cursor (false: a pull would bring nothing). */
+  changedSince(epoch: string | undefined, after: number): boolean {
+    return epoch !== this.changes.epoch || after < this.changes.current;
+  }
+
+  /** For diagnostics: every live key with its entries. */
   entries(): Array<[string, Author[]]> {
     return [...this.cache.entries()];
   }
@@ -153,57 +155,4 @@ export class CorrelationStore {
 
 function sameAuthor(a: Author, b: Author): boolean {
   return a.username === b.username && a.uid === b.uid && a.fieldManager === b.fieldManager && a.groups.join('\n') === b.groups.join('\n');
-}
-
-// ---- the entry digest ----------------------------------------------------------------------------
-// 64 bits of a fast non-cryptographic hash of (key, author), the same on every replica (no seed
-// per process). It only has to tell peers that the content changed: a collision costs one skipped
-// pull, a fallback behind the pushes anyway. SHA-1 here was ~10 % of the admission handler.
-// Two lanes of murmur3's mixing (different rotations and constants) over UTF-16 code units, two a
-// block; every string is preceded by its length, so field boundaries cannot shift unnoticed.
-
-let h1 = 0;
-let h2 = 0;
-
-function entryDigest(key: string, a: Author): void {
-  h1 = 0x6b43a9b5;
-  h2 = 0x2f8c1d27;
-  mixString(key);
-  mixString(a.username);
-  // String(): peers' pushes are checked for username and groups only.
-  mixString(String(a.uid ?? ''));
-  mixBlock(a.groups.length);
-  for (const g of a.groups) mixString(g);
-  mixString(String(a.fieldManager ?? ''));
-  h1 = fmix32(h1);
-  h2 = fmix32(h2);
-  h1 = (h1 + h2) | 0;
-  h2 = (h2 + h1) | 0;
-}
-
-function mixString(s: string): void {
-  const n = s.length;
-  mixBlock(n);
-  let i = 0;
-  for (; i + 1 < n; i += 2) mixBlock(s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16));
-  if (i < n) mixBlock(s.charCodeAt(i));
-}
-
-function mixBlock(block: number): void {
-  let k = Math.imul(block, 0xcc9e2d51);
-  k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
-  h1 ^= k;
-  h1 = (Math.imul((h1 << 13) | (h1 >>> 19), 5) + 0xe6546b64) | 0;
-  h2 ^= k;
-  h2 = (Math.imul((h2 << 17) | (h2 >>> 15), 9) + 0x38495ab5) | 0;
-}
-
-function fmix32(h: number): number {
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return h ^ (h >>> 16);
-}
-
-function hex32(n: number): string {
-  return (n >>> 0).toString(16).padStart(8, '0');
 }

@@ -45,6 +45,12 @@ export class TtlLru<V> {
     return slot.value;
   }
 
+  /** The value if present and not stale, leaving its place in the order (and a stale one) alone. */
+  peek(key: string): V | undefined {
+    const slot = this.map.get(key);
+    return slot === undefined || this.stale(slot, performance.now()) ? undefined : slot.value;
+  }
+
   /** Stores the value as most recently used, its age reset; the least recently used beyond max is evicted. */
   set(key: string, value: V): void {
     const slot = this.map.get(key);

@@ -9,6 +9,7 @@ export function createMetrics(registry: Registry) {
     webhookRequests: new Counter({ name: 'kubescribe_webhook_requests_total', help: 'Admission requests by outcome (recorded, dry-run, ignored, malformed, error).', labelNames: ['outcome'], registers }),
     webhookDuration: new Histogram({ name: 'kubescribe_webhook_duration_seconds', help: 'Time to handle an admission request, server side.', buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05], registers }),
     correlationsStored: new Counter({ name: 'kubescribe_correlations_stored_total', help: 'Correlations recorded by the webhook.', registers }),
+    memoryRelease: new Histogram({ name: 'kubescribe_memory_release_seconds', help: 'Memory-reducing full GCs after a large snapshot: how long each held the event loop.', buckets: [0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers }),
     correlationStoreSize: new Gauge({ name: 'kubescribe_correlation_store_entries', help: 'Keys in the correlation store.', registers }),
     correlationEvictions: new Counter({ name: 'kubescribe_correlation_evictions_total', help: 'Correlations dropped before a watch event matched them, by reason (expire, evict).', labelNames: ['reason'], registers }),
     watchEvents: new Counter({ name: 'kubescribe_watch_events_total', help: 'Watch events by resource and type.', labelNames: ['resource', 'type'], registers }),

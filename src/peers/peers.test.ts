@@ -87,4 +87,103 @@ describe('PeerClient pushes', () => {
       await app.close();
     }
   });
+
+  it('gathers the correlations of a few ms into one request per peer', async () => {
+    const p = await peer(0);
+    const client = new PeerClient({ secret: 's'.repeat(16), peers: () => [p.url], ca: cert, pushBatchMs: 30 });
+    for (let i = 0; i < 5; i++) {
+      client.notify(`k${i}`, { username: 'alice', groups: [] });
+      await new Promise((r) => setTimeout(r, 2)); // separate event-loop turns, as separate reviews come
+    }
+    await until(() => p.received.length > 0);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(p.received).toEqual([{ entries: Array.from({ length: 5 }, (_, i) => [`k${i}`, [{ username: 'alice', groups: [] }]]) }]);
+    client.close();
+    p.server.close();
+  });
+});
+
+describe('the incremental pull', () => {
+  const secret = 's'.repeat(16);
+  const alice = { username: 'alice', groups: ['devs'] };
+  const store = (): CorrelationStore => new CorrelationStore({ ttlMs: 60_000, maxEntries: 1000 });
+  async function app(s: CorrelationStore, chunk = 3) {
+    const a = Fastify();
+    await a.register(peerRoutes({ store: s, secret, chunk }));
+    const get = async (query = '', withSecret = secret) => {
+      const r = await a.inject({ method: 'GET', url: `${PEER_PATH}${query}`, headers: withSecret ? { [PEER_SECRET_HEADER]: withSecret } : {} });
+      return { status: r.statusCode, body: r.body ? JSON.parse(r.body) as { epoch: string; next: number; more: boolean; entries: Array<[string, unknown]> } : undefined };
+    };
+    return { a, get };
+  }
+
+  it('answers the keys changed after the cursor in chunks, then 304; a new record comes alone', async () => {
+    const s = store();
+    for (let i = 0; i < 7; i++) s.record(`k${i}`, alice);
+    const { a, get } = await app(s);
+    const keys: string[] = [];
+    let q = '';
+    let last;
+    for (let i = 0; i < 10; i++) {
+      last = await get(q);
+      if (last.status === 304) break;
+      expect(last.status).toBe(200);
+      expect(last.body!.entries.length).toBeLessThanOrEqual(3);
+      keys.push(...last.body!.entries.map(([k]) => k));
+      q = `?epoch=${last.body!.epoch}&after=${last.body!.next}`;
+      if (!last.body!.more) break;
+    }
+    expect(keys).toEqual(['k0', 'k1', 'k2', 'k3', 'k4', 'k5', 'k6']);
+    expect((await get(q)).status).toBe(304);
+    s.record('k3', { username: 'bob', groups: [] });
+    expect((await get(q)).body!.entries).toEqual([['k3', [alice, { username: 'bob', groups: [] }]]]);
+    // Not a change for a pull: a key matched (consumed) by the watch.
+    const after = (await get(q)).body!;
+    s.take('k1');
+    expect((await get(`?epoch=${after.epoch}&after=${after.next}`)).status).toBe(304);
+    await a.close();
+  });
+
+  it('refuses a wrong or missing secret (401) and a cursor that is not a number (400)', async () => {
+    const { a, get } = await app(store());
+    expect((await get('', 'wrong-secret-wrong')).status).toBe(401);
+    expect((await get('', '')).status).toBe(401);
+    expect((await get('?epoch=x&after=-1')).status).toBe(400);
+    expect((await get('?epoch=x&after=abc')).status).toBe(400);
+    await a.close();
+  });
+
+  it('PeerClient.pullAll brings every chunk into the store, then asks from its cursor only', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kubescribe-pull-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=peer',
+      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    const cert = readFileSync(join(dir, 'cert.pem'));
+    const source = store();
+    for (let i = 0; i < 8; i++) source.record(`k${i}`, alice);
+    const server = Fastify({ https: { cert, key: readFileSync(join(dir, 'key.pem')) } });
+    const urls: string[] = [];
+    server.addHook('onRequest', async (req) => { urls.push(req.url); });
+    await server.register(peerRoutes({ store: source, secret, chunk: 3 }));
+    await server.listen({ host: '127.0.0.1', port: 0 });
+    const pulled: string[] = [];
+    const client = new PeerClient({ secret, ca: cert, peers: () => [`https://127.0.0.1:${(server.server.address() as { port: number }).port}`], events: { pulled: (r) => pulled.push(r) } });
+    try {
+      const target = store();
+      await client.pullAll(target);
+      expect(target.size).toBe(8);
+      expect(urls).toHaveLength(3); // 3 + 3 + 2 keys
+      expect(urls[0]).toBe(PEER_PATH);
+      source.record('k9', { username: 'carol', groups: [] });
+      urls.length = 0;
+      await client.pullAll(target);
+      expect(target.peek('k9')).toEqual([{ username: 'carol', groups: [] }]);
+      expect(urls).toEqual([`${PEER_PATH}?epoch=${source.changesSince(undefined, 0, 1).epoch}&after=8`]);
+      await client.pullAll(target);
+      expect(pulled).toEqual(['changed', 'changed', 'not-modified']);
+    } finally {
+      client.close();
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
