@@ -78,7 +78,7 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
     })
     : undefined;
 
-  // The leader asks its peers for the keys it still misses after the wait, in batches (peers/coalesce.ts).
+  // The leader asks its peers for the keys it still misses after the wait, in batches (peers/batch-lookups.ts).
   const askPeers = peers ? batchLookups((keys) => peers.lookup(keys, store)) : undefined;
 
   // Set on SIGTERM: not ready, answers close their connections, the webhook closes after a delay.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batchLookups } from './coalesce.ts';
+import { batchLookups } from './batch-lookups.ts';
 
 describe('batchLookups', () => {
   it('one lookup at a time; keys asked meanwhile go together in the next, and each caller waits for its own', async () => {
