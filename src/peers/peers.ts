@@ -8,8 +8,8 @@
 // side serializes or parses the whole store on the event loop that answers admission. A cursor of
 // another epoch (the peer restarted) starts over from the beginning. A leader still missing a
 // correlation after its miss wait asks every peer for just those keys (PEER_LOOKUP_PATH), read
-// there without being consumed. Peers authenticate with a
-// shared secret, compared in constant time; a wrong or missing secret gets 401 and nothing is accepted.
+// there without being consumed. Peers authenticate with a shared secret, compared in constant
+// time; a wrong or missing secret gets 401 and nothing is accepted.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Agent, request } from 'node:https';
 import type { FastifyPluginAsync } from 'fastify';
@@ -88,6 +88,18 @@ export function peerRoutes(opts: { store: CorrelationStore; secret: string; onRe
       return reply.send(answer);
     });
   };
+}
+
+/** Records the well-formed [key, authors] entries of a peer's answer (pull or lookup); how many. */
+function recordEntries(entries: unknown, store: CorrelationStore): number {
+  if (!Array.isArray(entries)) throw new Error('a peer answer without entries');
+  let n = 0;
+  for (const e of entries) {
+    if (!isEntry(e)) continue;
+    for (const a of e[1]) store.record(e[0], a);
+    n++;
+  }
+  return n;
 }
 
 function isEntry(e: unknown): e is Entry {
@@ -177,8 +189,7 @@ export class PeerClient {
           if (r.status === 304) break;
           if (r.status !== 200) throw new Error(`status ${r.status}`);
           const answer = JSON.parse(r.body) as Partial<PullAnswer>;
-          if (!Array.isArray(answer.entries)) throw new Error('a pull answer without entries');
-          for (const e of answer.entries) if (isEntry(e)) for (const a of e[1]) store.record(e[0], a);
+          recordEntries(answer.entries, store);
           changed = true;
           // An answer without a cursor (a peer of an older version sends its whole store) is complete.
           if (typeof answer.epoch !== 'string' || typeof answer.next !== 'number') break;
@@ -206,13 +217,7 @@ export class PeerClient {
         try {
           const r = await this.call('POST', peer, PEER_LOOKUP_PATH, JSON.stringify({ keys: chunk }));
           if (r.status !== 200) throw new Error(`status ${r.status}`);
-          const { entries } = JSON.parse(r.body) as { entries: unknown[] };
-          let found = 0;
-          for (const e of entries) {
-            if (!isEntry(e)) continue;
-            for (const a of e[1]) store.record(e[0], a);
-            found++;
-          }
+          const found = recordEntries((JSON.parse(r.body) as { entries?: unknown }).entries, store);
           this.o.events?.lookedUp?.(found > 0 ? 'found' : 'not-found', chunk.length);
         } catch {
           this.o.events?.lookedUp?.('failed', chunk.length);
