@@ -7,9 +7,11 @@
 //   pushed  the remote bare repository's branch ref moved past the commit.
 // Both from the moment the PATCH was sent, matched by resourceVersion (the commit's
 // Kubescribe-Resource-Version trailer). Targets at 100 changes/s for 60 s: local p99 < 300 ms,
-// pushed p99 < 2 s.
+// pushed p99 < 2 s. Then the steady state (issue 19, target 6): after the last push, --idle
+// seconds without changes, the lines kubescribe logs at info or above (target: none).
 // Usage: npx tsx bench/change-latency.ts [--objects 500] [--rates 100] [--seconds 60]
-//        [--warmup 5] [--dir /tmp/ks-bench/latency] [--keep] [--profile DIR] [--json results.jsonl]
+//        [--warmup 5] [--idle 20] [--dir /tmp/ks-bench/latency] [--keep] [--profile DIR] [--json results.jsonl]
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Instance } from '../e2e/stack/instance.ts';
 import { GitProbe } from './support/git-probe.ts';
@@ -21,6 +23,7 @@ const objectCounts = numbers('objects', '500');
 const rates = numbers('rates', '100');
 const seconds = Number(arg('seconds', '60'));
 const warmup = Number(arg('warmup', '5'));
+const idleSeconds = Number(arg('idle', '20'));
 const dir = arg('dir', '/tmp/ks-bench/latency');
 const profileDir = arg('profile', '');
 const NS = 'bench-latency';
@@ -128,6 +131,27 @@ async function runAt(inst: Instance, probe: GitProbe, client: KubeClient, n: num
   }
 }
 
+/** Lines of pino's JSON at info (30) or above in `log` after byte `from`. */
+function infoLinesAfter(log: string, from: number): string[] {
+  return readFileSync(log).subarray(from).toString('utf8').split('\n')
+    .filter((l) => { const m = /^\{"level":(\d+)/.exec(l); return m !== null && Number(m[1]) >= 30; });
+}
+
+/** Steady state: no change for idleSeconds after the last push; what kubescribe logs at info meanwhile. */
+async function steadyLogs(inst: Instance, probe: GitProbe, n: number): Promise<void> {
+  const pushes = probe.pushes.length;
+  await sleep(3000); // the last push of the run, if one was still due
+  if (probe.pushes.length !== pushes) await sleep(3000);
+  const from = statSync(inst.log).size;
+  const l0 = load();
+  await sleep(idleSeconds * 1000);
+  const lines = infoLinesAfter(inst.log, from);
+  const l = Math.round(((l0 + load()) / 2) * 100) / 100;
+  for (const line of lines.slice(0, 3)) console.log(`    idle info line: ${line.slice(0, 200)}`);
+  record({ bench: 'change-latency', figure: 'info log lines at steady state', value: lines.length, unit: 'lines', loadavg: l,
+    target: '0 in the idle window', met: lines.length === 0, note: `${idleSeconds} s idle after the runs, ${n} objects` });
+}
+
 async function main(): Promise<void> {
   await withStack(dir, async (env) => {
     const client = new KubeClient(env, 'alice', MAX_IN_FLIGHT);
@@ -156,6 +180,7 @@ async function main(): Promise<void> {
             await runAt(inst, probe, client, n, rate, seq);
             seq += Math.round(rate * seconds);
           }
+          if (idleSeconds > 0) await steadyLogs(inst, probe, n);
         } finally {
           await probe.stop();
           await inst.close();
