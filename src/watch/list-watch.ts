@@ -124,7 +124,9 @@ export async function runListWatch<L = KubeObject>(o: ListWatchOptions<L>): Prom
         lists++;
         listedAt = Date.now();
         rv = listRv;
-        log.info({ items: listed, resourceVersion: rv, relist: lists > 1 }, 'listed');
+        // The first list at info; a relist is routine (the periodic resync) or its cause was logged
+        // (410 Gone, a rule change): steady state stays quiet at info.
+        log[lists > 1 ? 'debug' : 'info']({ items: listed, resourceVersion: rv, relist: lists > 1 }, 'listed');
         o.onSynced?.();
       }
       if (o.resyncIntervalMs) {

@@ -1,0 +1,48 @@
+// Steady state logs nothing at info (issue 19, target 6): two replicas (leader election, peer
+// pulls every second), discovery every second and a resync every 3 s — the periodic work of a
+// running kubescribe — and no change in the cluster. Once the first changes are committed and
+// pushed, a quiet window of several rounds of each must add no line at info or above to any
+// replica's log. (The webhook-rules line was logged every discovery tick though nothing changed.)
+import { readFileSync, statSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startInstance, type Instance, type ReplicaControls } from './stack/instance.ts';
+import { eventually, freshNamespace, git, kubectl, stackEnv } from './support.ts';
+
+const QUIET_MS = 8_000;
+
+/** pino's JSON lines at info (30) or above in `file` after byte `from`. */
+function infoLines(file: string, from: number): string[] {
+  return readFileSync(file).subarray(from).toString('utf8').split('\n')
+    .filter((l) => { const m = /^\{"level":(\d+)/.exec(l); return m !== null && Number(m[1]) >= 30; });
+}
+
+describe('steady state', () => {
+  let inst: Instance & ReplicaControls;
+  let ns: string;
+  beforeAll(async () => {
+    ns = await freshNamespace('quiet');
+    inst = await startInstance(stackEnv(), {
+      name: 'quiet-logs', namespaces: [ns], replicas: 2, resources: ['configmaps'],
+      settings: (s) => {
+        (s.customResources as Record<string, unknown>).discoveryIntervalMs = 1000;
+        (s.watch as Record<string, unknown>).resyncIntervalMs = 3000;
+      },
+    });
+    await inst.startKubescribe();
+  });
+  afterAll(async () => { await inst?.close(); });
+
+  it('logs nothing at info while nothing changes', async () => {
+    await kubectl('alice', ['create', 'configmap', 'q-1', '-n', ns, '--from-literal=k=v']);
+    await eventually('the change pushed', async () => (await git(inst.git.repo, ['log', '--format=%s', 'main']).catch(() => '')).includes(`${ns}/q-1`) || undefined, 60_000, 200);
+    // The periodic work has run at least once since (a resync, discovery, peer pulls).
+    await new Promise((r) => setTimeout(r, 4000));
+    const logs = inst.replicas.map((r) => r.log);
+    const from = logs.map((f) => statSync(f).size);
+    await new Promise((r) => setTimeout(r, QUIET_MS));
+    const lines = logs.flatMap((f, i) => infoLines(f, from[i]!).map((l) => `replica ${i}: ${l.slice(0, 300)}`));
+    expect(lines).toEqual([]);
+    // The window was not quiet because the replicas had stopped: the leader still answers.
+    expect(await inst.leader()).toBeGreaterThanOrEqual(0);
+  });
+});
