@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { buildWebhookServer, createAdmissionHandler } from '../../src/admission/index.ts';
@@ -71,7 +71,7 @@ async function build(): Promise<FastifyInstance> {
   const https = tls ? { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } : null;
   // The same fastify options as src/admission/server.ts (keep them in step), only the route differs.
   const app = Fastify({
-    ...(https ? { https } : {}), loggerInstance: logger.child({ component: 'webhook' }), disableRequestLogging: true, bodyLimit: MAX_BODY, return503OnClosing: true,
+    ...(https ? { https } : {}), loggerInstance: logger.child({ component: 'webhook' }), logController: new LogController({ disableRequestLogging: true }), bodyLimit: MAX_BODY, return503OnClosing: true,
     onProtoPoisoning: 'ignore', onConstructorPoisoning: 'ignore',
   }) as unknown as FastifyInstance;
   app.post('/admission', async (req) => {
