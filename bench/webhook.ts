@@ -58,7 +58,7 @@ async function throughput(s: ServerHandle): Promise<Round> {
   const r = await fire(s.url, { duration: seconds });
   const st = await s.stats();
   await s.sample(true);
-  return report(s.mode, r, st.cpuMicros / st.requests);
+  return report(s.mode, r, st.cpuMicros / st.requests, st.gcMicros / st.requests);
 }
 
 /** CPU time (user + system) of a process of any kind, in microseconds, from /proc/PID/stat. */
@@ -74,9 +74,10 @@ async function throughputExternal(url: string): Promise<Round> {
   return report(externalName, r, cpu);
 }
 
-function report(name: string, r: Result, cpuPerRequest: number): Round {
+function report(name: string, r: Result, cpuPerRequest: number, gcPerRequest = NaN): Round {
   const l = load();
-  const cpu = Number.isFinite(cpuPerRequest) ? `server CPU ${cpuPerRequest.toFixed(0)} µs/request` : 'server CPU (no --external-pid)';
+  const gc = Number.isFinite(gcPerRequest) ? ` (GC pauses ${gcPerRequest.toFixed(0)})` : '';
+  const cpu = Number.isFinite(cpuPerRequest) ? `server CPU ${cpuPerRequest.toFixed(0)}${gc} µs/request` : 'server CPU (no --external-pid)';
   console.log(`  ${name.padEnd(9)} ${fmt(rateOf(r)).padStart(7)} req/s  ${cpu}  client p50 ${r.latency.p50} ms p99 ${r.latency.p99} ms  non-2xx ${r.non2xx} errors ${r.errors}  (load ${l})`);
   return { rps: rateOf(r), cpuPerRequest, p99: r.latency.p99, load: l };
 }
