@@ -27,7 +27,7 @@ function steps(out: string): Step[] {
     { name: 'commit-growth', file: 'commit-growth.ts', args: ['--files', '100,1000,10000', '--commits', '500'] },
     { name: 'commit-growth-flat', file: 'commit-growth.ts', args: ['--files', '100,1000,10000', '--commits', '200', '--layout', 'flat'] },
     { name: 'webhook', file: 'webhook.ts', args: ['--rounds', '5', '--seconds', '4', '--rates', '10,100,1000', '--rate-seconds', '5'] },
-    { name: 'webhook-parts', file: 'webhook-parts.ts', args: ['--requests', '10000'] },
+    { name: 'webhook-parts', file: 'webhook-parts.ts', args: ['--rounds', '5'] },
     { name: 'flood', file: 'correlation-flood.ts', args: ['--max-entries', '20000', '--times', '3'] },
     { name: 'change-latency', file: 'change-latency.ts', args: ['--objects', '500', '--rates', '10,100', '--seconds', '20', '--warmup', '3', '--dir', join(out, 'stack-latency')], stack: true },
     { name: 'snapshot-memory', file: 'snapshot-memory.ts', args: ['--sizes', '100,1000,10000', '--dir', join(out, 'stack-snapshot')], stack: true },
