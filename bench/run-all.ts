@@ -27,7 +27,8 @@ function steps(out: string): Step[] {
     { name: 'git-commit', file: 'git-commit.ts', args: ['1000'] },
     { name: 'commit-growth', file: 'commit-growth.ts', args: ['--files', '100,1000,10000', '--commits', '500'] },
     { name: 'commit-growth-flat', file: 'commit-growth.ts', args: ['--files', '100,1000,10000', '--commits', '200', '--layout', 'flat'] },
-    { name: 'webhook', file: 'webhook.ts', args: ['--rounds', '2', '--seconds', '4', '--rates', '10,100,1000', '--rate-seconds', '5'] },
+    { name: 'webhook', file: 'webhook.ts', args: ['--rounds', '5', '--seconds', '4', '--rates', '10,100,1000', '--rate-seconds', '5'] },
+    { name: 'webhook-parts', file: 'webhook-parts.ts', args: ['--rounds', '5'] },
     { name: 'flood', file: 'correlation-flood.ts', args: ['--max-entries', '20000', '--times', '3'] },
     { name: 'change-latency', file: 'change-latency.ts', args: ['--objects', '500', '--rates', '10,100', '--seconds', '20', '--warmup', '3', '--dir', join(out, 'stack-latency')], stack: true },
     { name: 'snapshot-memory', file: 'snapshot-memory.ts', args: ['--sizes', '100,1000,10000', '--dir', join(out, 'stack-snapshot')], stack: true },
@@ -45,7 +46,7 @@ function run(step: Step, results: string, logFile: string): Promise<number> {
     const child = spawn(process.execPath, ['--import', 'tsx', join(here, step.file), ...step.args, '--json', results], { stdio: ['ignore', 'pipe', 'pipe'], cwd: dirname(here) });
     const tee = (chunk: Buffer): void => { process.stdout.write(chunk); log.write(chunk); };
     child.stdout.on('data', tee);
-    child.stderr.on('data', (c: Buffer) => { if (!/FSTDEP023|trace-warnings|Unknown user config/.test(c.toString())) tee(c); });
+    child.stderr.on('data', (c: Buffer) => { if (!/trace-warnings|Unknown user config/.test(c.toString())) tee(c); });
     // Ctrl-C reaches the child too (same process group): it stops what it started, then we exit.
     child.on('close', (code) => { log.end(); resolve(code ?? 1); });
   });

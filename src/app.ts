@@ -5,7 +5,7 @@
 // Returns { start, stop }.
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { buildWebhookServer, createAdmissionHandler } from './admission/index.ts';
@@ -147,7 +147,7 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
     })
     : undefined;
 
-  const server = Fastify({ loggerInstance: logger.child({ component: 'server' }), disableRequestLogging: true }) as unknown as FastifyInstance;
+  const server = Fastify({ loggerInstance: logger.child({ component: 'server' }), logController: new LogController({ disableRequestLogging: true }) }) as unknown as FastifyInstance;
   server.get('/healthz', async () => ({ ok: true }));
   // Whether the controller is synced: the leader's when its watches listed and its repositories
   // opened; a standby has none to wait for. Never part of readiness (below).

@@ -11,7 +11,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Fastify, { type FastifyInstance } from 'fastify';
+import { PerformanceObserver } from 'node:perf_hooks';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { buildWebhookServer, createAdmissionHandler } from '../../src/admission/index.ts';
@@ -31,6 +32,8 @@ export interface ServerStats {
   requests: number;
   /** CPU time (user + system) of this process since the last reset, in microseconds. */
   cpuMicros: number;
+  /** Main-thread garbage collection pauses since the last reset (perf_hooks 'gc' entries), in microseconds. */
+  gcMicros: number;
   storeSize: number;
   rssBytes: number;
   hwmBytes: number;
@@ -48,6 +51,10 @@ let server: number[] = [];
 let afterParse: number[] = [];
 let requests = 0;
 let cpuAtReset = process.cpuUsage();
+let gcMicros = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcMicros += e.duration * 1000;
+}).observe({ entryTypes: ['gc'] });
 let store: CorrelationStore | undefined;
 
 async function build(): Promise<FastifyInstance> {
@@ -71,7 +78,7 @@ async function build(): Promise<FastifyInstance> {
   const https = tls ? { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } : null;
   // The same fastify options as src/admission/server.ts (keep them in step), only the route differs.
   const app = Fastify({
-    ...(https ? { https } : {}), loggerInstance: logger.child({ component: 'webhook' }), disableRequestLogging: true, bodyLimit: MAX_BODY, return503OnClosing: true,
+    ...(https ? { https } : {}), loggerInstance: logger.child({ component: 'webhook' }), logController: new LogController({ disableRequestLogging: true }), bodyLimit: MAX_BODY, return503OnClosing: true,
     onProtoPoisoning: 'ignore', onConstructorPoisoning: 'ignore',
   }) as unknown as FastifyInstance;
   app.post('/admission', async (req) => {
@@ -109,7 +116,7 @@ process.on('message', (msg: { type: string; on?: boolean }) => {
     const gc = (globalThis as { gc?: () => void }).gc;
     if (msg.type === 'gc-stats' && gc) { gc(); gc(); }
     const cpu = process.cpuUsage(cpuAtReset);
-    const stats: ServerStats = { handler, server, afterParse, requests, cpuMicros: cpu.user + cpu.system, storeSize: store?.size ?? 0, ...memory() };
+    const stats: ServerStats = { handler, server, afterParse, requests, cpuMicros: cpu.user + cpu.system, gcMicros, storeSize: store?.size ?? 0, ...memory() };
     process.send?.({ type: msg.type, stats });
   } else if (msg.type === 'reset') {
     handler = [];
@@ -117,6 +124,7 @@ process.on('message', (msg: { type: string; on?: boolean }) => {
     afterParse = [];
     requests = 0;
     cpuAtReset = process.cpuUsage();
+    gcMicros = 0;
     process.send?.({ type: 'reset' });
   } else if (msg.type === 'sample') {
     sampling = msg.on ?? true;

@@ -21,6 +21,7 @@ export interface AdmissionHandler {
 
 /** `onRecord`: every entry stored (correlations and causes), e.g. to push it to peers. */
 export function createAdmissionHandler(deps: { sink: RecordSink; fingerprint: Fingerprint; onRecord?: (key: string, author: Author) => void }): AdmissionHandler {
+  const authorOf = sharedAuthors();
   return {
     handle(req) {
       if (req.dryRun) return 'dry-run';
@@ -38,7 +39,7 @@ export function createAdmissionHandler(deps: { sink: RecordSink; fingerprint: Fi
         ...changeKeyParts({ operation: req.operation, resource: req.resource, metadata: meta, request: req, oldResourceVersion: req.oldObject?.metadata?.resourceVersion ?? '' }),
         contentHash: isScale ? scaleContent(replicas as number) : deps.fingerprint(current),
       };
-      const author: Author = { username: req.userInfo.username, uid: req.userInfo.uid, groups: req.userInfo.groups, ...(req.fieldManager ? { fieldManager: req.fieldManager } : {}) };
+      const author = authorOf(req);
       const key = correlationKey(parts);
       deps.sink.record(key, author);
       deps.onRecord?.(key, author);
@@ -54,5 +55,29 @@ export function createAdmissionHandler(deps: { sink: RecordSink; fingerprint: Fi
       }
       return 'recorded';
     },
+  };
+}
+
+/**
+ * Reviews come from few identities (users, controllers' service accounts), and the store keeps an
+ * author per entry for minutes: each identity gets one shared, frozen Author, so an entry holds a
+ * reference instead of an object, a groups list and their strings — fewer objects for the garbage
+ * collector to copy and mark on every review, and less memory. Bounded (identities come from
+ * requests): emptied when full.
+ */
+function sharedAuthors(max = 1024): (req: AdmissionRequest) => Author {
+  const byIdentity = new Map<string, Author>();
+  return (req) => {
+    const { username, uid, groups } = req.userInfo;
+    const fieldManager = req.fieldManager;
+    // Length-prefixed, so that no two identities share a signature whatever their characters.
+    let id = `${username.length}:${username}${uid === undefined ? '-' : `${uid.length}:${uid}`}${fieldManager ? `${fieldManager.length}:${fieldManager}` : '-'}${groups.length}`;
+    for (const g of groups) id += `:${g.length}:${g}`;
+    const known = byIdentity.get(id);
+    if (known !== undefined) return known;
+    const author: Author = Object.freeze({ username, uid, groups: Object.freeze([...groups]) as string[], ...(fieldManager ? { fieldManager } : {}) });
+    if (byIdentity.size >= max) byIdentity.clear();
+    byIdentity.set(id, author);
+    return author;
   };
 }

@@ -36,6 +36,22 @@ async function setup(opts: { maxBodyBytes?: number; throwing?: boolean } = {}) {
 const updateKey = (hash: string) => correlationKey({ operation: 'UPDATE', group: '', resource: 'configmaps', namespace: 'shop', name: 'settings', uid: 'obj-1', oldResourceVersion: '5', contentHash: hash });
 
 describe('admission route', () => {
+  it('builds without a fastify deprecation warning (FSTDEP023: disableRequestLogging at the top level)', async () => {
+    const codes: string[] = [];
+    const onWarning = (w: Error & { code?: string }): void => { codes.push(w.code ?? w.name); };
+    process.on('warning', onWarning);
+    try {
+      const { app } = await setup();
+      await app.ready();
+      // process.emitWarning emits on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      await app.close();
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(codes.filter((c) => c.startsWith('FSTDEP'))).toEqual([]);
+  });
+
   it('answers allowed with the request uid and records the author under the correlation key', async () => {
     const { app, store } = await setup();
     const res = await app.inject({ method: 'POST', url: '/admission', payload: review() });

@@ -1,7 +1,7 @@
 // Builds the webhook's fastify app over TLS (factory, started separately, so tests can inject).
 // The serving certificate is read from files and reloaded when they change (cert rotation).
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { admissionRoutes, type AdmissionRoutesOptions } from './routes.ts';
 
@@ -20,7 +20,8 @@ export async function buildWebhookServer(opts: WebhookServerOptions): Promise<Fa
   const app = Fastify({
     ...(https ? { https } : {}),
     loggerInstance: opts.logger.child({ component: 'webhook' }),
-    disableRequestLogging: true,
+    // Through a LogController: the top-level option is deprecated (FSTDEP023, a warning at start-up).
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.maxBodyBytes,
     maxRequestsPerSocket: opts.maxRequestsPerConnection ?? 0,
     return503OnClosing: true,
