@@ -13,7 +13,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { arg, fmt, load, record, sleep } from './support/report.ts';
-import { benchInstance, kubescribePid, memoryOf, memTrace, probed, retainedHeap, withStack } from './support/stack.ts';
+import { benchInstance, cpuSecondsOf, kubescribePid, memoryOf, memTrace, probed, retainedHeap, withStack } from './support/stack.ts';
 
 const exec = promisify(execFile);
 const lists = Number(arg('lists', '10'));
@@ -48,6 +48,7 @@ async function main(): Promise<void> {
       if (!pid) throw new Error('kubescribe is not running');
       await sleep(3000);
       const idle = memoryOf(pid);
+      const cpu0 = cpuSecondsOf(pid);
       let peakSample = idle.rssMiB;
       const sampler = setInterval(() => { peakSample = Math.max(peakSample, memoryOf(pid).rssMiB); }, 100);
       const total = lists * perList;
@@ -57,6 +58,7 @@ async function main(): Promise<void> {
       let inRemote = 0;
       while ((inRemote = await filesInRemote(inst.git.repo)) < total && now() - lastCreate < 300_000) await sleep(250);
       const allPushed = now();
+      const cpuS = cpuSecondsOf(pid) - cpu0;
       clearInterval(sampler);
       const after = memoryOf(pid);
       const metrics = await (await fetch(inst.metricsUrl)).text().catch(() => '');
@@ -70,7 +72,7 @@ async function main(): Promise<void> {
       const createS = (lastCreate - t0) / 1000;
       const drainS = (allPushed - lastCreate) / 1000;
       console.log(`${total} ConfigMaps created by kubectl (${lists} Lists of ${perList}) in ${fmt(createS)} s; load ${l}`);
-      console.log(`  in the remote: ${inRemote}/${total}, ${fmt(drainS)} s after the last create`);
+      console.log(`  in the remote: ${inRemote}/${total}, ${fmt(drainS)} s after the last create; kubescribe's CPU ${fmt(cpuS)} s`);
       console.log(`  kubescribe VmRSS: idle ${fmt(idle.rssMiB)} MiB, peak sampled ${fmt(peakSample)} MiB, VmHWM ${fmt(after.hwmMiB)} MiB, after ${fmt(after.rssMiB)} MiB; ${heap}`);
       const first = samples[0];
       if (first) console.log(`  at the first sample (${m(first.vmRss)} MiB RSS): V8 heap used ${m(first.heapUsed)} of ${m(first.heapTotal)} MiB, external ${m(first.external)} MiB, the rest ${m(first.vmRss - first.heapTotal - first.external)} MiB`);
@@ -79,6 +81,7 @@ async function main(): Promise<void> {
       console.log(`  target peak < 150 MiB: ${after.hwmMiB < 150 ? 'met' : 'NOT met'}; all in the remote ≤ 30 s: ${inRemote >= total && drainS <= 30 ? 'met' : 'NOT met'}${nodeOptions ? ` (node options: ${nodeOptions})` : ''}`);
       const x = { name: 'objects', value: total };
       record({ bench: 'burst', figure: 'peak VmRSS (VmHWM) during the burst', value: after.hwmMiB, unit: 'MiB', x, loadavg: l, target: '< 150 MiB', met: after.hwmMiB < 150, note: `idle before ${fmt(idle.rssMiB)} MiB${peak ? `; at the peak V8 heap ${m(peak.heapTotal)} MiB, external ${m(peak.external)} MiB` : ''}${nodeOptions ? `; ${nodeOptions}` : ''}` });
+      record({ bench: 'burst', figure: 'kubescribe CPU for the burst', value: cpuS, unit: 's', x, loadavg: l, note: nodeOptions || undefined });
       record({ bench: 'burst', figure: 'peak VmRSS ÷ idle VmRSS', value: after.hwmMiB / idle.rssMiB, unit: '×', x, loadavg: l });
       record({ bench: 'burst', figure: 'last create → all in the remote', value: drainS, unit: 's', x, loadavg: l, target: '≤ 30 s', met: inRemote >= total && drainS <= 30, note: `${inRemote}/${total} pushed; creating took ${fmt(createS)} s` });
     } finally {
