@@ -11,7 +11,7 @@
 //   KS_MEM_TRACE_DIR   every 100 ms, append process.memoryUsage() with VmRSS and VmHWM to
 //                      mem-<pid>.jsonl there: what a peak is made of (V8 heap, Buffers, the rest).
 // The in-thread inspector session answers synchronously, so even an 'exit' handler can use it.
-/* global process */
+/* global process, setInterval */
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { join } from 'node:path';
