@@ -37,5 +37,8 @@ COPY --chown=root:root package.json ./
 USER 10001:10001
 # 9443: the admission webhook (HTTPS); 8080: /metrics, /healthz, /readyz.
 EXPOSE 9443 8080
-ENTRYPOINT ["node", "--enable-source-maps", "dist/kubescribe.mjs"]
+# No --enable-source-maps: the first stack trace formatted under it parses the bundle's map into
+# ~70 MiB of V8 heap, kept for the life of the process (docs/benchmarks.md, "Burst memory").
+# Traces name dist/kubescribe.mjs (not minified); NODE_OPTIONS=--enable-source-maps maps them to src/.
+ENTRYPOINT ["node", "dist/kubescribe.mjs"]
 CMD ["run", "--settings", "/etc/kubescribe/settings.yaml"]

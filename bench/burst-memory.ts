@@ -3,18 +3,23 @@
 // when it starts). Measured: kubescribe's VmRSS sampled every 100 ms and its VmHWM (peak) —
 // against its VmRSS idle before the burst, in the same run — and the time from the last create
 // to all of them in the remote branch (target: peak < 150 MiB, all pushed within 30 s).
-// Usage: npx tsx bench/burst-memory.ts [--lists 10] [--per-list 1000] [--dir /tmp/ks-bench/burst] [--keep] [--json results.jsonl]
+// What the peak is made of comes from the preloaded probe (bench/support/probe.mjs): V8 heap,
+// Buffers (external) and the rest of RSS at the sample of the highest RSS, and what a full GC
+// leaves after the burst (with KS_HEAP_SNAPSHOT=1 in the environment, also a heap snapshot for
+// bench/heap-summary.ts). --node-options adds V8 flags to kubescribe's, to compare settings.
+// Usage: npx tsx bench/burst-memory.ts [--lists 10] [--per-list 1000] [--dir /tmp/ks-bench/burst] [--node-options '...'] [--json results.jsonl]
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { arg, fmt, load, record, sleep } from './support/report.ts';
-import { benchInstance, kubescribePid, memoryOf, withStack } from './support/stack.ts';
+import { benchInstance, cpuSecondsOf, kubescribePid, memoryOf, memTrace, probed, retainedHeap, withStack } from './support/stack.ts';
 
 const exec = promisify(execFile);
 const lists = Number(arg('lists', '10'));
 const perList = Number(arg('per-list', '1000'));
 const dir = arg('dir', '/tmp/ks-bench/burst');
+const nodeOptions = arg('node-options', '');
 const NS = 'bench-burst';
 const now = (): number => performance.timeOrigin + performance.now();
 
@@ -36,11 +41,14 @@ async function main(): Promise<void> {
     }
     const inst = await benchInstance(env, { name: 'burst', namespaces: [NS] });
     try {
-      await inst.startKubescribe();
+      const heapDir = `${dir}-heap`; // kept after the stack's folder is removed (a heap snapshot)
+      const traceDir = join(dir, 'mem-trace');
+      await probed({ heapDir, memTraceDir: traceDir, nodeOptions: nodeOptions || undefined }, () => inst.startKubescribe());
       const pid = kubescribePid(inst.settingsFile);
       if (!pid) throw new Error('kubescribe is not running');
       await sleep(3000);
       const idle = memoryOf(pid);
+      const cpu0 = cpuSecondsOf(pid);
       let peakSample = idle.rssMiB;
       const sampler = setInterval(() => { peakSample = Math.max(peakSample, memoryOf(pid).rssMiB); }, 100);
       const total = lists * perList;
@@ -50,19 +58,30 @@ async function main(): Promise<void> {
       let inRemote = 0;
       while ((inRemote = await filesInRemote(inst.git.repo)) < total && now() - lastCreate < 300_000) await sleep(250);
       const allPushed = now();
+      const cpuS = cpuSecondsOf(pid) - cpu0;
       clearInterval(sampler);
       const after = memoryOf(pid);
       const metrics = await (await fetch(inst.metricsUrl)).text().catch(() => '');
       const mib = (name: string): string => fmt(Number(new RegExp(`^kubescribe_process_${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(metrics)?.[1] ?? NaN) / 2 ** 20);
       const heap = `V8 heap used ${mib('nodejs_heap_size_used_bytes')} of ${mib('nodejs_heap_size_total_bytes')} MiB, external ${mib('nodejs_external_memory_bytes')} MiB`;
+      const retained = await retainedHeap(pid, heapDir, 180_000);
       const l = load();
+      const samples = memTrace(pid, traceDir).filter((x) => x.at <= allPushed);
+      const peak = samples.reduce((a, b) => (b.vmRss > a.vmRss ? b : a), samples[0]!);
+      const m = (b: number): string => fmt(b / 2 ** 20);
       const createS = (lastCreate - t0) / 1000;
       const drainS = (allPushed - lastCreate) / 1000;
       console.log(`${total} ConfigMaps created by kubectl (${lists} Lists of ${perList}) in ${fmt(createS)} s; load ${l}`);
-      console.log(`  in the remote: ${inRemote}/${total}, ${fmt(drainS)} s after the last create`);
+      console.log(`  in the remote: ${inRemote}/${total}, ${fmt(drainS)} s after the last create; kubescribe's CPU ${fmt(cpuS)} s`);
       console.log(`  kubescribe VmRSS: idle ${fmt(idle.rssMiB)} MiB, peak sampled ${fmt(peakSample)} MiB, VmHWM ${fmt(after.hwmMiB)} MiB, after ${fmt(after.rssMiB)} MiB; ${heap}`);
+      const first = samples[0];
+      if (first) console.log(`  at the first sample (${m(first.vmRss)} MiB RSS): V8 heap used ${m(first.heapUsed)} of ${m(first.heapTotal)} MiB, external ${m(first.external)} MiB, the rest ${m(first.vmRss - first.heapTotal - first.external)} MiB`);
+      if (peak) console.log(`  at the highest sample (${m(peak.vmRss)} MiB RSS): V8 heap used ${m(peak.heapUsed)} of ${m(peak.heapTotal)} MiB, external ${m(peak.external)} MiB (array buffers ${m(peak.arrayBuffers)}), the rest ${m(peak.vmRss - peak.heapTotal - peak.external)} MiB`);
+      if (retained) console.log(`  after a full GC: V8 heap ${fmt(retained.heapUsedMiB)} of ${fmt(retained.heapTotalMiB)} MiB, VmRSS ${fmt(retained.rssMiB)} MiB`);
+      console.log(`  target peak < 150 MiB: ${after.hwmMiB < 150 ? 'met' : 'NOT met'}; all in the remote ≤ 30 s: ${inRemote >= total && drainS <= 30 ? 'met' : 'NOT met'}${nodeOptions ? ` (node options: ${nodeOptions})` : ''}`);
       const x = { name: 'objects', value: total };
-      record({ bench: 'burst', figure: 'peak VmRSS (VmHWM) during the burst', value: after.hwmMiB, unit: 'MiB', x, loadavg: l, target: '< 150 MiB', met: after.hwmMiB < 150, note: `idle before ${fmt(idle.rssMiB)} MiB` });
+      record({ bench: 'burst', figure: 'peak VmRSS (VmHWM) during the burst', value: after.hwmMiB, unit: 'MiB', x, loadavg: l, target: '< 150 MiB', met: after.hwmMiB < 150, note: `idle before ${fmt(idle.rssMiB)} MiB${peak ? `; at the peak V8 heap ${m(peak.heapTotal)} MiB, external ${m(peak.external)} MiB` : ''}${nodeOptions ? `; ${nodeOptions}` : ''}` });
+      record({ bench: 'burst', figure: 'kubescribe CPU for the burst', value: cpuS, unit: 's', x, loadavg: l, note: nodeOptions || undefined });
       record({ bench: 'burst', figure: 'peak VmRSS ÷ idle VmRSS', value: after.hwmMiB / idle.rssMiB, unit: '×', x, loadavg: l });
       record({ bench: 'burst', figure: 'last create → all in the remote', value: drainS, unit: 's', x, loadavg: l, target: '≤ 30 s', met: inRemote >= total && drainS <= 30, note: `${inRemote}/${total} pushed; creating took ${fmt(createS)} s` });
     } finally {

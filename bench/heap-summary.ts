@@ -89,3 +89,33 @@ if (pathRe) {
     console.log(`reachable from that Array (properties and elements): ${(size / 2 ** 20).toFixed(1)} MiB in ${seen.size} objects`);
   }
 }
+
+// --largest N: the N largest objects (strings, Buffers' memory, arrays...) with what keeps each alive.
+const largest = Number(arg('largest', '0'));
+if (largest > 0) {
+  const firstEdge = new Int32Array(count + 1);
+  for (let n = 0; n < count; n++) firstEdge[n + 1] = firstEdge[n]! + s.nodes[n * N + iEdges]!;
+  const parents: Array<Array<[number, string]>> = Array.from({ length: count }, () => []);
+  for (let n = 0; n < count; n++) {
+    for (let k = firstEdge[n]!; k < firstEdge[n + 1]!; k++) {
+      const t = etypes[s.edges[k * E + eType]!]!;
+      if (t === 'weak') continue;
+      const nm = s.edges[k * E + eName]!;
+      parents[s.edges[k * E + eTo]! / N]!.push([n, `${t}:${t === 'element' || t === 'hidden' ? nm : s.strings[nm]}`]);
+    }
+  }
+  const bySize = Array.from({ length: count }, (_, n) => n).sort((a, b) => s.nodes[b * N + iSize]! - s.nodes[a * N + iSize]!).slice(0, largest);
+  for (const start of bySize) {
+    const via = new Map<number, [number, string]>([[start, [-1, '']]]);
+    const queue = [start];
+    let root = -1;
+    while (queue.length > 0 && root < 0) {
+      const n = queue.shift()!;
+      if (type(n) === 'synthetic') root = n;
+      else for (const [p, e] of parents[n]!) if (!via.has(p)) { via.set(p, [n, e]); queue.push(p); }
+    }
+    const chain: string[] = [];
+    for (let n = via.get(start)![0] === -1 && root < 0 ? -1 : root; n !== start && n >= 0; n = via.get(n)![0]) chain.push(`${label(n).slice(0, 40)} -${via.get(n)![1].slice(0, 30)}->`);
+    console.log(`\n${(s.nodes[start * N + iSize]! / 1024).toFixed(0)} KiB ${label(start)}\n  ${chain.slice(-8).join(' ')}`);
+  }
+}

@@ -12,7 +12,7 @@
 //             preloaded probe (bench/support/probe.mjs), the heap and RSS right after a full GC
 //             (what it retains). Targets (VmRSS): < 150 MiB at 10,000 objects, < 300 MiB at 100,000.
 // Usage: npx tsx bench/snapshot-memory.ts [--sizes 100,1000,10000] [--dir /tmp/ks-bench/snapshot]
-//        [--settle 5] [--keep] [--profile DIR] [--program dist/kubescribe.mjs of another build] [--json results.jsonl]
+//        [--settle 5] [--keep] [--profile DIR] [--node-options '--max-semi-space-size=2'] [--program dist/kubescribe.mjs of another build] [--json results.jsonl]
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -29,6 +29,7 @@ const sizes = numbers('sizes', '100,1000,10000');
 const dir = arg('dir', '/tmp/ks-bench/snapshot');
 const settle = Number(arg('settle', '5'));
 const profileDir = arg('profile', '');
+const nodeOptions = arg('node-options', '');
 const NS = 'bench-snapshot';
 
 const now = (): number => performance.timeOrigin + performance.now();
@@ -116,7 +117,7 @@ async function main(): Promise<void> {
           await p.ready;
           const t0 = now();
           const heapDir = join(inst.dir, 'heap-probe');
-          const starting = probed({ cpuProfileDir: profileDir || undefined, heapDir }, () => inst.startKubescribe());
+          const starting = probed({ cpuProfileDir: profileDir || undefined, heapDir, nodeOptions: nodeOptions || undefined }, () => inst.startKubescribe());
           const reconcile = (): number | undefined => p.local.find((c) => c.op === 'RECONCILE')?.at;
           await p.until('the reconcile pushed', () => p.pushes.length > 0, 300_000);
           await starting;

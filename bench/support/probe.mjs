@@ -7,10 +7,12 @@
 //   KS_HEAP_PROBE_DIR  on SIGUSR2, run a full garbage collection and write heap-<pid>.json with
 //                      process.memoryUsage() and VmRSS/VmHWM after it: what the process retains,
 //                      as opposed to what V8 happens not to have collected yet; with
-//                      KS_HEAP_SNAPSHOT=1 also heap-<pid>.heapsnapshot (bench/heap-summary.ts).
+//                      KS_HEAP_SNAPSHOT=1 also heap-<pid>.heapsnapshot (bench/heap-summary.ts);
+//   KS_MEM_TRACE_DIR   every 100 ms, append process.memoryUsage() with VmRSS and VmHWM to
+//                      mem-<pid>.jsonl there: what a peak is made of (V8 heap, Buffers, the rest).
 // The in-thread inspector session answers synchronously, so even an 'exit' handler can use it.
-/* global process */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+/* global process, setInterval */
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { join } from 'node:path';
 
@@ -43,6 +45,18 @@ if (cpuDir) {
   // At the stop signal (the run is over; a slow shutdown could end in SIGKILL), or at exit.
   process.prependListener('SIGTERM', write);
   process.on('exit', write);
+}
+
+const traceDir = process.env.KS_MEM_TRACE_DIR;
+if (traceDir) {
+  mkdirSync(traceDir, { recursive: true });
+  const file = join(traceDir, `mem-${process.pid}.jsonl`);
+  const timer = setInterval(() => {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const kb = (name) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+    appendFileSync(file, `${JSON.stringify({ at: Date.now(), ...process.memoryUsage(), vmRss: kb('VmRSS'), vmHwm: kb('VmHWM') })}\n`);
+  }, 100);
+  timer.unref();
 }
 
 if (heapDir) {

@@ -72,22 +72,38 @@ export function cpuSecondsOf(pid: number): number {
 /**
  * Runs `start` (which starts a kubescribe process) with bench/support/probe.mjs preloaded into
  * kubescribe (it inherits the environment): a CPU profile written to `o.cpuProfileDir` when it
- * stops, and/or a heap probe (retainedHeap) writing into `o.heapDir`.
+ * stops, a heap probe (retainedHeap) writing into `o.heapDir`, and/or a memory trace (memTrace)
+ * in `o.memTraceDir`; `o.nodeOptions` are added to NODE_OPTIONS (V8 flags to compare).
  */
-export async function probed<T>(o: { cpuProfileDir?: string; heapDir?: string }, start: () => Promise<T>): Promise<T> {
-  if (!o.cpuProfileDir && !o.heapDir) return start();
-  const saved = { ...process.env };
-  process.env.NODE_OPTIONS = `--import ${new URL('./probe.mjs', import.meta.url).href}`;
+export async function probed<T>(o: { cpuProfileDir?: string; heapDir?: string; memTraceDir?: string; nodeOptions?: string }, start: () => Promise<T>): Promise<T> {
+  if (!o.cpuProfileDir && !o.heapDir && !o.memTraceDir && !o.nodeOptions) return start();
+  const keys = ['NODE_OPTIONS', 'KS_CPU_PROF_DIR', 'KS_HEAP_PROBE_DIR', 'KS_MEM_TRACE_DIR'];
+  const saved = Object.fromEntries(keys.map((k) => [k, process.env[k]]));
+  process.env.NODE_OPTIONS = `--import ${new URL('./probe.mjs', import.meta.url).href}${o.nodeOptions ? ` ${o.nodeOptions}` : ''}`;
   if (o.cpuProfileDir) process.env.KS_CPU_PROF_DIR = o.cpuProfileDir;
   if (o.heapDir) process.env.KS_HEAP_PROBE_DIR = o.heapDir;
+  if (o.memTraceDir) process.env.KS_MEM_TRACE_DIR = o.memTraceDir;
   try {
     return await start();
   } finally {
-    for (const k of ['NODE_OPTIONS', 'KS_CPU_PROF_DIR', 'KS_HEAP_PROBE_DIR']) {
+    for (const k of keys) {
       if (saved[k] === undefined) delete process.env[k];
       else process.env[k] = saved[k];
     }
   }
+}
+
+export interface MemSample { at: number; rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number; vmRss: number; vmHwm: number }
+
+/** The samples a process started by probed({memTraceDir}) wrote, in order. */
+export function memTrace(pid: number, dir: string): MemSample[] {
+  let text = '';
+  try {
+    text = readFileSync(join(dir, `mem-${pid}.jsonl`), 'utf8');
+  } catch {
+    return [];
+  }
+  return text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as MemSample);
 }
 
 export interface RetainedHeap { heapUsedMiB: number; heapTotalMiB: number; rssMiB: number; hwmMiB: number }

@@ -57,7 +57,7 @@ describe.skipIf(blocked !== undefined && !process.env.CI)('the image buildah bui
     const cfg = JSON.parse((await exec('tar', ['-xOf', tarball, manifest[0]!.Config], { maxBuffer: 1 << 20 })).stdout) as { config: Record<string, unknown> };
     expect(cfg.config).toMatchObject({
       User: '10001:10001', WorkingDir: '/app',
-      Entrypoint: ['node', '--enable-source-maps', 'dist/kubescribe.mjs'], Cmd: ['run', '--settings', '/etc/kubescribe/settings.yaml'],
+      Entrypoint: ['node', 'dist/kubescribe.mjs'], Cmd: ['run', '--settings', '/etc/kubescribe/settings.yaml'],
       ExposedPorts: { '9443/tcp': {}, '8080/tcp': {} },
     });
     expect(cfg.config.Env).toContain('NODE_ENV=production');

@@ -167,7 +167,7 @@ export async function startInstance(env: StackEnv, o: InstanceOptions, target: I
       state: () => readyz(i),
       async start() {
         if (!isRunning(procs[i])) {
-          procs[i] = startDetached(process.execPath, ['--enable-source-maps', o.program ?? join(repoRoot, 'dist', 'kubescribe.mjs'), 'run', '--settings', settingsFiles[i] as string], { log: rlog, marker, cwd: repoRoot });
+          procs[i] = startDetached(process.execPath, [o.program ?? join(repoRoot, 'dist', 'kubescribe.mjs'), 'run', '--settings', settingsFiles[i] as string], { log: rlog, marker, cwd: repoRoot });
         }
         const p = procs[i];
         await waitFor(`instance ${o.name} replica ${i} /readyz (log ${rlog})`, async () => {

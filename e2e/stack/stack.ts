@@ -204,7 +204,7 @@ async function upKubescribe(dir: string, state: StackState, cp: ControlPlaneInfo
     let proc = procs[i];
     if (!proc || !isRunning(proc)) {
       log(`starting kubescribe${several ? ` replica ${i}` : ''} (webhook https://127.0.0.1:${sl.webhook}, metrics http://127.0.0.1:${sl.metrics})`);
-      proc = startDetached(process.execPath, ['--enable-source-maps', main, 'run', '--settings', settingsFile], { log: logFile, marker: state.marker, cwd: repoRoot });
+      proc = startDetached(process.execPath, [main, 'run', '--settings', settingsFile], { log: logFile, marker: state.marker, cwd: repoRoot });
       procs[i] = proc;
       state.processes.replicas = procs;
       state.processes.kubescribe = procs[0];

@@ -66,6 +66,7 @@ export class DiskObjects {
     for (const [name, reader] of this.packs) {
       if (!names.has(name)) {
         reader.close();
+        this.cache.dropPack(reader.path);
         this.packs.delete(name);
         changed = true;
       }
@@ -80,6 +81,7 @@ export class DiskObjects {
 
   close(): void {
     for (const reader of this.packs.values()) reader.close();
+    for (const reader of this.packs.values()) this.cache.dropPack(reader.path);
     this.packs.clear();
   }
 }

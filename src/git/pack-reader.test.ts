@@ -37,4 +37,20 @@ describe('pack reader', () => {
       for (const r of readers) r.close();
     }
   });
+
+  it('forgets what it read from a pack that is gone, and only that', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pack-reader-'));
+    const cache = new PackCache();
+    const packs = await Promise.all([0, 1].map(async () => bigPack(dir, 4)));
+    const readers = await Promise.all(packs.map((p) => PackReader.open(p.path, cache)));
+    try {
+      for (const [i, p] of packs.entries()) for (const o of p.objects) readers[i]!.read(o.oid, () => undefined);
+      expect(cache.cachedBytes).toBe(8 * 600 * 1024);
+      cache.dropPack(readers[0]!.path);
+      expect(cache.cachedBytes).toBe(4 * 600 * 1024);
+      expect(cache.get(`${readers[1]!.path}#12`)).toBeDefined(); // the first entry after the 12-byte pack header
+    } finally {
+      for (const r of readers) r.close();
+    }
+  });
 });

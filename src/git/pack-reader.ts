@@ -46,6 +46,20 @@ export class PackCache {
     this.entries.set(key, obj);
     this.bytes += size;
   }
+
+  /**
+   * Forgets what was read from a pack that is gone (compaction removes every pack but one): its
+   * entries could never be read again, yet would hold up to the whole budget (16 MiB of a big
+   * folder's versions after a burst) until newer reads pushed them out.
+   */
+  dropPack(path: string): void {
+    const prefix = `${path}#`;
+    for (const [key, o] of this.entries) {
+      if (!key.startsWith(prefix)) continue;
+      this.entries.delete(key);
+      this.bytes -= o.body.byteLength;
+    }
+  }
 }
 
 export class PackReader {

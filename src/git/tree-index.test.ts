@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { encodeCommit, formatIdent } from './object-format.ts';
 import { ObjectStore } from './object-store.ts';
 import { TreeIndex, type BlobChange } from './tree-index.ts';
+import { reduceMemory } from '../reduce-memory.ts';
 import { freshBareRepoPerTest } from './testing/bare-repo.ts';
 
 const exec = promisify(execFile);
@@ -53,5 +54,62 @@ describe('TreeIndex', () => {
     await exec('git', ['--git-dir', dir, 'fsck', '--strict']); // checks entry order and modes of every tree
     const listed = (await exec('git', ['--git-dir', dir, 'ls-tree', '-r', 'main'], { maxBuffer: 1 << 24 })).stdout.trim().split('\n');
     expect(listed).toHaveLength(tree.files.size);
+  });
+
+  it('writes a burst of creates into a big folder without a new buffer a commit, in git\'s order', async () => {
+    const store = await ObjectStore.open(dir, 'main');
+    const blob = (s: string): string => store.write('blob', Buffer.from(s));
+    const tree = await TreeIndex.load(store, undefined);
+    tree.apply(Array.from({ length: 500 }, (_, i) => ({ path: `ns/core/configmaps/cm-${i}.yaml`, oid: blob(`v0 ${i}`) })));
+    tree.write(store);
+    const allocations = vi.spyOn(Buffer, 'allocUnsafeSlow');
+    const unpooled = vi.spyOn(Buffer, 'allocUnsafe');
+    let root = '';
+    const creates = 300;
+    try {
+      for (let k = 0; k < creates; k++) {
+        // Names that sort before, between and after the existing ones; a deletion now and then.
+        const changes: BlobChange[] = [{ path: `ns/core/configmaps/${['a', 'cm-2', 'z'][k % 3]}-${k}.yaml`, oid: blob(`new ${k}`) }];
+        if (k % 10 === 0) changes.push({ path: `ns/core/configmaps/cm-${k}.yaml`, oid: null });
+        tree.apply(changes);
+        root = tree.write(store);
+      }
+    } finally {
+      vi.restoreAllMocks();
+    }
+    // ~20 KB a version, growing by ~40 bytes a create: the buffers' room to grow (1/16) lasts ~30 creates.
+    const big = allocations.mock.calls.filter(([n]) => n >= 4096).length + unpooled.mock.calls.filter(([n]) => n >= 4096).length;
+    expect(big).toBeLessThan(creates / 10);
+    const fresh = await TreeIndex.load(store, undefined);
+    fresh.apply([...tree.files].map(([path, oid]) => ({ path, oid })));
+    expect(fresh.write(store)).toBe(root);
+    const ident = formatIdent({ name: 'a', email: 'a@example.com' }, 1_700_000_000);
+    store.setTip(store.write('commit', encodeCommit({ tree: root, parents: [], author: ident, committer: ident, message: 'burst\n' })));
+    await store.close();
+    await exec('git', ['--git-dir', dir, 'fsck', '--strict']);
+  });
+
+  it('keeps no small Buffer per entry, which would pin whole 8 KiB slabs of the shared pool', async () => {
+    const store = await ObjectStore.open(dir, 'main');
+    const tree = await TreeIndex.load(store, undefined);
+    await reduceMemory();
+    const before = process.memoryUsage().arrayBuffers;
+    let garbage: Buffer | undefined;
+    for (let k = 0; k < 3000; k++) {
+      // What the process allocates between two creates (requests, watch events): pooled, then dropped.
+      garbage = Buffer.from('x'.repeat(3000));
+      tree.apply([{ path: `ns/core/configmaps/cm-${k}.yaml`, oid: store.write('blob', Buffer.from(`v ${k}`)) }]);
+      tree.write(store);
+    }
+    await store.flush();
+    store.forgetRecent(store.mark());
+    garbage = undefined;
+    await reduceMemory();
+    const grown = process.memoryUsage().arrayBuffers - before;
+    expect(garbage).toBeUndefined();
+    // The folder's bytes (~120 KB, twice, with room to grow) and the store's caches; a Buffer a
+    // header kept ~1,500 slabs (12 MiB) here.
+    expect(grown).toBeLessThan(4 * 1024 * 1024);
+    await store.close();
   });
 });
