@@ -22,8 +22,9 @@ import { notReady, StatusWriter } from '../status/status-writer.ts';
 import { discoverAll, KubeApiError, WatchManager, type KubeApi, type Prepare } from '../watch/index.ts';
 import { CredentialsSource } from './credentials.ts';
 import type { WatchSecret } from './secret-watches.ts';
-import { SigningKeys } from './signing-keys.ts';
-import { bootstrapFromSettings, destinationConfigs } from './desired-state.ts';
+import { settingsSigning, SigningKeys } from './signing-keys.ts';
+import type { ControllerScope } from './scope.ts';
+import { bootstrapFromSettings, destinationConfigs, onlyDestination } from './desired-state.ts';
 import { destinationEvents } from './destination-events.ts';
 import { Destinations } from './destinations.ts';
 import { DiscoveryLoop } from './discovery-loop.ts';
@@ -40,6 +41,8 @@ export interface Controller {
   stop(): Promise<void>;
   /** Leadership lost: the Git writers stop at once (synchronously: no commit, no push), then the rest stops. */
   fence(): Promise<void>;
+  /** Applies the configuration again (e.g. the main Lease was won: the singletons' turn). */
+  refresh(): void;
 }
 
 export interface ControllerDeps {
@@ -56,6 +59,8 @@ export interface ControllerDeps {
    * (a connection closed under load) is still in the store of the replica that answered.
    */
   askPeers?: (keys: readonly string[]) => Promise<void>;
+  /** Default: everything. */
+  scope?: ControllerScope;
 }
 
 /** A snapshot this large is followed by a full GC once it is pushed (see releaseMemory). */
@@ -91,8 +96,10 @@ class LeaderController implements Controller {
   private readonly watches: WatchManager;
   private readonly discovery: DiscoveryLoop;
   private readonly loop: ReconcileLoop;
+  private readonly scope: ControllerScope;
 
   constructor(private readonly d: ControllerDeps) {
+    this.scope = d.scope ?? { kind: 'all' };
     this.log = d.logger.child({ component: 'controller' });
     this.memoryRelease = new MemoryRelease({
       lastActivity: () => d.store.lastRecordAt,
@@ -155,6 +162,10 @@ class LeaderController implements Controller {
     closeSshConnections();
   }
 
+  refresh(): void {
+    this.loop.request();
+  }
+
   async fence(): Promise<void> {
     const fenced = this.destinations.fence(); // before any await: nothing is committed or pushed after this line
     await this.stop();
@@ -165,19 +176,24 @@ class LeaderController implements Controller {
   private async reconcile(): Promise<void> {
     const fromSynced = this.customResourcesSynced();
     const list = (k: KindName): KubeObject[] => this.customResources.get(k)?.list() ?? [];
-    this.ruleSet = compileRuleSet({ repos: list('GitRepoConfig'), rules: list('WatchRule'), clusterRules: list('ClusterWatchRule'), bootstrap: bootstrapFromSettings(this.d.settings), ownNamespace: this.d.settings.ownNamespace });
+    const compiled = compileRuleSet({ repos: list('GitRepoConfig'), rules: list('WatchRule'), clusterRules: list('ClusterWatchRule'), bootstrap: bootstrapFromSettings(this.d.settings), ownNamespace: this.d.settings.ownNamespace });
+    const scope = this.scope;
+    this.ruleSet = scope.kind === 'destination' ? onlyDestination(compiled, scope.destination) : compiled;
     this.credentials.sync(this.ruleSet.repos.values());
     this.signingKeys.sync(this.ruleSet.repos.values());
-    this.reportProblems();
-    await this.destinations.sync(destinationConfigs(this.ruleSet, {
+    if (this.singletons()) this.reportProblems();
+    const configs = destinationConfigs(this.ruleSet, {
       credentials: (key) => this.credentials.get(key), signing: (key) => this.signingKeys.signing(key),
       settingsCredentials: this.d.secrets.gitCredentials, settingsSigning: () => this.settingsSigning,
-    }));
+    });
+    if (scope.kind === 'catalogue') scope.destinations(configs.map((c) => c.key));
+    await this.destinations.sync(scope.kind === 'catalogue' ? [] : configs);
     const next = RouteTable.build(this.ruleSet, this.discovery.catalogue(), this.table);
     this.table = next.table;
-    reportRouteStatus(this.table, this.discovery.catalogue(), this.forbidden, this.report);
-    const started = new Set(this.watches.setTypes([...this.table.types()]));
-    this.watches.relist([...next.relist].filter((k) => !started.has(k)), 'configuration changed', next.relistRoutes);
+    // The catalogue watches nothing, so it cannot tell a forbidden type: each destination's own says.
+    if (scope.kind !== 'catalogue') reportRouteStatus(this.table, this.discovery.catalogue(), this.forbidden, this.report);
+    const started = new Set(this.watches.setTypes(scope.kind === 'catalogue' ? [] : [...this.table.types()]));
+    if (scope.kind !== 'catalogue') this.watches.relist([...next.relist].filter((k) => !started.has(k)), 'configuration changed', next.relistRoutes);
     await this.syncWebhook();
     if (fromSynced) this.applied = true;
   }
@@ -195,9 +211,14 @@ class LeaderController implements Controller {
     }
   }
 
+  /** Whether this controller does the cluster-wide work: the one leader, or the catalogue while it holds the main Lease. */
+  private singletons(): boolean {
+    return this.scope.kind === 'all' || (this.scope.kind === 'catalogue' && this.scope.singletons());
+  }
+
   private async syncWebhook(): Promise<void> {
     const name = this.d.settings.webhook.configurationName;
-    if (!name) return;
+    if (!name || !this.singletons()) return;
     await syncWebhookRules(this.d.api, name, this.table.types(), this.log).catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'could not update the webhook configuration rules'));
   }
 
@@ -235,17 +256,20 @@ class LeaderController implements Controller {
 
   private buildWatchManager(): WatchManager {
     const { settings, metrics, store } = this.d;
+    // One destination of several: another destination's watch in this process may need the same
+    // correlation, so it is read, not consumed (the TTL ends it; CorrelationStore.reader).
+    const consume = this.scope.kind !== 'destination';
     return new WatchManager({
-      api: this.d.api, prepare: this.d.prepare, correlations: store, logger: this.d.logger.child({ component: 'watch' }), ...this.backoff,
+      api: this.d.api, prepare: this.d.prepare, correlations: consume ? store : store.reader(), logger: this.d.logger.child({ component: 'watch' }), ...this.backoff,
       resyncIntervalMs: settings.watch.resyncIntervalMs, missWaitMs: settings.correlation.missWaitMs,
       onLookup: (hit) => metrics.enrichment.inc({ result: hit ? 'hit' : 'miss' }),
       recordable: (type, change) => this.router.recordable(type, change),
       startFrom: (type) => this.router.startFrom(type),
       waitFor: async (keys, ms) => {
-        const found = await store.waitFor(keys, ms);
+        const found = await store.waitFor(keys, ms, { consume });
         if (found || !this.d.askPeers) return found;
         await this.d.askPeers(keys); // a peer that does not answer is counted (kubescribe_peer_lookups_total)
-        return store.waitFor(keys, 0);
+        return store.waitFor(keys, 0, { consume });
       },
       onEvent: (t, type) => metrics.watchEvents.inc({ resource: typeKey(t), type }),
       onError: (t, err) => {
@@ -285,15 +309,5 @@ class LeaderController implements Controller {
   private releaseMemory(): void {
     this.largeSnapshots = 0;
     this.memoryRelease.request();
-  }
-}
-
-/** The settings file's signing key as the writers see it: a signer, the reason there is none, or off. */
-async function settingsSigning(key: { key: string; passphrase?: string } | undefined): Promise<CommitSigning> {
-  if (!key) return undefined;
-  try {
-    return { signer: await loadSigner(key.key, key.passphrase) };
-  } catch (err) {
-    return { problem: `git.signing.keyFile: ${(err as Error).message}` };
   }
 }
