@@ -13,7 +13,7 @@ import { startController, type Controller, type ControllerDeps } from './control
 import type { Readiness } from './controller/readiness.ts';
 import { LeaseElection } from './leader/lease-election.ts';
 import { Members } from './leader/members.ts';
-import { destinationLeaseName, memberLeaseName, preferredHolder } from './leader/rendezvous.ts';
+import { assign, destinationLeaseName, memberLeaseName } from './leader/rendezvous.ts';
 import { Shards } from './leader/shards.ts';
 import { leaseStore, listLeases } from './leases.ts';
 
@@ -55,7 +55,7 @@ export function buildScaleOut(d: ScaleOutDeps): ScaleOut {
   const shards: Shards<Controller> = new Shards<Controller>({
     identity: d.identity, logger: log,
     members: () => members.live(),
-    preferred: (dest, live) => preferredHolder(dest, live),
+    assign,
     election: (dest, on) => election(destinationLeaseName(le.leaseName, dest), { 'kubescribe.dev/lease': 'destination', 'kubescribe.dev/destination': dest }, on),
     start: async (dest) => {
       metrics.failovers.inc();

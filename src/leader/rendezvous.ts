@@ -1,7 +1,9 @@
-// Which replica should write a destination: rendezvous (highest random weight) hashing of the
-// destination over the live replicas' identities. Every replica computes the same answer from the
-// same membership, with no coordination; when a replica joins or leaves, only the destinations it
-// wins or held move (about 1/R of them), so a membership change never reshuffles the rest.
+// Which replica should write each destination: rendezvous (highest random weight) hashing of the
+// destination over the live replicas' identities, bounded so that nobody gets more than
+// ceil(D/R) — plain rendezvous hashing is balanced only on average (6 destinations over 3
+// replicas came out 1/2/3, and the replica with 3 bounds the whole). Every replica computes the same
+// assignment from the same destinations and members, with no coordination, so nothing flaps; a
+// membership change moves the departed replica's destinations, and a few more to keep the bound.
 import { createHash } from 'node:crypto';
 
 const weight = (identity: string, destination: string): bigint =>
@@ -15,6 +17,24 @@ export function preferredHolder(destination: string, members: Iterable<string>):
     if (!best || w > best.w || (w === best.w && id < best.id)) best = { id, w };
   }
   return best?.id;
+}
+
+/**
+ * Every destination's writer among `members`: destinations in a fixed order each take their
+ * highest-weight member that holds fewer than ceil(D/R) so far.
+ */
+export function assign(destinations: readonly string[], members: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  if (members.length === 0) return out;
+  const cap = Math.ceil(destinations.length / members.length);
+  const load = new Map<string, number>();
+  for (const d of [...new Set(destinations)].sort()) {
+    const ranked = [...members].sort((a, b) => { const wa = weight(a, d); const wb = weight(b, d); return wa === wb ? (a < b ? -1 : 1) : (wb > wa ? 1 : -1); });
+    const id = ranked.find((m) => (load.get(m) ?? 0) < cap) ?? ranked[0]!;
+    load.set(id, (load.get(id) ?? 0) + 1);
+    out.set(d, id);
+  }
+  return out;
 }
 
 /**

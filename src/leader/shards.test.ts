@@ -2,7 +2,7 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LeaseElection, type Lease, type LeaseSpec, type LeaseStore } from './lease-election.ts';
 import { Members } from './members.ts';
-import { destinationLeaseName, memberLeaseName, preferredHolder } from './rendezvous.ts';
+import { assign, destinationLeaseName, memberLeaseName, preferredHolder } from './rendezvous.ts';
 import { Shards, type ShardWriter } from './shards.ts';
 
 const logger = pino({ level: 'silent' });
@@ -40,7 +40,7 @@ function replica(c: ReturnType<typeof fakeCluster>, id: string, destinations: st
   const member = new LeaseElection({ store: c.store(id, memberLeaseName('ks', id)), identity: id, ...timing, logger, onStartedLeading: () => undefined, onStoppedLeading: () => undefined });
   const members = new Members({ identity: id, prefix: 'ks-m-', leaseDurationMs: timing.leaseDurationMs, list: (s) => c.list(id, s) });
   const shards = new Shards<ShardWriter>({
-    identity: id, logger, members: () => members.live(), preferred: preferredHolder,
+    identity: id, logger, members: () => members.live(), assign,
     election: (d, on) => new LeaseElection({ store: c.store(id, destinationLeaseName('ks', d)), identity: id, ...timing, logger, ...on }),
     start: async (destination) => {
       const entry: Ledger[number] = { destination, id, start: Date.now() };
@@ -80,7 +80,7 @@ describe('destinations shared by Lease', () => {
   beforeEach(() => { vi.useFakeTimers(); });
   afterEach(() => { vi.useRealTimers(); });
 
-  it('rendezvous hashing: deterministic, and a member leaving moves only its own destinations', () => {
+  it('rendezvous hashing: deterministic, a member leaving moves only its own destinations; bounded: balanced', () => {
     const many = Array.from({ length: 600 }, (_, i) => `repo-${i}@main`);
     const three = ['a', 'b', 'c'];
     const owners = many.map((d) => preferredHolder(d, three));
@@ -88,6 +88,11 @@ describe('destinations shared by Lease', () => {
     const two = many.map((d) => preferredHolder(d, ['a', 'b']));
     owners.forEach((o, i) => { if (o !== 'c') expect(two[i]).toBe(o); });
     expect(preferredHolder('x@main', ['c', 'a', 'b'])).toBe(preferredHolder('x@main', three));
+    // Bounded: 6 over 3 is 2 each, whatever the hashes; the same for any order of the members.
+    const six = assign(destinations, three);
+    for (const id of three) expect([...six.values()].filter((o) => o === id)).toHaveLength(2);
+    expect(assign([...destinations].reverse(), ['c', 'b', 'a'])).toEqual(six);
+    expect(new Set(assign(destinations, ['a', 'b']).values())).toEqual(new Set(['a', 'b']));
     expect(destinationLeaseName('k'.repeat(80), 'https://example.com/a/very/long/url.git@feature/x')).toMatch(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])$/);
   });
 
@@ -98,7 +103,7 @@ describe('destinations shared by Lease', () => {
     await vi.advanceTimersByTimeAsync(10_000);
     const held = rs.map((r) => r.held());
     expect(held.flat().sort()).toEqual(destinations);
-    for (const h of held) expect(h.length).toBeGreaterThan(0);
+    for (const h of held) expect(h).toHaveLength(2);
     for (const d of destinations) expect(c.leases.get(destinationLeaseName('ks', d))?.spec.holderIdentity).toBe(rs.find((r) => r.held().includes(d))!.id);
     const transitions = ledger.length;
     await vi.advanceTimersByTimeAsync(20_000);
@@ -129,8 +134,9 @@ describe('destinations shared by Lease', () => {
     await vi.advanceTimersByTimeAsync(6000);
     const all = [...rs, late];
     expect(all.flatMap((r) => r.held()).sort()).toEqual(destinations);
-    expect(late.held().sort()).toEqual(destinations.filter((d) => preferredHolder(d, ['r0', 'r1', 'r2']) === 'r2'));
-    expect(late.held().length).toBeGreaterThan(0);
+    const owners = assign(destinations, ['r0', 'r1', 'r2']);
+    expect(late.held().sort()).toEqual(destinations.filter((d) => owners.get(d) === 'r2'));
+    expect(late.held()).toHaveLength(2);
     // Handed over at once (released), not after a lease duration.
     const firstByLate = Math.min(...ledger.filter((e) => e.id === 'r2').map((e) => e.start));
     expect(firstByLate - joined).toBeLessThan(timing.leaseDurationMs);

@@ -1,8 +1,8 @@
 // Destinations shared among replicas (leaderElection.perDestination): each (repo, branch) has a
 // Lease of its own, and a replica writes a destination only while it holds that Lease — the same
 // client-go semantics, fencing and handover as the single leader (lease-election.ts), once per
-// destination. A replica contends only for the destinations rendezvous hashing gives it among the
-// live members (rendezvous.ts, members.ts); one it holds that another live replica should write it
+// destination. A replica contends only for the destinations (bounded) rendezvous hashing gives it
+// among the live members (rendezvous.ts, members.ts); one it holds that another live replica should write it
 // hands over: it stops writing (the last push included) while still holding the Lease, then
 // releases it, and the other takes it at once and replays from the branch's checkpoints. Decisions
 // depend on membership only, so nothing flaps; a replica that dies stops renewing its member Lease
@@ -34,7 +34,8 @@ export interface ShardsOptions<W extends ShardWriter> {
   identity: string;
   /** The live members' identities (this one included). */
   members: () => readonly string[];
-  preferred: (destination: string, members: readonly string[]) => string | undefined;
+  /** Who should write each destination (rendezvous.ts assign). */
+  assign: (destinations: readonly string[], members: readonly string[]) => Map<string, string>;
   election: (destination: string, handlers: ElectionHandlers) => Election;
   start: (destination: string) => Promise<W>;
   logger: Logger;
@@ -103,14 +104,15 @@ export class Shards<W extends ShardWriter> {
   rebalance(): void {
     if (this.stopped) return;
     const members = this.o.members();
-    const wanted = new Set(this.destinations.filter((d) => this.o.preferred(d, members) === this.o.identity));
+    const owners = this.o.assign(this.destinations, members);
+    const wanted = new Set(this.destinations.filter((d) => owners.get(d) === this.o.identity));
     for (const d of wanted) {
       if (!this.shards.has(d) && !this.leaving.has(d)) this.shards.set(d, new Shard(d, this.o));
     }
     for (const [d, shard] of this.shards) {
       if (wanted.has(d)) continue;
       this.shards.delete(d);
-      this.o.logger.info({ destination: d, to: this.o.preferred(d, members) }, 'handing the destination over');
+      this.o.logger.info({ destination: d, to: owners.get(d) }, 'handing the destination over');
       this.leaving.set(d, shard.handOver().finally(() => {
         this.leaving.delete(d);
         this.rebalance();
