@@ -62,7 +62,7 @@ async function run(env: StackEnv, mode: 'leader' | 'shared'): Promise<{ perSecon
     settings: (s) => {
       delete s.git;
       s.customResources = { enabled: true };
-      s.logLevel = 'warn';
+      s.logLevel = 'info';
       s.leaderElection = { enabled: true, leaseName, leaseDurationMs: 4000, renewIntervalMs: 1000, perDestination: mode === 'shared' };
     },
   });

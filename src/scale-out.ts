@@ -70,7 +70,8 @@ export function buildScaleOut(d: ScaleOutDeps): ScaleOut {
   let stopped = false;
   const tick = async (): Promise<void> => {
     const ac = new AbortController();
-    const cut = setTimeout(() => ac.abort(), le.renewIntervalMs);
+    // As long as a renewal may take: a slow list keeps the last view (members.ts), never a wrong one.
+    const cut = setTimeout(() => ac.abort(), le.renewDeadlineMs ?? Math.floor((le.leaseDurationMs * 2) / 3));
     try {
       await members.refresh(ac.signal);
     } catch (err) {

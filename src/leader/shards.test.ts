@@ -149,3 +149,31 @@ describe('destinations shared by Lease', () => {
     await Promise.all(rs.map((r) => r.stop()));
   });
 });
+
+describe('members', () => {
+  it('are live while their Lease changes, and a failed list keeps the last view instead of dropping everyone', async () => {
+    let now = 0;
+    let leases: Lease[] = [];
+    let failing = false;
+    const lease = (name: string, holder: string, renew: number): Lease => ({ metadata: { name, namespace: 'ns' }, spec: { holderIdentity: holder, leaseDurationSeconds: 4, renewTime: String(renew) } });
+    const m = new Members({ identity: 'a', prefix: 'ks-m-', leaseDurationMs: 4000, now: () => now, list: async () => { if (failing) throw new Error('timeout'); return leases; } });
+    expect(m.live()).toEqual(['a']);
+    leases = [lease('ks-m-b', 'b', 0), lease('ks-m-c', 'c', 0), lease('other', 'z', 0)];
+    expect(await m.refresh(new AbortController().signal)).toBe(true);
+    expect(m.live()).toEqual(['a', 'b', 'c']);
+    failing = true;
+    now = 10_000;
+    await expect(m.refresh(new AbortController().signal)).rejects.toThrow();
+    expect(m.live()).toEqual(['a', 'b', 'c']); // our own trouble says nothing about them
+    failing = false;
+    leases = [lease('ks-m-b', 'b', 10_000), lease('ks-m-c', 'c', 0)]; // c stopped renewing
+    await m.refresh(new AbortController().signal);
+    now = 13_000;
+    leases = [lease('ks-m-b', 'b', 13_000), lease('ks-m-c', 'c', 0)];
+    await m.refresh(new AbortController().signal);
+    expect(m.live()).toEqual(['a', 'b']); // unchanged for 13 s on our clock
+    leases = [lease('ks-m-b', '', 13_000)]; // b released its Lease (stopped)
+    await m.refresh(new AbortController().signal);
+    expect(m.live()).toEqual(['a']);
+  });
+});
