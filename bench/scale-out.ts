@@ -62,8 +62,8 @@ async function run(env: StackEnv, mode: 'leader' | 'shared'): Promise<{ perSecon
     settings: (s) => {
       delete s.git;
       s.customResources = { enabled: true };
-      s.logLevel = 'info';
-      s.leaderElection = { enabled: true, leaseName, leaseDurationMs: 4000, renewIntervalMs: 1000, perDestination: mode === 'shared' };
+      s.logLevel = 'warn';
+      s.leaderElection = { enabled: true, leaseName, leaseDurationMs: 15_000, renewIntervalMs: 2000, perDestination: mode === 'shared' };
     },
   });
   try {
@@ -101,6 +101,11 @@ async function run(env: StackEnv, mode: 'leader' | 'shared'): Promise<{ perSecon
       await sleep(100);
     }
     const seconds = (Date.now() - t0) / 1000;
+    if (mode === 'shared') {
+      const list = JSON.parse((await admin.ok('GET', LEASES)).body) as { items: Array<{ metadata: { annotations?: Record<string, string> }; spec: { holderIdentity?: string } }> };
+      const holders = list.items.filter((l) => dests.includes(l.metadata.annotations?.['kubescribe.dev/destination'] ?? '')).map((l) => l.spec.holderIdentity ?? '');
+      process.stderr.write(`[${mode}] destination Leases held at the end by: ${holders.sort().join(', ')}\n`);
+    }
     const after = await Promise.all(inst.replicas.map((r) => commitsOf(r.metricsUrl)));
     let unknown = 0;
     for (let i = 0; i < D; i++) {
@@ -109,6 +114,11 @@ async function run(env: StackEnv, mode: 'leader' | 'shared'): Promise<{ perSecon
     }
     return { perSecond: total / seconds, perReplica: after.map((a, i) => (a - before[i]!) / seconds), unknown, seconds };
   } finally {
+    // The other setup's kubescribe would act on these custom resources too (its repository gone).
+    for (const ns of namespaces) {
+      await admin.send('DELETE', `/apis/kubescribe.dev/v1alpha1/namespaces/${ns}/watchrules/all`).catch(() => undefined);
+      await admin.send('DELETE', `/apis/kubescribe.dev/v1alpha1/namespaces/${ns}/gitrepoconfigs/audit`).catch(() => undefined);
+    }
     alice.close();
     admin.close();
     await inst.close();

@@ -20,6 +20,7 @@ import { toYaml } from '../sanitize/index.ts';
 import type { Secrets, Settings } from '../settings/index.ts';
 import { notReady, StatusWriter } from '../status/status-writer.ts';
 import { discoverAll, KubeApiError, WatchManager, type KubeApi, type Prepare } from '../watch/index.ts';
+import { clusterNow } from './cluster-now.ts';
 import { CredentialsSource } from './credentials.ts';
 import type { WatchSecret } from './secret-watches.ts';
 import { settingsSigning, SigningKeys } from './signing-keys.ts';
@@ -288,16 +289,11 @@ class LeaderController implements Controller {
     });
   }
 
-  /** This cluster now: its identity and current resourceVersion, in one list call (kube-system only). */
+  /** This cluster now: its identity and current resourceVersion (cluster-now.ts). */
   private async clusterNow(): Promise<{ uid?: string; resourceVersion?: string }> {
-    try {
-      const list = await this.d.api.getJson<{ metadata: { resourceVersion?: string }; items: KubeObject[] }>('/api/v1/namespaces?fieldSelector=metadata.name%3Dkube-system');
-      this.clusterUid = list.items[0]?.metadata?.uid ?? this.clusterUid;
-      return { uid: this.clusterUid, resourceVersion: list.metadata.resourceVersion };
-    } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'could not read the cluster identity (kube-system namespace)');
-      return { uid: this.clusterUid };
-    }
+    const now = await clusterNow(this.d.api, this.log, this.clusterUid);
+    this.clusterUid = now.uid;
+    return now;
   }
 
   // A snapshot of many objects (start-up, resync) leaves tens of MiB of garbage in the old
