@@ -64,6 +64,9 @@ export interface ControllerDeps {
   scope?: ControllerScope;
 }
 
+/** How long a destination's own controller waits for its branch before listing now: about etcd's compaction horizon. */
+const DESTINATION_OPEN_WAIT_MS = 5 * 60_000;
+
 /** A snapshot this large is followed by a full GC once it is pushed (see releaseMemory). */
 const LARGE_SNAPSHOT = 1000;
 
@@ -116,6 +119,9 @@ class LeaderController implements Controller {
     this.destinations = this.buildDestinations();
     this.router = new Router({
       table: () => this.table, destinations: this.destinations, clusterFolder: d.settings.cluster.folder ?? d.settings.cluster.name,
+      // One destination's writer (a takeover) lists only once its branch's checkpoints are read, however
+      // long the clone takes to open: listing now would fold the changes made meanwhile into a RECONCILE.
+      ...(this.scope.kind === 'destination' ? { openWaitMs: DESTINATION_OPEN_WAIT_MS } : {}),
       nsLabels: (ns) => this.namespaces.objects.get(`/${ns}`)?.metadata?.labels,
       onSnapshot: (type, n) => {
         d.metrics.resyncs.inc({ resource: typeKey(type) });
