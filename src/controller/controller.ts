@@ -8,22 +8,20 @@
 //   DiscoveryLoop ────┘                          └→ webhook rules, .status of every resource
 // Stopped when leadership is lost; started afresh (a new start-up reconcile) when it is won again.
 import type { Logger } from 'pino';
-import type { CorrelationStore } from '../correlation/index.ts';
 import { closeSshConnections, loadSigner, type CommitSigning } from '../git/index.ts';
 import type { KubeObject } from '../kube-object.ts';
 import { typeKey } from '../kube-object.ts';
-import type { Metrics } from '../metrics/metrics.ts';
 import { MemoryRelease } from '../reduce-memory.ts';
 import { compileRuleSet, type RuleSet } from '../rules/rule-set.ts';
 import { GROUP, KINDS, VERSION, type KindName } from '../rules/schemas.ts';
 import { toYaml } from '../sanitize/index.ts';
-import type { Secrets, Settings } from '../settings/index.ts';
 import { notReady, StatusWriter } from '../status/status-writer.ts';
-import { discoverAll, KubeApiError, WatchManager, type KubeApi, type Prepare } from '../watch/index.ts';
+import { discoverAll, KubeApiError, WatchManager } from '../watch/index.ts';
 import { clusterNow } from './cluster-now.ts';
 import { CredentialsSource } from './credentials.ts';
 import type { WatchSecret } from './secret-watches.ts';
 import { settingsSigning, SigningKeys } from './signing-keys.ts';
+import type { Controller, ControllerDeps } from './controller-types.ts';
 import type { ControllerScope } from './scope.ts';
 import { bootstrapFromSettings, destinationConfigs, onlyDestination } from './desired-state.ts';
 import { destinationEvents } from './destination-events.ts';
@@ -37,32 +35,7 @@ import { reportRouteStatus, statusReporter, type ReportStatus } from './route-st
 import { Router } from './router.ts';
 import { syncWebhookRules } from './webhook-rules.ts';
 
-export interface Controller {
-  ready(): Readiness;
-  stop(): Promise<void>;
-  /** Leadership lost: the Git writers stop at once (synchronously: no commit, no push), then the rest stops. */
-  fence(): Promise<void>;
-  /** Applies the configuration again (e.g. the main Lease was won: the singletons' turn). */
-  refresh(): void;
-}
-
-export interface ControllerDeps {
-  settings: Readonly<Settings>;
-  secrets: Secrets;
-  logger: Logger;
-  api: KubeApi;
-  store: CorrelationStore;
-  prepare: Prepare;
-  metrics: Metrics;
-  /**
-   * Asks every peer for these correlation keys (batched). A change still without its correlation
-   * after the miss wait asks once more before it settles for `unknown`: a push that failed twice
-   * (a connection closed under load) is still in the store of the replica that answered.
-   */
-  askPeers?: (keys: readonly string[]) => Promise<void>;
-  /** Default: everything. */
-  scope?: ControllerScope;
-}
+export type { Controller, ControllerDeps } from './controller-types.ts';
 
 /** How long a destination's own controller waits for its branch before listing now: about etcd's compaction horizon. */
 const DESTINATION_OPEN_WAIT_MS = 5 * 60_000;
