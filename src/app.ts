@@ -12,7 +12,9 @@ import { buildWebhookServer, createAdmissionHandler } from './admission/index.ts
 import { CorrelationStore } from './correlation/index.ts';
 import { batchLookups, PeerClient, peerRoutes } from './peers/index.ts';
 import type { KubeObject } from './kube-object.ts';
-import { LeaseElection, type Lease, type LeaseSpec } from './leader/lease-election.ts';
+import { LeaseElection } from './leader/lease-election.ts';
+import { leaseStore } from './leases.ts';
+import { buildScaleOut } from './scale-out.ts';
 import { sleep } from './backoff.ts';
 import { configureGitTransport } from './git/index.ts';
 import { createMetrics } from './metrics/metrics.ts';
@@ -21,7 +23,7 @@ import { ResourceCache } from './controller/resource-cache.ts';
 import { noteBytes } from './queue/index.ts';
 import { compileSanitizeOptions, contentHashAndLength, sanitize, sanitizedContentHash } from './sanitize/index.ts';
 import type { Secrets, Settings } from './settings/index.ts';
-import { createKubeApi, KubeApiError, loadKubeConnection, type KubeApi, type Prepared } from './watch/index.ts';
+import { createKubeApi, loadKubeConnection, type Prepared } from './watch/index.ts';
 
 export interface App {
   start(): Promise<void>;
@@ -132,7 +134,11 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
     }).catch((err: unknown) => log.error({ err }, 'leadership transition failed'));
   };
   const identity = settings.leaderElection.identity || process.env.POD_NAME || `${hostname()}-${process.pid}`;
-  const election = settings.leaderElection.enabled
+  // Replicas share the writing, one Lease per destination (src/scale-out.ts); else one leader.
+  const scaleOut = settings.leaderElection.enabled && settings.leaderElection.perDestination
+    ? buildScaleOut({ controller: { settings, secrets, logger, api, store, prepare, metrics, ...(askPeers ? { askPeers } : {}) }, identity, logger, beforeWriting: async () => { await peers?.pullAll(store); } })
+    : undefined;
+  const election = settings.leaderElection.enabled && !scaleOut
     ? new LeaseElection({
       store: leaseStore(api, settings.leaderElection.namespace || settings.ownNamespace, settings.leaderElection.leaseName),
       identity, leaseDurationMs: settings.leaderElection.leaseDurationMs, renewIntervalMs: settings.leaderElection.renewIntervalMs,
@@ -152,7 +158,7 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
   // Whether the controller is synced: the leader's when its watches listed and its repositories
   // opened; a standby has none to wait for. Never part of readiness (below).
   const synced = (): { synced: boolean; detail: Record<string, unknown> } => {
-    const r = controller?.ready() ?? { ready: election !== undefined, detail: {} };
+    const r = scaleOut?.ready() ?? controller?.ready() ?? { ready: election !== undefined, detail: {} };
     return { synced: r.ready, detail: r.detail };
   };
   server.get('/readyz', async (_req, reply) => {
@@ -162,7 +168,7 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
     // `synced` here, the kubescribe_pipeline_synced metric, and the custom resources' .status.
     const s = synced();
     const ready = webhookServing && !terminating;
-    return reply.code(ready ? 200 : 503).send({ ready, synced: s.synced, leader: controller !== undefined, identity, ...s.detail });
+    return reply.code(ready ? 200 : 503).send({ ready, synced: s.synced, leader: scaleOut ? scaleOut.leading() : controller !== undefined, identity, ...s.detail });
   });
   server.get('/metrics', async (_req, reply) => {
     metrics.correlationStoreSize.set(store.size);
@@ -185,7 +191,8 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
         };
         pull();
       }
-      if (election) election.start();
+      if (scaleOut) await scaleOut.start();
+      else if (election) election.start();
       else lead(true);
     },
     async stop() {
@@ -201,6 +208,7 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
       lead(false);
       await transition;
       if (election) await election.stop();
+      await scaleOut?.stop();
       const left = answerUntil - Date.now();
       if (left > 0) {
         log.info({ delayMs: left }, 'not ready; the webhook answers a little longer while the Service lets this pod go');
@@ -231,20 +239,4 @@ async function closeWithin(app: FastifyInstance, ms: number): Promise<void> {
     await closed;
   }
   clearTimeout(timer);
-}
-
-function leaseStore(api: KubeApi, namespace: string, name: string) {
-  const path = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`;
-  return {
-    async get(signal: AbortSignal): Promise<Lease | undefined> {
-      try {
-        return await api.getJson<Lease>(`${path}/${encodeURIComponent(name)}`, { signal, lane: 'lease' });
-      } catch (err) {
-        if (err instanceof KubeApiError && err.status === 404) return undefined;
-        throw err;
-      }
-    },
-    create: (spec: LeaseSpec, signal: AbortSignal) => api.send<Lease>('POST', path, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec }, { signal, lane: 'lease' }),
-    update: (lease: Lease, signal: AbortSignal) => api.send<Lease>('PUT', `${path}/${encodeURIComponent(name)}`, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', ...lease }, { signal, lane: 'lease' }),
-  };
 }

@@ -30,6 +30,7 @@ interface Use {
 interface Case { name: string; values: Record<string, unknown>; records: string[]; customResources: boolean; credentialNamespaces: string[] }
 
 const RELEASE = 'ks';
+const perDestination = (c: Case): boolean => (c.values.leaderElection as { perDestination?: boolean } | undefined)?.perDestination === true;
 const NS = 'audit-system';
 const cacheHelper: [string, string] = ['src/controller/controller.ts', 'return new ResourceCache({'];
 const listWatch: Array<[string, string]> = [['src/watch/list-watch.ts', 'o.api.getJson<ListResponse>'], ['src/watch/list-watch.ts', 'o.api.streamLines(']];
@@ -41,14 +42,18 @@ const USES: Use[] = [
   { why: 'write their .status conditions (merge patch)', kind: 'ClusterRole', group: 'kubescribe.dev', resources: ['gitrepoconfigs/status', 'watchrules/status', 'clusterwatchrules/status'], verbs: ['patch'], when: (c) => c.customResources,
     code: [['src/controller/controller.ts', "d.api.send('PATCH', path, body"]] },
   { why: 'namespace labels for namespace selectors (and the kube-system uid, the cluster identity)', kind: 'ClusterRole', group: '', resources: ['namespaces'], verbs: ['list', 'watch'],
-    code: [['src/controller/controller.ts', "resource: 'namespaces' }"], cacheHelper, ['src/controller/resource-cache.ts', 'runListWatch({'], ...listWatch, ['src/controller/controller.ts', "('/api/v1/namespaces?fieldSelector=metadata.name%3Dkube-system')"]] },
+    code: [['src/controller/controller.ts', "resource: 'namespaces' }"], cacheHelper, ['src/controller/resource-cache.ts', 'runListWatch({'], ...listWatch, ['src/controller/cluster-now.ts', "('/api/v1/namespaces?fieldSelector=metadata.name%3Dkube-system')"]] },
   { why: 'keep the rules of its own webhook configuration equal to what is recorded', kind: 'ClusterRole', group: 'admissionregistration.k8s.io', resources: ['validatingwebhookconfigurations'], verbs: ['get'], resourceNames: [`${RELEASE}-kubescribe-${NS}`],
     code: [['src/controller/webhook-rules.ts', 'api.getJson<Vwc>(path)']] },
   { why: 'the same, writing the rules back', kind: 'ClusterRole', group: 'admissionregistration.k8s.io', resources: ['validatingwebhookconfigurations'], verbs: ['update'], resourceNames: [`${RELEASE}-kubescribe-${NS}`],
     code: [['src/controller/webhook-rules.ts', "api.send('PUT', path, vwc)"]] },
-  { why: 'leader election: create the Lease the first time', kind: 'Role', group: 'coordination.k8s.io', resources: ['leases'], verbs: ['create'], code: [['src/app.ts', "api.send<Lease>('POST'"]] },
-  { why: 'leader election: read the Lease', kind: 'Role', group: 'coordination.k8s.io', resources: ['leases'], verbs: ['get'], resourceNames: [`${RELEASE}-kubescribe`], code: [['src/app.ts', 'api.getJson<Lease>(']] },
-  { why: 'leader election: renew or take over the Lease', kind: 'Role', group: 'coordination.k8s.io', resources: ['leases'], verbs: ['update'], resourceNames: [`${RELEASE}-kubescribe`], code: [['src/app.ts', "api.send<Lease>('PUT'"]] },
+  { why: 'leader election: create the Lease the first time', kind: 'Role', group: 'coordination.k8s.io', resources: ['leases'], verbs: ['create'], code: [['src/leases.ts', "api.send<Lease>('POST'"]] },
+  { why: 'leader election: read the Lease', kind: 'Role', group: 'coordination.k8s.io', resources: ['leases'], verbs: ['get'], resourceNames: [`${RELEASE}-kubescribe`], code: [['src/leases.ts', 'api.getJson<Lease>(']] },
+  { why: 'leader election: renew or take over the Lease', kind: 'Role', group: 'coordination.k8s.io', resources: ['leases'], verbs: ['update'], resourceNames: [`${RELEASE}-kubescribe`], code: [['src/leases.ts', "api.send<Lease>('PUT'"]] },
+  { why: 'leaderElection.perDestination: read, renew or take over the Lease of each destination and of each replica (named after them)', kind: 'Role', group: 'coordination.k8s.io', resources: ['leases'], verbs: ['get', 'update'], when: (c) => perDestination(c),
+    code: [['src/leases.ts', 'api.getJson<Lease>('], ['src/leases.ts', "api.send<Lease>('PUT'"]] },
+  { why: 'leaderElection.perDestination: list the replicas\' member Leases', kind: 'Role', group: 'coordination.k8s.io', resources: ['leases'], verbs: ['list'], when: (c) => perDestination(c),
+    code: [['src/leases.ts', 'api.getJson<{ items: Lease[] }>(leasesPath(namespace)']] },
   { why: 'peer discovery: the EndpointSlices of the headless peers Service', kind: 'Role', group: 'discovery.k8s.io', resources: ['endpointslices'], verbs: ['list', 'watch'],
     code: [['src/app.ts', "resource: 'endpointslices' }"], ['src/controller/resource-cache.ts', 'runListWatch({'], ...listWatch] },
   { why: 'the Git credentials Secret a GitRepoConfig names (in the namespaces allowed to hold one), unless Secrets are recorded anyway', kind: 'Role', group: '', resources: ['secrets'], verbs: ['list', 'watch'],
@@ -62,6 +67,7 @@ const NO_RBAC: Array<[string, string]> = [['src/watch/discovery.ts', "api.getJso
 const CASES: Case[] = [
   { name: 'defaults (bootstrap repository + custom resources)', values: { git: { url: 'https://git.example.org/a.git' } }, records: ['configmaps', 'services', 'deployments'], customResources: true, credentialNamespaces: [NS] },
   { name: 'custom resources only, credentials in two more namespaces', values: { rbac: { gitCredentialNamespaces: ['team-a', 'team-b'] } }, records: ['configmaps', 'services', 'deployments'], customResources: true, credentialNamespaces: [NS, 'team-a', 'team-b'] },
+  { name: 'replicas sharing the writing (leaderElection.perDestination)', values: { git: { url: 'https://git.example.org/a.git' }, replicaCount: 3, leaderElection: { perDestination: true } }, records: ['configmaps', 'services', 'deployments'], customResources: true, credentialNamespaces: [NS] },
   { name: 'recording Secrets, no custom resources', values: { git: { url: 'https://git.example.org/a.git' }, customResources: { enabled: false }, watch: { resources: [{ group: '', version: 'v1', resource: 'secrets' }] } }, records: ['secrets'], customResources: false, credentialNamespaces: [] },
 ];
 

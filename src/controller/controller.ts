@@ -8,22 +8,22 @@
 //   DiscoveryLoop ────┘                          └→ webhook rules, .status of every resource
 // Stopped when leadership is lost; started afresh (a new start-up reconcile) when it is won again.
 import type { Logger } from 'pino';
-import type { CorrelationStore } from '../correlation/index.ts';
 import { closeSshConnections, loadSigner, type CommitSigning } from '../git/index.ts';
 import type { KubeObject } from '../kube-object.ts';
 import { typeKey } from '../kube-object.ts';
-import type { Metrics } from '../metrics/metrics.ts';
 import { MemoryRelease } from '../reduce-memory.ts';
 import { compileRuleSet, type RuleSet } from '../rules/rule-set.ts';
 import { GROUP, KINDS, VERSION, type KindName } from '../rules/schemas.ts';
 import { toYaml } from '../sanitize/index.ts';
-import type { Secrets, Settings } from '../settings/index.ts';
 import { notReady, StatusWriter } from '../status/status-writer.ts';
-import { discoverAll, KubeApiError, WatchManager, type KubeApi, type Prepare } from '../watch/index.ts';
+import { discoverAll, KubeApiError, WatchManager } from '../watch/index.ts';
+import { clusterNow } from './cluster-now.ts';
 import { CredentialsSource } from './credentials.ts';
 import type { WatchSecret } from './secret-watches.ts';
-import { SigningKeys } from './signing-keys.ts';
-import { bootstrapFromSettings, destinationConfigs } from './desired-state.ts';
+import { settingsSigning, SigningKeys } from './signing-keys.ts';
+import type { Controller, ControllerDeps } from './controller-types.ts';
+import type { ControllerScope } from './scope.ts';
+import { bootstrapFromSettings, destinationConfigs, onlyDestination } from './desired-state.ts';
 import { destinationEvents } from './destination-events.ts';
 import { Destinations } from './destinations.ts';
 import { DiscoveryLoop } from './discovery-loop.ts';
@@ -35,28 +35,10 @@ import { reportRouteStatus, statusReporter, type ReportStatus } from './route-st
 import { Router } from './router.ts';
 import { syncWebhookRules } from './webhook-rules.ts';
 
-export interface Controller {
-  ready(): Readiness;
-  stop(): Promise<void>;
-  /** Leadership lost: the Git writers stop at once (synchronously: no commit, no push), then the rest stops. */
-  fence(): Promise<void>;
-}
+export type { Controller, ControllerDeps } from './controller-types.ts';
 
-export interface ControllerDeps {
-  settings: Readonly<Settings>;
-  secrets: Secrets;
-  logger: Logger;
-  api: KubeApi;
-  store: CorrelationStore;
-  prepare: Prepare;
-  metrics: Metrics;
-  /**
-   * Asks every peer for these correlation keys (batched). A change still without its correlation
-   * after the miss wait asks once more before it settles for `unknown`: a push that failed twice
-   * (a connection closed under load) is still in the store of the replica that answered.
-   */
-  askPeers?: (keys: readonly string[]) => Promise<void>;
-}
+/** How long a destination's own controller waits for its branch before listing now: about etcd's compaction horizon. */
+const DESTINATION_OPEN_WAIT_MS = 5 * 60_000;
 
 /** A snapshot this large is followed by a full GC once it is pushed (see releaseMemory). */
 const LARGE_SNAPSHOT = 1000;
@@ -91,8 +73,10 @@ class LeaderController implements Controller {
   private readonly watches: WatchManager;
   private readonly discovery: DiscoveryLoop;
   private readonly loop: ReconcileLoop;
+  private readonly scope: ControllerScope;
 
   constructor(private readonly d: ControllerDeps) {
+    this.scope = d.scope ?? { kind: 'all' };
     this.log = d.logger.child({ component: 'controller' });
     this.memoryRelease = new MemoryRelease({
       lastActivity: () => d.store.lastRecordAt,
@@ -108,6 +92,9 @@ class LeaderController implements Controller {
     this.destinations = this.buildDestinations();
     this.router = new Router({
       table: () => this.table, destinations: this.destinations, clusterFolder: d.settings.cluster.folder ?? d.settings.cluster.name,
+      // One destination's writer (a takeover) lists only once its branch's checkpoints are read, however
+      // long the clone takes to open: listing now would fold the changes made meanwhile into a RECONCILE.
+      ...(this.scope.kind === 'destination' ? { openWaitMs: DESTINATION_OPEN_WAIT_MS } : {}),
       nsLabels: (ns) => this.namespaces.objects.get(`/${ns}`)?.metadata?.labels,
       onSnapshot: (type, n) => {
         d.metrics.resyncs.inc({ resource: typeKey(type) });
@@ -155,6 +142,10 @@ class LeaderController implements Controller {
     closeSshConnections();
   }
 
+  refresh(): void {
+    this.loop.request();
+  }
+
   async fence(): Promise<void> {
     const fenced = this.destinations.fence(); // before any await: nothing is committed or pushed after this line
     await this.stop();
@@ -165,19 +156,24 @@ class LeaderController implements Controller {
   private async reconcile(): Promise<void> {
     const fromSynced = this.customResourcesSynced();
     const list = (k: KindName): KubeObject[] => this.customResources.get(k)?.list() ?? [];
-    this.ruleSet = compileRuleSet({ repos: list('GitRepoConfig'), rules: list('WatchRule'), clusterRules: list('ClusterWatchRule'), bootstrap: bootstrapFromSettings(this.d.settings), ownNamespace: this.d.settings.ownNamespace });
+    const compiled = compileRuleSet({ repos: list('GitRepoConfig'), rules: list('WatchRule'), clusterRules: list('ClusterWatchRule'), bootstrap: bootstrapFromSettings(this.d.settings), ownNamespace: this.d.settings.ownNamespace });
+    const scope = this.scope;
+    this.ruleSet = scope.kind === 'destination' ? onlyDestination(compiled, scope.destination) : compiled;
     this.credentials.sync(this.ruleSet.repos.values());
     this.signingKeys.sync(this.ruleSet.repos.values());
-    this.reportProblems();
-    await this.destinations.sync(destinationConfigs(this.ruleSet, {
+    if (this.singletons()) this.reportProblems();
+    const configs = destinationConfigs(this.ruleSet, {
       credentials: (key) => this.credentials.get(key), signing: (key) => this.signingKeys.signing(key),
       settingsCredentials: this.d.secrets.gitCredentials, settingsSigning: () => this.settingsSigning,
-    }));
+    });
+    if (scope.kind === 'catalogue') scope.destinations(configs.map((c) => c.key));
+    await this.destinations.sync(scope.kind === 'catalogue' ? [] : configs);
     const next = RouteTable.build(this.ruleSet, this.discovery.catalogue(), this.table);
     this.table = next.table;
-    reportRouteStatus(this.table, this.discovery.catalogue(), this.forbidden, this.report);
-    const started = new Set(this.watches.setTypes([...this.table.types()]));
-    this.watches.relist([...next.relist].filter((k) => !started.has(k)), 'configuration changed', next.relistRoutes);
+    // The catalogue watches nothing, so it cannot tell a forbidden type: each destination's own says.
+    if (scope.kind !== 'catalogue') reportRouteStatus(this.table, this.discovery.catalogue(), this.forbidden, this.report);
+    const started = new Set(this.watches.setTypes(scope.kind === 'catalogue' ? [] : [...this.table.types()]));
+    if (scope.kind !== 'catalogue') this.watches.relist([...next.relist].filter((k) => !started.has(k)), 'configuration changed', next.relistRoutes);
     await this.syncWebhook();
     if (fromSynced) this.applied = true;
   }
@@ -195,9 +191,14 @@ class LeaderController implements Controller {
     }
   }
 
+  /** Whether this controller does the cluster-wide work: the one leader, or the catalogue while it holds the main Lease. */
+  private singletons(): boolean {
+    return this.scope.kind === 'all' || (this.scope.kind === 'catalogue' && this.scope.singletons());
+  }
+
   private async syncWebhook(): Promise<void> {
     const name = this.d.settings.webhook.configurationName;
-    if (!name) return;
+    if (!name || !this.singletons()) return;
     await syncWebhookRules(this.d.api, name, this.table.types(), this.log).catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'could not update the webhook configuration rules'));
   }
 
@@ -235,17 +236,20 @@ class LeaderController implements Controller {
 
   private buildWatchManager(): WatchManager {
     const { settings, metrics, store } = this.d;
+    // One destination of several: another destination's watch in this process may need the same
+    // correlation, so it is read, not consumed (the TTL ends it; CorrelationStore.reader).
+    const consume = this.scope.kind !== 'destination';
     return new WatchManager({
-      api: this.d.api, prepare: this.d.prepare, correlations: store, logger: this.d.logger.child({ component: 'watch' }), ...this.backoff,
+      api: this.d.api, prepare: this.d.prepare, correlations: consume ? store : store.reader(), logger: this.d.logger.child({ component: 'watch' }), ...this.backoff,
       resyncIntervalMs: settings.watch.resyncIntervalMs, missWaitMs: settings.correlation.missWaitMs,
       onLookup: (hit) => metrics.enrichment.inc({ result: hit ? 'hit' : 'miss' }),
       recordable: (type, change) => this.router.recordable(type, change),
       startFrom: (type) => this.router.startFrom(type),
       waitFor: async (keys, ms) => {
-        const found = await store.waitFor(keys, ms);
+        const found = await store.waitFor(keys, ms, { consume });
         if (found || !this.d.askPeers) return found;
         await this.d.askPeers(keys); // a peer that does not answer is counted (kubescribe_peer_lookups_total)
-        return store.waitFor(keys, 0);
+        return store.waitFor(keys, 0, { consume });
       },
       onEvent: (t, type) => metrics.watchEvents.inc({ resource: typeKey(t), type }),
       onError: (t, err) => {
@@ -264,16 +268,11 @@ class LeaderController implements Controller {
     });
   }
 
-  /** This cluster now: its identity and current resourceVersion, in one list call (kube-system only). */
+  /** This cluster now: its identity and current resourceVersion (cluster-now.ts). */
   private async clusterNow(): Promise<{ uid?: string; resourceVersion?: string }> {
-    try {
-      const list = await this.d.api.getJson<{ metadata: { resourceVersion?: string }; items: KubeObject[] }>('/api/v1/namespaces?fieldSelector=metadata.name%3Dkube-system');
-      this.clusterUid = list.items[0]?.metadata?.uid ?? this.clusterUid;
-      return { uid: this.clusterUid, resourceVersion: list.metadata.resourceVersion };
-    } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'could not read the cluster identity (kube-system namespace)');
-      return { uid: this.clusterUid };
-    }
+    const now = await clusterNow(this.d.api, this.log, this.clusterUid);
+    this.clusterUid = now.uid;
+    return now;
   }
 
   // A snapshot of many objects (start-up, resync) leaves tens of MiB of garbage in the old
@@ -285,15 +284,5 @@ class LeaderController implements Controller {
   private releaseMemory(): void {
     this.largeSnapshots = 0;
     this.memoryRelease.request();
-  }
-}
-
-/** The settings file's signing key as the writers see it: a signer, the reason there is none, or off. */
-async function settingsSigning(key: { key: string; passphrase?: string } | undefined): Promise<CommitSigning> {
-  if (!key) return undefined;
-  try {
-    return { signer: await loadSigner(key.key, key.passphrase) };
-  } catch (err) {
-    return { problem: `git.signing.keyFile: ${(err as Error).message}` };
   }
 }

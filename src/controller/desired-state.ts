@@ -53,3 +53,10 @@ export function destinationConfigs(ruleSet: RuleSet, sources: DestinationSources
   }
   return [...configs.values()];
 }
+
+/** The rules as one destination's writer sees them: only the routes to it, and its repository. */
+export function onlyDestination(ruleSet: RuleSet, destination: string): RuleSet {
+  const routes = ruleSet.routes.filter((r) => destinationKey(r.destination) === destination);
+  const used = new Set(routes.map((r) => r.destination.repoKey));
+  return { repos: new Map([...ruleSet.repos].filter(([k]) => used.has(k))), routes, problems: [] };
+}

@@ -3,7 +3,7 @@
 // A key is parsed once per change of its Secret (OpenPGP keys decrypt asynchronously), then the
 // writers read the result at each commit: a signer, or the reason there is none — in which case
 // they commit nothing (fail closed). Key material is never logged.
-import type { CommitSigner, CommitSigning } from '../git/index.ts';
+import { loadSigner, type CommitSigner, type CommitSigning } from '../git/index.ts';
 import { SecretWatches, secretValue, type WatchedSecret, type WatchSecret } from './secret-watches.ts';
 
 interface KeyState { signing: CommitSigning; loaded?: string }
@@ -52,5 +52,15 @@ export class SigningKeys {
     if (entry.state.loaded !== fingerprint) return; // a newer version of the Secret is being loaded
     entry.state.signing = signing;
     if (this.watches.get(key) === entry) this.o.onChange();
+  }
+}
+
+/** The settings file's signing key as the writers see it: a signer, the reason there is none, or off. */
+export async function settingsSigning(key: { key: string; passphrase?: string } | undefined): Promise<CommitSigning> {
+  if (!key) return undefined;
+  try {
+    return { signer: await loadSigner(key.key, key.passphrase) };
+  } catch (err) {
+    return { problem: `git.signing.keyFile: ${(err as Error).message}` };
   }
 }

@@ -73,10 +73,11 @@ export class CorrelationStore {
    * replica whose webhook was called, which may arrive after the watch event): the wait for a
    * correlation that is still on its way.
    */
-  async waitFor(keys: readonly string[], ms: number): Promise<Author[] | undefined> {
+  async waitFor(keys: readonly string[], ms: number, opts: { consume?: boolean } = {}): Promise<Author[] | undefined> {
+    const consume = opts.consume ?? true;
     const take = (): Author[] | undefined => {
       for (const k of keys) {
-        const a = this.take(k);
+        const a = consume ? this.take(k) : this.cache.get(k);
         if (a) return a;
       }
       return undefined;
@@ -128,6 +129,25 @@ export class CorrelationStore {
     const out: Author[] = [];
     for (const k of keys) for (const a of this.take(k) ?? []) if (!out.some((o) => sameAuthor(o, a))) out.push(a);
     return out.length > 0 ? out : undefined;
+  }
+
+  /**
+   * A view that reads without consuming (take = peek), for a replica that writes some
+   * destinations of several (leaderElection.perDestination): one watch per destination and type
+   * runs in the process, and a change routed to two of them is looked up twice. No more memory than
+   * a standby keeps today: every replica receives every correlation, and the TTL ends them.
+   */
+  reader(): { take(key: string): Author[] | undefined; takeStartingWith(prefix: string): Author[] | undefined; peek(key: string): Author[] | undefined; record(key: string, author: Author): void } {
+    return {
+      take: (key) => this.cache.get(key),
+      takeStartingWith: (prefix) => {
+        const out: Author[] = [];
+        for (const [k, entries] of this.cache.entries()) if (k.startsWith(prefix)) for (const a of entries) if (!out.some((o) => sameAuthor(o, a))) out.push(a);
+        return out.length > 0 ? out : undefined;
+      },
+      peek: (key) => this.cache.get(key),
+      record: (key, author) => this.record(key, author),
+    };
   }
 
   get size(): number {

@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import git from 'isomorphic-git';
 import { toGitError } from './git-error.ts';
+import { headSymrefClient } from './head-symref.ts';
 import { httpClient } from './http-client.ts';
 import { authHeaders, type Repo } from './repo.ts';
 import { isSshUrl } from './ssh-url.ts';
@@ -19,7 +20,7 @@ export async function fetchBranch(repo: Repo): Promise<string | undefined> {
   try {
     const res = await git.fetch({
       fs,
-      http: ssh ?? httpClient,
+      http: headSymrefClient(ssh ?? httpClient, repo.branch), // a remote without HEAD: head-symref.ts
       gitdir: repo.dir,
       url: ssh ? 'http://ssh.invalid/repository.git' : repo.url,
       // `ref` only chooses the "have" we send: the last remote tip we know.

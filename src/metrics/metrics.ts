@@ -30,6 +30,7 @@ export function createMetrics(registry: Registry) {
     peerReceived: new Counter({ name: 'kubescribe_peer_correlations_received_total', help: 'Correlations received from peers.', registers }),
     failovers: new Counter({ name: 'kubescribe_leader_acquisitions_total', help: 'Times this replica became the leader.', registers }),
     leader: new Gauge({ name: 'kubescribe_leader', help: '1 while this replica leads (runs watch and Git).', registers }),
+    destinationsHeld: new Gauge({ name: 'kubescribe_destinations_held', help: 'Destinations (repo, branch) whose Lease this replica holds and writes (leaderElection.perDestination only).', registers }),
     pipelineSynced: new Gauge({ name: 'kubescribe_pipeline_synced', help: '1 when the pipeline is synced (the leader: configuration applied, every watch listed, every repository opened; a standby: always). Readiness does not depend on it.', registers }),
     leaseRenewGap: new Histogram({ name: 'kubescribe_lease_renew_gap_seconds', help: 'Time between two successful renewals of the Lease by the leader (the retry period when healthy).', buckets: [0.5, 1, 2, 3, 5, 8, 10, 15, 30], registers }),
   };

@@ -92,6 +92,13 @@ export const SettingsSchema = z.object({
     renewIntervalMs: duration.default(2_000),
     /** This replica's name in the Lease; empty = $POD_NAME, else hostname-pid. */
     identity: z.string().default(''),
+    /**
+     * Replicas share the writing: each (repo, branch) destination has a Lease of its own
+     * (`<leaseName>-d-<hash>`), spread over the live replicas by rendezvous hashing; the main Lease
+     * keeps the cluster-wide work (webhook rules, the custom resources' problems). Off: one leader
+     * writes every destination.
+     */
+    perDestination: z.boolean().default(false),
   }).prefault({}).superRefine((le, ctx) => {
     const deadline = le.renewDeadlineMs ?? Math.floor((le.leaseDurationMs * 2) / 3);
     if (deadline >= le.leaseDurationMs) ctx.addIssue({ code: 'custom', path: ['renewDeadlineMs'], message: `must be shorter than leaseDurationMs (${le.leaseDurationMs})` });

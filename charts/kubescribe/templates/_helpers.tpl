@@ -121,7 +121,7 @@ app.kubernetes.io/part-of: kubescribe
   "correlation" (dict "ttlMs" $v.correlation.ttlMs "maxEntries" $v.correlation.maxEntries)
   "queue" (dict "maxPending" $v.queue.maxPending "maxPendingBytes" (int64 $v.queue.maxPendingBytes))
   "sanitize" (dict "excludeFields" $v.sanitize.excludeFields "secretHashKeyFile" $p.hashKey)
-  "leaderElection" (dict "enabled" true "leaseName" (include "kubescribe.fullname" .))
+  "leaderElection" (dict "enabled" true "leaseName" (include "kubescribe.fullname" .) "perDestination" (and $v.leaderElection $v.leaderElection.perDestination | default false))
   "peers" (dict "secretFile" $p.peerSecret "service" (printf "%s-peers" (include "kubescribe.fullname" .)) "port" $v.webhook.port "caFile" $p.tlsCa)
 }}
 {{- if $v.cluster.name }}
