@@ -179,7 +179,7 @@ async function main(): Promise<void> {
           console.log(`  ${LABEL[c].padEnd(25)} ${String(S.n).padStart(5)}  ${fmt(S.p50).padEnd(7)} ${fmt(S.p99).padEnd(7)} ${fmt(S.max).padEnd(7)} ${fmt(S.p50 / base.p50).padEnd(7)} ${fmt(S.p99 / base.p99).padEnd(7)} ${fmt(S.p50 / B.p50).padEnd(7)} ${fmt(S.p99 / B.p99).padEnd(6)} ${String(cl.failed.size ? [...cl.failed.values()].reduce((a, b) => a + b, 0) : 0).padEnd(7)} ${String(cl.late).padEnd(5)} ${l}${failed ? `  (${failed})` : ''}`);
           const x = { name: 'changes/s', value: rate };
           // The paired figure: the same moments, the same load; for "no webhook" it is the noise floor (A/A).
-          const paired = `p50 ${fmt(S.p50)} / p99 ${fmt(S.p99)} ms vs ${fmt(B.p50)} / ${fmt(B.p99)} ms in the unrecorded namespace; n ${S.n} / ${B.n}`;
+          const paired = `p50 ${fmt(S.p50)} / p99 ${fmt(S.p99)} ms vs ${fmt(B.p50)} / ${fmt(B.p99)} ms in the unrecorded namespace; n ${S.n} / ${B.n}${cl.failed.size ? `; ${failed}` : ''}`;
           record({ bench: 'apiserver-latency', figure: `PATCH p99, ${LABEL[c]} ÷ unrecorded namespace, paired`, value: S.p99 / B.p99, unit: '×', x, loadavg: l, note: paired,
             ...(c === 'running' ? { target: 'p99 ratio ≤ 1.10', met: S.p99 / B.p99 <= 1.1 && cl.failed.size === 0 } : {}) });
           record({ bench: 'apiserver-latency', figure: `PATCH p50, ${LABEL[c]} ÷ unrecorded namespace, paired`, value: S.p50 / B.p50, unit: '×', x, loadavg: l });

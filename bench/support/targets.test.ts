@@ -10,6 +10,7 @@ describe('the issue targets judged from benchmark records', () => {
     { id: '2', text: 'p99 ratio ≤ 1.1', bench: 'api', figure: /^p99/, perX: true, ok: (v) => v <= 1.1, worst: 'max' },
     { id: '5', text: 'ratio ≥ 0.9', bench: 'webhook', figure: /^ratio/, ok: (v) => v >= 0.9, worst: 'min' },
     { id: '3', text: 'GC pause', bench: 'replicas', figure: /^gc/, worst: 'max' },
+    { id: '2', text: 'ratio, no failures', bench: 'api2', figure: /^r/, ok: (v) => v <= 1.1, andRecordMet: true, worst: 'max' },
   ];
 
   it('takes the worst figure, judges it by the target, and says when a target was not measured', () => {
@@ -20,6 +21,7 @@ describe('the issue targets judged from benchmark records', () => {
       rec({ bench: 'api', figure: 'p99 ratio', value: 1.05, unit: '×', x: { name: 'changes/s', value: 100 } }),
       rec({ bench: 'api', figure: 'p99 ratio', value: 1.3, unit: '×', x: { name: 'changes/s', value: 10 } }),
       rec({ bench: 'replicas', figure: 'gc pause', value: 120, unit: 'ms' }),
+      rec({ bench: 'api2', figure: 'r', value: 1.01, unit: '×', met: false, note: '429 ×1495' }),
     ], targets);
     expect(rows.map((r) => [r.text, r.figure, r.load, r.verdict])).toEqual([
       ['peak < 150 MiB', '160 MiB', '3', 'NOT MET'],
@@ -27,6 +29,7 @@ describe('the issue targets judged from benchmark records', () => {
       ['p99 ratio ≤ 1.1 (100 changes/s)', '1.05 ×', '1.5', 'met'],
       ['ratio ≥ 0.9', '–', '–', 'not measured'],
       ['GC pause', '120 ms', '1.5', ''],
+      ['ratio, no failures', '1.01 × (429 ×1495)', '1.5', 'NOT MET'],
     ]);
   });
 

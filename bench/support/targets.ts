@@ -18,6 +18,8 @@ export interface Target {
   withSeries?: boolean;
   /** Several matching figures: the worst counts. Undefined: a figure to report, without a target. */
   ok?: (v: number) => boolean;
+  /** The script's own verdict counts too (it knows what the value does not say: failed requests). */
+  andRecordMet?: boolean;
   worst: 'max' | 'min';
 }
 
@@ -29,14 +31,15 @@ export const ISSUE_19: readonly Target[] = [
   { id: '1', text: 'burst of 10,000 creates: peak VmRSS < 150 MiB', bench: 'burst', figure: /^peak VmRSS \(VmHWM\)/, ok: below(150), worst: 'max' },
   { id: '1', text: 'burst: all in the remote ≤ 30 s after the last create', bench: 'burst', figure: /^last create → all in the remote/, ok: atMost(30), worst: 'max' },
   { id: '1', text: '100,000 watched objects: VmRSS < 250 MiB', bench: 'memory', figure: /^VmRSS after sync$/, at: 100_000, ok: below(250), worst: 'max' },
-  { id: '2', text: 'PATCH p99 with the webhook ÷ without (paired) ≤ 1.10', bench: 'apiserver-latency', figure: /^PATCH p99, kubescribe running ÷ unrecorded namespace, paired/, perX: true, ok: atMost(1.1), worst: 'max' },
+  { id: '2', text: 'PATCH p99 with the webhook ÷ without (paired) ≤ 1.10', bench: 'apiserver-latency', figure: /^PATCH p99, kubescribe running ÷ unrecorded namespace, paired/, perX: true, ok: atMost(1.1), andRecordMet: true, worst: 'max' },
   { id: '2', text: 'the same ratio without any webhook (A/A: the noise floor)', bench: 'apiserver-latency', figure: /^PATCH p99, no webhook ÷ unrecorded namespace, paired/, perX: true, worst: 'max' },
   { id: '2', text: 'p50 added while kubescribe is stopped (black hole, chart timeout)', bench: 'apiserver-latency', figure: /^PATCH p50 added, stopped, black hole/, perX: true, worst: 'max' },
   { id: '3', text: 'admission p99, 3 replicas ÷ 1 replica ≤ 1.2', bench: 'replicas', figure: /^admission p99 3 replicas ÷ 1 replica$/, ok: atMost(1.2), worst: 'max' },
   { id: '3', text: 'event-loop delay max, any replica ≤ 20 ms', bench: 'replicas', figure: /^event-loop delay max/, ok: atMost(20), worst: 'max' },
   { id: '3', text: 'forced GC pause after a large snapshot', bench: 'replicas', figure: /^forced GC pause/, worst: 'max' },
-  { id: '4', text: 'scale-out: 3 replicas ÷ 1 leader, 6 destinations ≥ 2.5×', bench: 'scale-out', figure: /^throughput 3 replicas ÷ 1 leader/, ok: atLeast(2.5), worst: 'min' },
-  { id: '4', text: 'scale-out: kill -9 of a writer: lost + duplicated = 0', bench: 'scale-out', figure: /^lost \+ duplicated/, ok: atMost(0), worst: 'max' },
+  // Target 4's kill -9 under load (0 lost, 0 doubled, every author kept) is e2e/scale-out.e2e.ts, a test.
+  { id: '4', text: 'scale-out: commits/s, 3 replicas ÷ 1 leader, 6 destinations ≥ 2.5× (where CPU allows)', bench: 'scale-out', figure: /^ratio 3 replicas\/1 leader commits\/s/, ok: atLeast(2.5), worst: 'min' },
+  { id: '4', text: 'scale-out: commits per CPU-second, 3 replicas ÷ 1 leader', bench: 'scale-out', figure: /^ratio commits per CPU-second/, worst: 'min' },
   { id: '5', text: 'webhook ÷ bare route, median req/s ≥ 0.9', bench: 'webhook', figure: /^ratio admission\/bare req\/s/, ok: atLeast(0.9), worst: 'min' },
   { id: '5', text: 'webhook ÷ bare route, by server CPU per request ≥ 0.9', bench: 'webhook', figure: /^ratio bare\/admission server CPU per request/, ok: atLeast(0.9), worst: 'min' },
   { id: '6', text: 'info log lines at steady state = 0', bench: 'change-latency', figure: /^info log lines at steady state/, ok: atMost(0), worst: 'max' },
@@ -58,7 +61,7 @@ export function judge(records: readonly BenchRecord[], targets: readonly Target[
         continue;
       }
       const worst = g.reduce((a, b) => ((t.worst === 'max' ? b.value > a.value : b.value < a.value) ? b : a));
-      const verdict = !t.ok ? '' : Number.isFinite(worst.value) && t.ok(worst.value) ? 'met' : 'NOT MET';
+      const verdict = !t.ok ? '' : Number.isFinite(worst.value) && t.ok(worst.value) && !(t.andRecordMet && worst.met === false) ? 'met' : 'NOT MET';
       rows.push({ id: t.id, text: label, figure: `${fmt(worst.value)} ${worst.unit}${worst.note ? ` (${worst.note})` : ''}`, load: String(worst.loadavg), verdict });
     }
   }
