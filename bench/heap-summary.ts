@@ -63,14 +63,7 @@ if (pathRe) {
   let start = -1;
   for (let n = 0, hits = 0; n < count && start < 0; n++) if (type(n) === 'string' && re.test(name(n)) && ++hits === nth) start = n;
   if (start < 0) throw new Error(`no ${nth}th string matches /${pathRe}/`);
-  const via = new Map<number, [number, string]>([[start, [-1, '']]]);
-  const queue = [start];
-  let root = -1;
-  while (queue.length > 0 && root < 0) {
-    const n = queue.shift()!;
-    if (type(n) === 'synthetic') root = n;
-    else for (const [p, e] of parents[n]!) if (!via.has(p)) { via.set(p, [n, e]); queue.push(p); }
-  }
+  const { via, root } = retainers(start, parents);
   console.log(`\nwhat keeps ${label(start)} alive:`);
   for (let n = root; n !== start && n >= 0; n = via.get(n)![0]) console.log(`  ${label(n)}  --${via.get(n)![1]}-->`);
   console.log(`  ${label(start)}`);
@@ -90,6 +83,19 @@ if (pathRe) {
   }
 }
 
+/** The shortest path from a GC root (a synthetic node) to `start`, walking retainers breadth first. */
+function retainers(start: number, parents: ReadonlyArray<ReadonlyArray<[number, string]>>): { via: Map<number, [number, string]>; root: number } {
+  const via = new Map<number, [number, string]>([[start, [-1, '']]]);
+  const queue = [start];
+  let root = -1;
+  while (queue.length > 0 && root < 0) {
+    const n = queue.shift()!;
+    if (type(n) === 'synthetic') root = n;
+    else for (const [p, e] of parents[n]!) if (!via.has(p)) { via.set(p, [n, e]); queue.push(p); }
+  }
+  return { via, root };
+}
+
 // --largest N: the N largest objects (strings, Buffers' memory, arrays...) with what keeps each alive.
 const largest = Number(arg('largest', '0'));
 if (largest > 0) {
@@ -106,14 +112,7 @@ if (largest > 0) {
   }
   const bySize = Array.from({ length: count }, (_, n) => n).sort((a, b) => s.nodes[b * N + iSize]! - s.nodes[a * N + iSize]!).slice(0, largest);
   for (const start of bySize) {
-    const via = new Map<number, [number, string]>([[start, [-1, '']]]);
-    const queue = [start];
-    let root = -1;
-    while (queue.length > 0 && root < 0) {
-      const n = queue.shift()!;
-      if (type(n) === 'synthetic') root = n;
-      else for (const [p, e] of parents[n]!) if (!via.has(p)) { via.set(p, [n, e]); queue.push(p); }
-    }
+    const { via, root } = retainers(start, parents);
     const chain: string[] = [];
     for (let n = via.get(start)![0] === -1 && root < 0 ? -1 : root; n !== start && n >= 0; n = via.get(n)![0]) chain.push(`${label(n).slice(0, 40)} -${via.get(n)![1].slice(0, 30)}->`);
     console.log(`\n${(s.nodes[start * N + iSize]! / 1024).toFixed(0)} KiB ${label(start)}\n  ${chain.slice(-8).join(' ')}`);
