@@ -125,9 +125,15 @@ export class CorrelationStore {
    * consuming them. A scan of the store: only for the rare event no exact key can match.
    */
   takeStartingWith(prefix: string): Author[] | undefined {
+    return this.startingWith(prefix, (k) => this.take(k));
+  }
+
+  /** The distinct authors under every key starting with `prefix`, each key read by `read`. */
+  private startingWith(prefix: string, read: (key: string) => Author[] | undefined): Author[] | undefined {
+    // The keys first: `read` may remove entries (take).
     const keys = [...this.cache.entries()].map(([k]) => k).filter((k) => k.startsWith(prefix));
     const out: Author[] = [];
-    for (const k of keys) for (const a of this.take(k) ?? []) if (!out.some((o) => sameAuthor(o, a))) out.push(a);
+    for (const k of keys) for (const a of read(k) ?? []) if (!out.some((o) => sameAuthor(o, a))) out.push(a);
     return out.length > 0 ? out : undefined;
   }
 
@@ -140,11 +146,7 @@ export class CorrelationStore {
   reader(): { take(key: string): Author[] | undefined; takeStartingWith(prefix: string): Author[] | undefined; peek(key: string): Author[] | undefined; record(key: string, author: Author): void } {
     return {
       take: (key) => this.cache.get(key),
-      takeStartingWith: (prefix) => {
-        const out: Author[] = [];
-        for (const [k, entries] of this.cache.entries()) if (k.startsWith(prefix)) for (const a of entries) if (!out.some((o) => sameAuthor(o, a))) out.push(a);
-        return out.length > 0 ? out : undefined;
-      },
+      takeStartingWith: (prefix) => this.startingWith(prefix, (k) => this.cache.get(k)),
       peek: (key) => this.cache.get(key),
       record: (key, author) => this.record(key, author),
     };
