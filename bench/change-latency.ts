@@ -11,9 +11,10 @@
 // seconds without changes, the lines kubescribe logs at info or above (target: none).
 // Usage: npx tsx bench/change-latency.ts [--objects 500] [--rates 100] [--seconds 60]
 //        [--warmup 5] [--idle 20] [--dir /tmp/ks-bench/latency] [--keep] [--profile DIR] [--json results.jsonl]
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Instance } from '../e2e/stack/instance.ts';
+import { infoLinesAfter } from '../e2e/stack/log-lines.ts';
 import { GitProbe } from './support/git-probe.ts';
 import { createConfigMaps, KubeClient } from './support/kube-client.ts';
 import { arg, fmt, load, numbers, record, sleep, summarize } from './support/report.ts';
@@ -129,12 +130,6 @@ async function runAt(inst: Instance, probe: GitProbe, client: KubeClient, n: num
       record({ ...v, figure: 'attributed to alice', value: (100 * (byUser.get('alice') ?? 0)) / ok.length, unit: '%', loadavg: l, note });
     }
   }
-}
-
-/** Lines of pino's JSON at info (30) or above in `log` after byte `from`. */
-function infoLinesAfter(log: string, from: number): string[] {
-  return readFileSync(log).subarray(from).toString('utf8').split('\n')
-    .filter((l) => { const m = /^\{"level":(\d+)/.exec(l); return m !== null && Number(m[1]) >= 30; });
 }
 
 /** Steady state: no change for idleSeconds after the last push; what kubescribe logs at info meanwhile. */

@@ -3,18 +3,13 @@
 // running kubescribe — and no change in the cluster. Once the first changes are committed and
 // pushed, a quiet window of several rounds of each must add no line at info or above to any
 // replica's log. (The webhook-rules line was logged every discovery tick though nothing changed.)
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInstance, type Instance, type ReplicaControls } from './stack/instance.ts';
+import { infoLinesAfter } from './stack/log-lines.ts';
 import { eventually, freshNamespace, git, kubectl, stackEnv } from './support.ts';
 
 const QUIET_MS = 8_000;
-
-/** pino's JSON lines at info (30) or above in `file` after byte `from`. */
-function infoLines(file: string, from: number): string[] {
-  return readFileSync(file).subarray(from).toString('utf8').split('\n')
-    .filter((l) => { const m = /^\{"level":(\d+)/.exec(l); return m !== null && Number(m[1]) >= 30; });
-}
 
 describe('steady state', () => {
   let inst: Instance & ReplicaControls;
@@ -40,7 +35,7 @@ describe('steady state', () => {
     const logs = inst.replicas.map((r) => r.log);
     const from = logs.map((f) => statSync(f).size);
     await new Promise((r) => setTimeout(r, QUIET_MS));
-    const lines = logs.flatMap((f, i) => infoLines(f, from[i]!).map((l) => `replica ${i}: ${l.slice(0, 300)}`));
+    const lines = logs.flatMap((f, i) => infoLinesAfter(f, from[i]!).map((l) => `replica ${i}: ${l.slice(0, 300)}`));
     expect(lines).toEqual([]);
     // The window was not quiet because the replicas had stopped: the leader still answers.
     expect(await inst.leader()).toBeGreaterThanOrEqual(0);
