@@ -9,7 +9,8 @@ import tseslint from 'typescript-eslint';
 const FOLDERS = ['admission', 'cli', 'controller', 'correlation', 'git', 'leader', 'metrics', 'peers', 'queue', 'rules', 'sanitize', 'settings', 'status', 'watch'];
 /** Which other folders of src/ each folder may import. */
 const LAYERS = {
-  admission: ['correlation', 'sanitize'],
+  // peers: the webhook's thread serves the peer routes on the webhook's port (admission/webhook-thread.ts).
+  admission: ['correlation', 'peers', 'sanitize'],
   cli: ['git', 'sanitize', 'settings'],
   controller: ['correlation', 'git', 'metrics', 'queue', 'rules', 'sanitize', 'settings', 'status', 'watch'],
   correlation: [],

@@ -1,5 +1,5 @@
 // The one place that wires the process together:
-//   webhook (every replica) → correlation store ⇄ peers (push at once, pull by content hash)
+//   webhook (every replica, on a thread of its own) → correlation store ⇄ peers (push at once, pull by content hash)
 //   Lease election → the leader runs the controller (src/controller/: rules, watch, Git, status)
 //   /metrics, /healthz, /readyz on the plain HTTP server.
 // Returns { start, stop }.
@@ -8,9 +8,9 @@ import { hostname } from 'node:os';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { buildWebhookServer, createAdmissionHandler } from './admission/index.ts';
-import { CorrelationStore } from './correlation/index.ts';
-import { batchLookups, PeerClient, peerRoutes } from './peers/index.ts';
+import { closeWithin, WebhookThread } from './admission/index.ts';
+import { authorInterner, CorrelationStore, type Author } from './correlation/index.ts';
+import { batchLookups, PeerClient, storePeerAnswers } from './peers/index.ts';
 import type { KubeObject } from './kube-object.ts';
 import { LeaseElection } from './leader/lease-election.ts';
 import { leaseStore } from './leases.ts';
@@ -21,14 +21,13 @@ import { createMetrics } from './metrics/metrics.ts';
 import { startController, type Controller } from './controller/controller.ts';
 import { ResourceCache } from './controller/resource-cache.ts';
 import { noteBytes } from './queue/index.ts';
-import { compileSanitizeOptions, contentHashAndLength, sanitize, sanitizedContentHash } from './sanitize/index.ts';
+import { compileSanitizeOptions, contentHashAndLength, sanitize } from './sanitize/index.ts';
 import type { Secrets, Settings } from './settings/index.ts';
 import { createKubeApi, loadKubeConnection, type Prepared } from './watch/index.ts';
 
 export interface App {
   start(): Promise<void>;
   stop(): Promise<void>;
-  readonly webhook: FastifyInstance;
   readonly server: FastifyInstance;
 }
 
@@ -85,33 +84,40 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
 
   // Set on SIGTERM: not ready, answers close their connections, the webhook closes after a delay.
   let terminating = false;
-  const webhook = await buildWebhookServer({
-    handler: createAdmissionHandler({
-      sink: store,
-      // The hash alone, without the sanitized copy the watch needs (equal to prepare(obj).hash).
-      fingerprint: (obj) => sanitizedContentHash(obj, sanitizeOptions),
-      onRecord: (key, author) => {
-        metrics.correlationsStored.inc();
-        peers?.notify(key, author);
-      },
-    }),
-    tls: { certFile: settings.webhook.tlsCertFile, keyFile: settings.webhook.tlsKeyFile },
-    maxBodyBytes: settings.webhook.maxBodyBytes,
-    maxRequestsPerConnection: settings.webhook.maxRequestsPerConnection,
-    leaving: () => terminating,
-    logger,
-    observe: (outcome, seconds) => {
+  let webhookServing = false;
+  // Interned: reviews come from few identities, and the store keeps an author per entry for minutes.
+  const intern = authorInterner();
+  const shared = (a: Author): Author => (a.deleted === undefined ? intern(a.username, a.uid, a.groups, a.fieldManager) : a);
+  // The webhook answers on a thread of its own (admission/thread.ts); its records land here.
+  const webhook = new WebhookThread({
+    config: {
+      host: settings.webhook.host, port: settings.webhook.port,
+      tls: { certFile: settings.webhook.tlsCertFile, keyFile: settings.webhook.tlsKeyFile },
+      maxBodyBytes: settings.webhook.maxBodyBytes, maxRequestsPerConnection: settings.webhook.maxRequestsPerConnection,
+      logLevel: settings.logLevel, secretHashKey: secrets.secretHashKey, excludeFields: settings.sanitize.excludeFields,
+      ...(secrets.peerSecret ? { peerSecret: secrets.peerSecret } : {}),
+    },
+    onReview: (outcome, seconds, records) => {
       metrics.webhookRequests.inc({ outcome });
       if (seconds > 0) metrics.webhookDuration.observe(seconds);
+      for (const [key, received] of records) {
+        const author = shared(received);
+        store.record(key, author);
+        metrics.correlationsStored.inc();
+        peers?.notify(key, author);
+      }
     },
+    answerPeer: storePeerAnswers({ store, onReceived: (n) => metrics.peerReceived.inc(n) }),
+    onFailed: (err) => {
+      if (!webhookServing) return; // start() fails with it
+      log.fatal({ err }, 'the webhook thread stopped: exiting, so that the pod is restarted');
+      process.exit(1);
+    },
+    logger: log,
   });
-  if (secrets.peerSecret) {
-    await webhook.register(peerRoutes({ store, secret: secrets.peerSecret, onReceived: (n) => metrics.peerReceived.inc(n) }));
-  }
 
   // Leadership: the leader runs the controller; it is started after pulling every peer.
   let controller: Controller | undefined;
-  let webhookServing = false;
   let transition: Promise<void> = Promise.resolve();
   // Whether this replica may write now: false from the moment the renew deadline passes.
   let leadingNow = false;
@@ -172,16 +178,25 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
   });
   server.get('/metrics', async (_req, reply) => {
     metrics.correlationStoreSize.set(store.size);
+    const loop = webhookServing ? await webhook.loopDelay().catch(() => undefined) : undefined;
+    if (loop) {
+      metrics.webhookLoopDelayMax.set(loop.maxSeconds);
+      metrics.webhookLoopDelayP99.set(loop.p99Seconds);
+    }
     metrics.pipelineSynced.set(synced().synced ? 1 : 0);
     return reply.type(registry.contentType).send(await registry.metrics());
   });
 
   let pullTimer: NodeJS.Timeout | undefined;
   return {
-    webhook,
     server,
     async start() {
-      await webhook.listen({ host: settings.webhook.host, port: settings.webhook.port });
+      try {
+        await webhook.listen();
+      } catch (err) {
+        await webhook.close(0); // the thread would keep the process alive
+        throw err;
+      }
       webhookServing = true;
       await server.listen({ host: settings.server.host, port: settings.server.port });
       endpointSlices?.start();
@@ -199,6 +214,7 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
       clearTimeout(pullTimer);
       // Not ready from now on, but still answering until the Service has let this pod go.
       terminating = true;
+      webhook.setLeaving(true);
       const answerUntil = Date.now() + (webhookServing ? settings.webhook.shutdownDelayMs : 0);
       // Hand the writing over at once, while the webhook (and the peer routes on it) still answer:
       // the next leader starts while this replica's correlations can still be pulled and pushed, and
@@ -216,27 +232,11 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
       }
       log.debug('stopped leading; closing the webhook');
       webhookServing = false;
-      await closeWithin(webhook, 2000);
+      await webhook.close(2000);
       await endpointSlices?.stop();
       log.debug('stopped the peer watch');
       peers?.close();
       await closeWithin(server, 2000);
     },
   };
-}
-
-/**
- * Closes a server, waiting at most `ms` for its connections: one that never finishes (a TLS
- * handshake left half-way by a peer in a cluster being torn down) must not keep the pod past its
- * grace period.
- */
-async function closeWithin(app: FastifyInstance, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((r) => { timer = setTimeout(() => r('late'), ms); });
-  const closed = app.close().then(() => 'closed' as const);
-  if ((await Promise.race([closed, late])) === 'late') {
-    (app.server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-    await closed;
-  }
-  clearTimeout(timer);
 }

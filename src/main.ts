@@ -1,7 +1,7 @@
 // Process entry of `kubescribe run`: load settings, build the app, start, stop on SIGTERM/SIGINT.
-import pino from 'pino';
 import { buildApp } from './app.ts';
 import { KubescribeError } from './errors.ts';
+import { createLogger } from './logger.ts';
 import { loadSecrets, loadSettingsFile } from './settings/index.ts';
 
 export async function run(argv: string[]): Promise<void> {
@@ -12,10 +12,10 @@ export async function run(argv: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  let logger = pino({ name: 'kubescribe' });
+  let logger = createLogger();
   try {
     const settings = loadSettingsFile(file);
-    logger = pino({ name: 'kubescribe', level: settings.logLevel, redact: { paths: ['password', '*.password', 'authorization', '*.authorization'], censor: '[redacted]' } });
+    logger = createLogger(settings.logLevel);
     const secrets = loadSecrets(settings);
     const app = await buildApp(settings, secrets, logger);
     await app.start();

@@ -3,7 +3,7 @@
 // author. Dry-run requests and subresources other than scale are ignored. Never blocks: the route
 // answers allowed. A deletion by a user is also remembered as the cause of what controllers delete
 // after it (correlation/cause.ts): a Namespace's by its name, any other object's by its uid.
-import { causeEntry, changeKeyParts, correlationKey, describeDeleted, isCascadingController, namespaceCauseKey, objectCauseKey, scaleContent, type Author, type CorrelationKeyParts } from '../correlation/index.ts';
+import { authorInterner, causeEntry, changeKeyParts, correlationKey, describeDeleted, isCascadingController, namespaceCauseKey, objectCauseKey, scaleContent, type Author, type CorrelationKeyParts } from '../correlation/index.ts';
 import type { KubeObject } from '../kube-object.ts';
 import type { AdmissionRequest } from './review.ts';
 
@@ -21,7 +21,7 @@ export interface AdmissionHandler {
 
 /** `onRecord`: every entry stored (correlations and causes), e.g. to push it to peers. */
 export function createAdmissionHandler(deps: { sink: RecordSink; fingerprint: Fingerprint; onRecord?: (key: string, author: Author) => void }): AdmissionHandler {
-  const authorOf = sharedAuthors();
+  const intern = authorInterner();
   return {
     handle(req) {
       if (req.dryRun) return 'dry-run';
@@ -39,7 +39,8 @@ export function createAdmissionHandler(deps: { sink: RecordSink; fingerprint: Fi
         ...changeKeyParts({ operation: req.operation, resource: req.resource, metadata: meta, request: req, oldResourceVersion: req.oldObject?.metadata?.resourceVersion ?? '' }),
         contentHash: isScale ? scaleContent(replicas as number) : deps.fingerprint(current),
       };
-      const author = authorOf(req);
+      const { username, uid, groups } = req.userInfo;
+      const author = intern(username, uid, groups, req.fieldManager);
       const key = correlationKey(parts);
       deps.sink.record(key, author);
       deps.onRecord?.(key, author);
@@ -55,29 +56,5 @@ export function createAdmissionHandler(deps: { sink: RecordSink; fingerprint: Fi
       }
       return 'recorded';
     },
-  };
-}
-
-/**
- * Reviews come from few identities (users, controllers' service accounts), and the store keeps an
- * author per entry for minutes: each identity gets one shared, frozen Author, so an entry holds a
- * reference instead of an object, a groups list and their strings — fewer objects for the garbage
- * collector to copy and mark on every review, and less memory. Bounded (identities come from
- * requests): emptied when full.
- */
-function sharedAuthors(max = 1024): (req: AdmissionRequest) => Author {
-  const byIdentity = new Map<string, Author>();
-  return (req) => {
-    const { username, uid, groups } = req.userInfo;
-    const fieldManager = req.fieldManager;
-    // Length-prefixed, so that no two identities share a signature whatever their characters.
-    let id = `${username.length}:${username}${uid === undefined ? '-' : `${uid.length}:${uid}`}${fieldManager ? `${fieldManager.length}:${fieldManager}` : '-'}${groups.length}`;
-    for (const g of groups) id += `:${g.length}:${g}`;
-    const known = byIdentity.get(id);
-    if (known !== undefined) return known;
-    const author: Author = Object.freeze({ username, uid, groups: Object.freeze([...groups]) as string[], ...(fieldManager ? { fieldManager } : {}) });
-    if (byIdentity.size >= max) byIdentity.clear();
-    byIdentity.set(id, author);
-    return author;
   };
 }

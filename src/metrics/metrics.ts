@@ -8,6 +8,8 @@ export function createMetrics(registry: Registry) {
   return {
     webhookRequests: new Counter({ name: 'kubescribe_webhook_requests_total', help: 'Admission requests by outcome (recorded, dry-run, ignored, malformed, error).', labelNames: ['outcome'], registers }),
     webhookDuration: new Histogram({ name: 'kubescribe_webhook_duration_seconds', help: 'Time to handle an admission request, server side.', buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05], registers }),
+    webhookLoopDelayMax: new Gauge({ name: 'kubescribe_webhook_eventloop_lag_max_seconds', help: 'The webhook thread\'s largest event-loop delay since the last scrape: the longest a review could wait before it was read.', registers }),
+    webhookLoopDelayP99: new Gauge({ name: 'kubescribe_webhook_eventloop_lag_p99_seconds', help: 'The webhook thread\'s 99th percentile event-loop delay since the last scrape.', registers }),
     correlationsStored: new Counter({ name: 'kubescribe_correlations_stored_total', help: 'Correlations recorded by the webhook.', registers }),
     memoryRelease: new Histogram({ name: 'kubescribe_memory_release_seconds', help: 'Memory-reducing full GCs after a large snapshot: how long each held the event loop.', buckets: [0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers }),
     correlationStoreSize: new Gauge({ name: 'kubescribe_correlation_store_entries', help: 'Keys in the correlation store.', registers }),

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Fastify from 'fastify';
 import { CorrelationStore } from '../correlation/index.ts';
-import { PEER_LOOKUP_PATH, PEER_PATH, PEER_SECRET_HEADER, PeerClient, peerRoutes } from './peers.ts';
+import { PEER_LOOKUP_PATH, PEER_PATH, PEER_SECRET_HEADER, PeerClient, peerRoutes, storePeerAnswers } from './peers.ts';
 
 describe('PeerClient pushes', () => {
   let dir: string;
@@ -65,7 +65,7 @@ describe('PeerClient pushes', () => {
     held.record('k-held', alice);
     held.record('k-other', { username: 'bob', groups: [] });
     const app = Fastify({ https: { cert, key } });
-    await app.register(peerRoutes({ store: held, secret }));
+    await app.register(peerRoutes({ secret, answer: storePeerAnswers({ store: held }) }));
     const url = await app.listen({ port: 0, host: '127.0.0.1' });
     const mine = new CorrelationStore({ ttlMs: 60_000, maxEntries: 100 });
     const results: Array<[string, number]> = [];
@@ -109,7 +109,7 @@ describe('the incremental pull', () => {
   const store = (): CorrelationStore => new CorrelationStore({ ttlMs: 60_000, maxEntries: 1000 });
   async function app(s: CorrelationStore, chunk = 3) {
     const a = Fastify();
-    await a.register(peerRoutes({ store: s, secret, chunk }));
+    await a.register(peerRoutes({ secret, answer: storePeerAnswers({ store: s, chunk }) }));
     const get = async (query = '', withSecret = secret) => {
       const r = await a.inject({ method: 'GET', url: `${PEER_PATH}${query}`, headers: withSecret ? { [PEER_SECRET_HEADER]: withSecret } : {} });
       return { status: r.statusCode, body: r.body ? JSON.parse(r.body) as { epoch: string; next: number; more: boolean; entries: Array<[string, unknown]> } : undefined };
@@ -163,7 +163,7 @@ describe('the incremental pull', () => {
     const server = Fastify({ https: { cert, key: readFileSync(join(dir, 'key.pem')) } });
     const urls: string[] = [];
     server.addHook('onRequest', async (req) => { urls.push(req.url); });
-    await server.register(peerRoutes({ store: source, secret, chunk: 3 }));
+    await server.register(peerRoutes({ secret, answer: storePeerAnswers({ store: source, chunk: 3 }) }));
     await server.listen({ host: '127.0.0.1', port: 0 });
     const pulled: string[] = [];
     const client = new PeerClient({ secret, ca: cert, peers: () => [`https://127.0.0.1:${(server.server.address() as { port: number }).port}`], events: { pulled: (r) => pulled.push(r) } });

@@ -12,7 +12,7 @@
 // time; a wrong or missing secret gets 401 and nothing is accepted.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Agent, request } from 'node:https';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Author, CorrelationStore } from '../correlation/index.ts';
 
 export const PEER_SECRET_HEADER = 'x-kubescribe-peer-secret';
@@ -46,8 +46,67 @@ export interface PeerEvents {
 /** A pull's answer: GET PEER_PATH?epoch=<epoch>&after=<next>. */
 export interface PullAnswer { epoch: string; next: number; more: boolean; entries: Entry[] }
 
-/** Routes on the webhook's TLS server: POST to receive pushed correlations, GET to be pulled. */
-export function peerRoutes(opts: { store: CorrelationStore; secret: string; onReceived?: (n: number) => void; chunk?: number }): FastifyPluginAsync {
+/** What a peer's request asks of the correlation store: answered where the store lives. */
+export type PeerCall =
+  | { op: 'push'; body: unknown }
+  | { op: 'lookup'; body: unknown }
+  | { op: 'pull'; query: { epoch?: string; after?: string } };
+
+/** The answer to a PeerCall: a status and the JSON body already serialized (none for 204/304). */
+export interface PeerReply { status: number; json?: string }
+
+const malformed = (message: string): PeerReply => ({ status: 400, json: JSON.stringify({ code: 'KUBESCRIBE_ERR_PEER_MALFORMED', message }) });
+
+/**
+ * Answers peers' calls from the store. The webhook may run on a thread of its own
+ * (admission/thread.ts): then its routes pass each call here, to the thread that holds the store,
+ * and get back the body serialized there, so that a pull's answer is built off the admission
+ * thread.
+ */
+export function storePeerAnswers(opts: { store: CorrelationStore; onReceived?: (n: number) => void; chunk?: number }): (call: PeerCall) => PeerReply {
+  return (call) => {
+    switch (call.op) {
+      case 'push': {
+        const body = call.body as { entries?: unknown } | undefined;
+        if (!Array.isArray(body?.entries)) return malformed('entries must be a list of [key, authors]');
+        let n = 0;
+        for (const e of body.entries as unknown[]) {
+          if (!isEntry(e)) return malformed('each entry must be [key, [{username, groups}]]');
+          for (const a of e[1]) opts.store.record(e[0], a);
+          n++;
+        }
+        opts.onReceived?.(n);
+        return { status: 204 };
+      }
+      case 'lookup': {
+        const keys = (call.body as { keys?: unknown } | undefined)?.keys;
+        if (!Array.isArray(keys) || keys.length > MAX_LOOKUP_KEYS || !keys.every((k) => typeof k === 'string')) {
+          return malformed(`keys must be a list of at most ${MAX_LOOKUP_KEYS} strings`);
+        }
+        const entries: Entry[] = [];
+        for (const k of keys as string[]) {
+          const authors = opts.store.peek(k);
+          if (authors) entries.push([k, authors]);
+        }
+        return { status: 200, json: JSON.stringify({ entries }) };
+      }
+      case 'pull': {
+        const after = Number(call.query.after ?? 0);
+        if (!Number.isSafeInteger(after) || after < 0) return malformed('after must be a sequence number (an integer ≥ 0)');
+        if (!opts.store.changedSince(call.query.epoch, after)) return { status: 304 };
+        const answer: PullAnswer = opts.store.changesSince(call.query.epoch, after, opts.chunk ?? PULL_CHUNK);
+        return { status: 200, json: JSON.stringify(answer) };
+      }
+    }
+  };
+}
+
+/**
+ * Routes on the webhook's TLS server: POST to receive pushed correlations, POST lookup, GET to be
+ * pulled. The secret is checked here; `answer` does the rest (storePeerAnswers, maybe on another
+ * thread).
+ */
+export function peerRoutes(opts: { secret: string; answer: (call: PeerCall) => PeerReply | Promise<PeerReply> }): FastifyPluginAsync {
   return async (app) => {
     app.addHook('onRequest', async (req, reply) => {
       if (!sameSecret(req.headers[PEER_SECRET_HEADER] as string | undefined, opts.secret)) {
@@ -55,37 +114,17 @@ export function peerRoutes(opts: { store: CorrelationStore; secret: string; onRe
         return reply.code(401).send({ code: 'KUBESCRIBE_ERR_PEER_UNAUTHORIZED', message: 'wrong or missing peer secret' });
       }
     });
-    app.post(PEER_PATH, async (req, reply) => {
-      const body = req.body as { entries?: unknown };
-      if (!Array.isArray(body?.entries)) return reply.code(400).send({ code: 'KUBESCRIBE_ERR_PEER_MALFORMED', message: 'entries must be a list of [key, authors]' });
-      let n = 0;
-      for (const e of body.entries as unknown[]) {
-        if (!isEntry(e)) return reply.code(400).send({ code: 'KUBESCRIBE_ERR_PEER_MALFORMED', message: 'each entry must be [key, [{username, groups}]]' });
-        for (const a of e[1]) opts.store.record(e[0], a);
-        n++;
-      }
-      opts.onReceived?.(n);
-      return reply.code(204).send();
-    });
-    app.post(PEER_LOOKUP_PATH, async (req, reply) => {
-      const keys = (req.body as { keys?: unknown })?.keys;
-      if (!Array.isArray(keys) || keys.length > MAX_LOOKUP_KEYS || !keys.every((k) => typeof k === 'string')) {
-        return reply.code(400).send({ code: 'KUBESCRIBE_ERR_PEER_MALFORMED', message: `keys must be a list of at most ${MAX_LOOKUP_KEYS} strings` });
-      }
-      const entries: Entry[] = [];
-      for (const k of keys as string[]) {
-        const authors = opts.store.peek(k);
-        if (authors) entries.push([k, authors]);
-      }
-      return reply.send({ entries });
-    });
+    const send = async (call: PeerCall, reply: FastifyReply): Promise<FastifyReply> => {
+      const r = await opts.answer(call);
+      reply.code(r.status);
+      return r.json === undefined ? reply.send() : reply.type('application/json; charset=utf-8').send(r.json);
+    };
+    app.post(PEER_PATH, async (req, reply) => send({ op: 'push', body: req.body }, reply));
+    app.post(PEER_LOOKUP_PATH, async (req, reply) => send({ op: 'lookup', body: req.body }, reply));
     app.get(PEER_PATH, async (req, reply) => {
-      const q = req.query as { epoch?: string; after?: string };
-      const after = Number(q.after ?? 0);
-      if (!Number.isSafeInteger(after) || after < 0) return reply.code(400).send({ code: 'KUBESCRIBE_ERR_PEER_MALFORMED', message: 'after must be a sequence number (an integer ≥ 0)' });
-      if (!opts.store.changedSince(q.epoch, after)) return reply.code(304).send();
-      const answer: PullAnswer = opts.store.changesSince(q.epoch, after, opts.chunk ?? PULL_CHUNK);
-      return reply.send(answer);
+      const q = req.query as { epoch?: unknown; after?: unknown };
+      const query = { ...(typeof q.epoch === 'string' ? { epoch: q.epoch } : {}), ...(q.after !== undefined ? { after: String(q.after) } : {}) };
+      return send({ op: 'pull', query }, reply);
     });
   };
 }
