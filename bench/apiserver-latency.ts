@@ -20,7 +20,7 @@
 // Usage: npx tsx bench/apiserver-latency.ts [--rates 10,100,300] [--seconds 3] [--min-samples 60]
 //        [--rounds 2] [--warmup 1] [--objects 3000] [--timeout <chart's>] [--short-timeout 1]
 //        [--conditions none,running,refused,blackhole,blackhole-short]
-//        [--dir /tmp/ks-bench/apiserver-latency] [--keep] [--json results.jsonl]
+//        [--program OTHER/dist/kubescribe.mjs] [--dir /tmp/ks-bench/apiserver-latency] [--keep] [--json results.jsonl]
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -51,6 +51,8 @@ const shortTimeout = Number(arg('short-timeout', '1'));
 const timeoutOf = (c: Condition): number => (c === 'blackhole-short' ? shortTimeout : timeoutSeconds);
 const conditions = arg('conditions', CONDITIONS.join(',')).split(',').filter(Boolean) as Condition[];
 const dir = arg('dir', '/tmp/ks-bench/apiserver-latency');
+/** Another kubescribe build to run (e.g. main's dist/kubescribe.mjs built elsewhere): before/after. */
+const program = arg('program', '');
 const NS = 'bench-apilat';
 /** The paired baseline: never matched by a webhook, never recorded. */
 const NS_BASE = 'bench-apilat-base';
@@ -66,7 +68,7 @@ async function main(): Promise<void> {
     const admin = new KubeClient(env, 'admin');
     let proxy: FaultProxy | undefined;
     let instanceVwc = '';
-    const inst = await benchInstance(env, { name: 'apilat', namespaces: [NS], resources: ['configmaps'], settings: (s) => {
+    const inst = await benchInstance(env, { name: 'apilat', namespaces: [NS], resources: ['configmaps'], ...(program ? { program } : {}), settings: (s) => {
       const webhook = s.webhook as Record<string, unknown>;
       instanceVwc = String(webhook.configurationName);
       webhook.configurationName = ''; // the benchmark owns the registration: kubescribe must not rewrite it
@@ -114,7 +116,7 @@ async function main(): Promise<void> {
         return cells.get(key)!;
       };
       const started = Date.now();
-      console.log(`kubescribe webhook on 127.0.0.1:${webhookPort}; timeoutSeconds ${timeoutSeconds} (chart: ${chartTimeout}), short ${shortTimeout}; ${objects} ConfigMaps; ${rounds} rounds × (${warmup} s warm-up + ${seconds} s) per rate and condition; load ${load()}`);
+      console.log(`kubescribe ${program || "(this build)"}, webhook on 127.0.0.1:${webhookPort}; timeoutSeconds ${timeoutSeconds} (chart: ${chartTimeout}), short ${shortTimeout}; ${objects} ConfigMaps; ${rounds} rounds × (${warmup} s warm-up + ${seconds} s) per rate and condition; load ${load()}`);
       for (let round = 0; round < rounds; round++) {
         const order = conditions.map((_, i) => conditions[(i + round) % conditions.length]!);
         for (const rate of rates) {

@@ -1,6 +1,7 @@
 // Webhook throughput and latency (issue 7 target 1, issue 19 target 5). Two servers, each in a
-// process of its own and set up alike (bench/support/webhook-server.ts): the production admission
-// route and a bare fastify route that parses the same body (fastify's JSON parser, as any fastify
+// process of its own and set up alike (bench/support/webhook-server.ts): the admission webhook as
+// production runs it (on its own thread, the store on the main thread; --mode route: all on one
+// thread, as before 2026-12-06) and a bare fastify route that parses the same body (fastify's JSON parser, as any fastify
 // route does) and answers `allowed` with the request's uid. autocannon runs here, in a third process.
 //   1. throughput: rounds of bare and admission in turn (the order alternates), at saturation.
 //      Two ratios, each of the medians over the rounds: admission req/s ÷ bare req/s, and bare
@@ -15,7 +16,7 @@
 // same rounds with the same review; --external-pid PID gives its CPU per request (/proc/PID/stat).
 // Every request records under a key of its own (new uid and old resourceVersion), as real traffic.
 // Usage: npx tsx bench/webhook.ts [--rounds 5] [--seconds 5] [--rates 10,100,1000] [--rate-seconds 10]
-//        [--connections 10] [--plain] [--profile DIR] [--json results.jsonl]
+//        [--connections 10] [--plain] [--profile DIR] [--json results.jsonl] [--mode admission|route]
 //        [--external URL [--external-pid PID] [--external-name NAME]]
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -34,6 +35,9 @@ const connections = Number(arg('connections', '10'));
 const tls = !flag('plain');
 // --profile DIR: the servers write CPU profiles there (node --cpu-prof) when they stop.
 const cpuProfileDir = arg('profile', '') || undefined;
+/** admission: as production runs it (the webhook's thread, the store on the main thread); route: all on one thread. */
+const ourMode = arg('mode', 'admission') as 'admission' | 'route';
+if (ourMode !== 'admission' && ourMode !== 'route') throw new Error('--mode: admission or route');
 const externalUrl = arg('external', '');
 const externalPid = Number(arg('external-pid', '0'));
 const externalName = arg('external-name', 'external');
@@ -104,16 +108,19 @@ async function atRate(s: ServerHandle, rate: number): Promise<void> {
   const line = (name: string, v: number[]): string => { const m = summarize(v); return `${name} p50 ${m.p50.toFixed(3)} p99 ${m.p99.toFixed(3)} max ${m.max.toFixed(2)} ms`; };
   console.log(`  ${s.mode.padEnd(9)} at ${rate} req/s (sent ${fmt(rateOf(r))}/s, ${st.server.length} samples; client p50 ${r.latency.p50} ms p99 ${r.latency.p99} ms; load ${l})`);
   record({ bench: 'webhook', figure: `${s.mode} client p99`, value: r.latency.p99, unit: 'ms', x: { name: 'req/s', value: rate }, loadavg: l });
-  if (s.mode === 'admission') console.log(`    ${line('handler (observe: decode, sanitized hash, record)  ', st.handler.map((v) => v * 1000))}`);
-  console.log(`    ${line('body parsed → response written (preValidation→onResponse)', st.afterParse)}`);
-  console.log(`    ${line('request received → response written (onRequest→onResponse)', st.server)}`);
+  if (s.mode !== 'bare') console.log(`    ${line('handler (observe: decode, sanitized hash, record)  ', st.handler.map((v) => v * 1000))}`);
   const mode = s.mode;
-  if (mode === 'admission') {
+  if (mode !== 'bare') {
     const h = summarize(st.handler.map((v) => v * 1000)).p99;
     record({ bench: 'webhook', figure: 'admission handler p99 (observe)', value: h, unit: 'ms', x, loadavg: l, ...(rate === 1000 ? { target: 'p99 < 1 ms at 1,000 req/s', met: h < 1 } : {}) });
   }
-  record({ bench: 'webhook', figure: `${mode} body parsed→response p99`, value: summarize(st.afterParse).p99, unit: 'ms', x, loadavg: l });
-  record({ bench: 'webhook', figure: `${mode} onRequest→onResponse p99`, value: summarize(st.server).p99, unit: 'ms', x, loadavg: l });
+  // Not sampled when the server runs on the webhook's thread (mode admission).
+  if (st.afterParse.length > 0) {
+    console.log(`    ${line('body parsed → response written (preValidation→onResponse)', st.afterParse)}`);
+    console.log(`    ${line('request received → response written (onRequest→onResponse)', st.server)}`);
+    record({ bench: 'webhook', figure: `${mode} body parsed→response p99`, value: summarize(st.afterParse).p99, unit: 'ms', x, loadavg: l });
+    record({ bench: 'webhook', figure: `${mode} onRequest→onResponse p99`, value: summarize(st.server).p99, unit: 'ms', x, loadavg: l });
+  }
 }
 
 async function main(): Promise<void> {
@@ -121,7 +128,7 @@ async function main(): Promise<void> {
   const servers: ServerHandle[] = [];
   try {
     if (tls) await makeServingCert(certDir);
-    const admission = await startServer('admission', { tls, maxEntries: 100_000, certDir, cpuProfileDir });
+    const admission = await startServer(ourMode, { tls, maxEntries: 100_000, certDir, cpuProfileDir });
     servers.push(admission);
     const bare = await startServer('bare', { tls, maxEntries: 100_000, certDir, cpuProfileDir });
     servers.push(bare);

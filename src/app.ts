@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { closeWithin, WebhookThread } from './admission/index.ts';
+import { closeWithin, inProcessWebhook, WebhookThread } from './admission/index.ts';
 import { authorInterner, CorrelationStore, type Author } from './correlation/index.ts';
 import { batchLookups, PeerClient, storePeerAnswers } from './peers/index.ts';
 import type { KubeObject } from './kube-object.ts';
@@ -88,7 +88,8 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
   // Interned: reviews come from few identities, and the store keeps an author per entry for minutes.
   const intern = authorInterner();
   const shared = (a: Author): Author => (a.deleted === undefined ? intern(a.username, a.uid, a.groups, a.fieldManager) : a);
-  // The webhook answers on a thread of its own (admission/thread.ts); its records land here.
+  // The webhook answers on a thread of its own (admission/thread.ts; webhook.ownThread false: on
+  // this one, through the same messages); its records land here.
   const webhook = new WebhookThread({
     config: {
       host: settings.webhook.host, port: settings.webhook.port,
@@ -114,6 +115,7 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
       process.exit(1);
     },
     logger: log,
+    ...(settings.webhook.ownThread ? {} : { spawn: inProcessWebhook }),
   });
 
   // Leadership: the leader runs the controller; it is started after pulling every peer.

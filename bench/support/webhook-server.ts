@@ -1,9 +1,14 @@
 // A webhook server in a process of its own, for bench/webhook.ts and bench/correlation-flood.ts,
-// so that the load generator (autocannon, in the parent) never shares its event loop. Two modes,
-// set up alike (same fastify options, TLS choice, body limit, logger; the same onResponse hook):
-//   admission  the production route: buildWebhookServer + createAdmissionHandler with the real
-//              fingerprint sanitizedContentHash(obj, compileSanitizeOptions({secretKey})), a real
-//              CorrelationStore and the production metrics, wired as src/app.ts wires them;
+// so that the load generator (autocannon, in the parent) never shares its event loop. Three modes,
+// set up alike (same fastify options, TLS choice, body limit, logger):
+//   admission  as production runs it (src/app.ts): the webhook on a thread of its own
+//              (WebhookThread running src/admission/webhook-thread.ts), its records sent to this
+//              process's main thread, which holds a real CorrelationStore and the production
+//              metrics. CPU is the whole process's (both threads); the server-side times below are
+//              not sampled (the server runs on the other thread), the handler's are;
+//   route      the same route, handler, fingerprint sanitizedContentHash(obj,
+//              compileSanitizeOptions({secretKey})), store and metrics on one thread (what a
+//              request costs without the thread hop; the arrangement before 2026-12-06);
 //   bare       a fastify route that only answers `allowed` (fastify still parses the JSON body).
 // Speaks to the parent over IPC: {type:'stats'} → samples and memory; {type:'gc-stats'} → the same
 // after a full garbage collection; {type:'reset'}; {type:'sample', on}.
@@ -15,12 +20,13 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { buildWebhookServer, createAdmissionHandler } from '../../src/admission/index.ts';
-import { CorrelationStore } from '../../src/correlation/index.ts';
+import { Worker } from 'node:worker_threads';
+import { buildWebhookServer, createAdmissionHandler, WebhookThread, type WebhookPort } from '../../src/admission/index.ts';
+import { authorInterner, CorrelationStore } from '../../src/correlation/index.ts';
 import { createMetrics } from '../../src/metrics/metrics.ts';
 import { compileSanitizeOptions, sanitizedContentHash } from '../../src/sanitize/index.ts';
 
-export type ServerMode = 'admission' | 'bare';
+export type ServerMode = 'admission' | 'route' | 'bare';
 
 export interface ServerStats {
   /** Seconds per request in the route, decode + handler (the `observe` callback); admission only. */
@@ -57,8 +63,35 @@ new PerformanceObserver((list) => {
 }).observe({ entryTypes: ['gc'] });
 let store: CorrelationStore | undefined;
 
+/** The production arrangement: the webhook's thread, the store here. Resolves with the port. */
+async function buildThread(): Promise<{ port: number; close: () => Promise<void> }> {
+  const metrics = createMetrics(new Registry());
+  const correlations = new CorrelationStore({ ttlMs: 5 * 60_000, maxEntries: Number(maxEntriesArg), onEvict: (reason) => metrics.correlationEvictions.inc({ reason }) });
+  store = correlations;
+  const intern = authorInterner();
+  const source = new URL('../../src/admission/webhook-thread.ts', import.meta.url).href;
+  const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(source)}); })`;
+  const thread = new WebhookThread({
+    config: { host: '127.0.0.1', port: 0, ...(tls ? { tls } : {}), maxBodyBytes: MAX_BODY, maxRequestsPerConnection: 0, logLevel: 'warn', secretHashKey: randomBytes(32), excludeFields: [] },
+    onReview: (outcome, seconds, records) => {
+      requests++;
+      metrics.webhookRequests.inc({ outcome });
+      if (seconds > 0) metrics.webhookDuration.observe(seconds);
+      if (sampling) handler.push(seconds);
+      for (const [key, a] of records) {
+        correlations.record(key, a.deleted === undefined ? intern(a.username, a.uid, a.groups, a.fieldManager) : a);
+        metrics.correlationsStored.inc();
+      }
+    },
+    onFailed: (err) => { console.error(err); process.exit(1); },
+    logger,
+    spawn: (config) => new Worker(boot, { eval: true, workerData: { kubescribeWebhook: config } }) as unknown as WebhookPort,
+  });
+  return { port: await thread.listen(), close: () => thread.close(2000) };
+}
+
 async function build(): Promise<FastifyInstance> {
-  if (mode === 'admission') {
+  if (mode === 'route') {
     const metrics = createMetrics(new Registry());
     const sanitizeOptions = compileSanitizeOptions({ secretKey: randomBytes(32) });
     const correlations = new CorrelationStore({ ttlMs: 5 * 60_000, maxEntries: Number(maxEntriesArg), onEvict: (reason) => metrics.correlationEvictions.inc({ reason }) });
@@ -94,6 +127,7 @@ function memory(): { rssBytes: number; hwmBytes: number; heapUsedBytes: number }
   return { rssBytes: kb('VmRSS'), hwmBytes: kb('VmHWM'), heapUsedBytes: process.memoryUsage().heapUsed };
 }
 
+const threaded = mode === 'admission' ? await buildThread() : undefined;
 const app = await build();
 const parsedAt = new WeakMap<object, number>();
 app.addHook('preValidation', async (req) => {
@@ -106,9 +140,12 @@ app.addHook('onResponse', async (req, reply) => {
   const t = parsedAt.get(req);
   if (t !== undefined) afterParse.push(performance.now() - t);
 });
-await app.listen({ host: '127.0.0.1', port: 0 });
-const address = app.server.address();
-const port = typeof address === 'object' && address ? address.port : 0;
+let port = threaded?.port ?? 0;
+if (!threaded) {
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  port = typeof address === 'object' && address ? address.port : 0;
+}
 
 process.on('message', (msg: { type: string; on?: boolean }) => {
   if (msg.type === 'stats' || msg.type === 'gc-stats') {
@@ -130,7 +167,7 @@ process.on('message', (msg: { type: string; on?: boolean }) => {
     sampling = msg.on ?? true;
     process.send?.({ type: 'sample' });
   } else if (msg.type === 'stop') {
-    void app.close().then(() => process.exit(0));
+    void Promise.all([app.close(), threaded?.close()]).then(() => process.exit(0));
   }
 });
 process.on('disconnect', () => process.exit(0));

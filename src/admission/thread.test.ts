@@ -1,13 +1,12 @@
 import { execFile } from 'node:child_process';
-import { MessageChannel, Worker } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { CorrelationStore, correlationKey, type Author } from '../correlation/index.ts';
 import { PEER_PATH, PEER_SECRET_HEADER, storePeerAnswers, type PeerCall } from '../peers/index.ts';
 import { compileSanitizeOptions, sanitizedContentHash } from '../sanitize/index.ts';
-import { WebhookThread, type WebhookPort } from './thread.ts';
+import { inProcessWebhook, WebhookThread, type WebhookPort } from './thread.ts';
 import type { WebhookThreadConfig } from './thread-protocol.ts';
-import { serveWebhook } from './webhook-thread.ts';
 
 const secretHashKey = Buffer.from('k'.repeat(32));
 const config: WebhookThreadConfig = { host: '127.0.0.1', port: 0, maxBodyBytes: 1 << 20, maxRequestsPerConnection: 0, logLevel: 'silent', secretHashKey, excludeFields: [], peerSecret: 'p'.repeat(16) };
@@ -40,11 +39,8 @@ describe('the webhook thread', () => {
     store.record('k-held', { username: 'bob', groups: [] });
     const calls: PeerCall[] = [];
     const answer = storePeerAnswers({ store });
-    const { thread, reviews } = mainSide((c) => {
-      const { port1, port2 } = new MessageChannel();
-      void serveWebhook(port2, c);
-      return port1 as unknown as WebhookPort;
-    }, (call) => { calls.push(call); return answer(call); });
+    // webhook.ownThread false: the same server and messages on this thread.
+    const { thread, reviews } = mainSide(inProcessWebhook, (call) => { calls.push(call); return answer(call); });
     const port = await thread.listen();
     const base = `http://127.0.0.1:${port}`;
     try {

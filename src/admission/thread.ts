@@ -6,12 +6,13 @@
 // reach the store here, in the order the thread handled them; the store and everything that reads
 // it stay on the main thread.
 import { extname } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Author } from '../correlation/index.ts';
 import type { PeerCall, PeerReply } from '../peers/index.ts';
 import type { HandleOutcome } from './handler.ts';
 import type { FromWebhook, LoopDelay, ToWebhook, WebhookThreadConfig } from './thread-protocol.ts';
+import { serveWebhook } from './webhook-thread.ts';
 
 /** A Worker, or one end of a MessageChannel whose other end runs serveWebhook (tests). */
 export interface WebhookPort {
@@ -116,6 +117,16 @@ export class WebhookThread {
     this.pending.clear();
     this.opts.onFailed(err);
   }
+}
+
+/**
+ * The same server on the main thread (webhook.ownThread false): a MessageChannel instead of a
+ * Worker, so that both arrangements run one code path.
+ */
+export function inProcessWebhook(config: WebhookThreadConfig): WebhookPort {
+  const { port1, port2 } = new MessageChannel();
+  void serveWebhook(port2, config);
+  return port1 as unknown as WebhookPort;
 }
 
 function spawnWorker(config: WebhookThreadConfig): WebhookPort {

@@ -116,7 +116,7 @@ app.kubernetes.io/part-of: kubescribe
   "committer" (dict "name" $v.committer.name "email" $v.committer.email)
   "customResources" (dict "enabled" $v.customResources.enabled "discoveryIntervalMs" $v.customResources.discoveryIntervalMs)
   "watch" (dict "resources" (include "kubescribe.resourceStrings" . | fromJsonArray) "namespaces" (dict "include" $v.watch.namespaces.include "exclude" $v.watch.namespaces.exclude) "backoffMs" $v.watch.backoffMs "maxBackoffMs" $v.watch.maxBackoffMs)
-  "webhook" (dict "host" "0.0.0.0" "port" $v.webhook.port "tlsCertFile" $p.tlsCert "tlsKeyFile" $p.tlsKey "maxBodyBytes" $v.webhook.maxBodyBytes "configurationName" (include "kubescribe.clusterScopedName" .) "shutdownDelayMs" (mul $v.webhook.shutdownDelaySeconds 1000) "maxRequestsPerConnection" $v.webhook.maxRequestsPerConnection)
+  "webhook" (dict "host" "0.0.0.0" "port" $v.webhook.port "tlsCertFile" $p.tlsCert "tlsKeyFile" $p.tlsKey "maxBodyBytes" $v.webhook.maxBodyBytes "configurationName" (include "kubescribe.clusterScopedName" .) "shutdownDelayMs" (mul $v.webhook.shutdownDelaySeconds 1000) "maxRequestsPerConnection" $v.webhook.maxRequestsPerConnection "ownThread" $v.webhook.ownThread)
   "server" (dict "host" "0.0.0.0" "port" $v.server.port)
   "correlation" (dict "ttlMs" $v.correlation.ttlMs "maxEntries" $v.correlation.maxEntries)
   "queue" (dict "maxPending" $v.queue.maxPending "maxPendingBytes" (int64 $v.queue.maxPendingBytes))
