@@ -11,10 +11,15 @@
 //   KS_MEM_TRACE_DIR   every 100 ms, append process.memoryUsage() with VmRSS and VmHWM to
 //                      mem-<pid>.jsonl there: what a peak is made of (V8 heap, Buffers, the rest).
 // The in-thread inspector session answers synchronously, so even an 'exit' handler can use it.
+// Preloads also run in worker threads (the webhook's thread): there the files get a -thread<id>
+// suffix (the memory trace then holds that thread's V8 heap), and the heap probe (a signal) is off.
 /* global process, setInterval */
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { join } from 'node:path';
+import { isMainThread, threadId } from 'node:worker_threads';
+
+const suffix = isMainThread ? '' : `-thread${threadId}`;
 
 const cpuDir = process.env.KS_CPU_PROF_DIR;
 const heapDir = process.env.KS_HEAP_PROBE_DIR;
@@ -39,18 +44,18 @@ if (cpuDir) {
     s.post('Profiler.stop', (err, res) => {
       if (err) return;
       mkdirSync(cpuDir, { recursive: true });
-      writeFileSync(join(cpuDir, `kubescribe-${process.pid}.cpuprofile`), JSON.stringify(res.profile));
+      writeFileSync(join(cpuDir, `kubescribe-${process.pid}${suffix}.cpuprofile`), JSON.stringify(res.profile));
     });
   };
   // At the stop signal (the run is over; a slow shutdown could end in SIGKILL), or at exit.
-  process.prependListener('SIGTERM', write);
+  if (isMainThread) process.prependListener('SIGTERM', write);
   process.on('exit', write);
 }
 
 const traceDir = process.env.KS_MEM_TRACE_DIR;
 if (traceDir) {
   mkdirSync(traceDir, { recursive: true });
-  const file = join(traceDir, `mem-${process.pid}.jsonl`);
+  const file = join(traceDir, `mem-${process.pid}${suffix}.jsonl`);
   const timer = setInterval(() => {
     const status = readFileSync('/proc/self/status', 'utf8');
     const kb = (name) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN) * 1024;
@@ -59,7 +64,7 @@ if (traceDir) {
   timer.unref();
 }
 
-if (heapDir) {
+if (heapDir && isMainThread) {
   process.on('SIGUSR2', () => {
     inspector().post('HeapProfiler.collectGarbage', () => {
       const status = readFileSync('/proc/self/status', 'utf8');

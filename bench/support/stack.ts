@@ -95,15 +95,20 @@ export async function probed<T>(o: { cpuProfileDir?: string; heapDir?: string; m
 
 export interface MemSample { at: number; rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number; vmRss: number; vmHwm: number }
 
-/** The samples a process started by probed({memTraceDir}) wrote, in order. */
-export function memTrace(pid: number, dir: string): MemSample[] {
+/**
+ * The samples a process started by probed({memTraceDir}) wrote, in order: its main thread's, or
+ * with `thread` those of its worker threads (the webhook's: that thread's V8 heap; RSS is the
+ * process's).
+ */
+export function memTrace(pid: number, dir: string, thread = false): MemSample[] {
   let text = '';
   try {
-    text = readFileSync(join(dir, `mem-${pid}.jsonl`), 'utf8');
+    const files = thread ? readdirSync(dir).filter((f) => f.startsWith(`mem-${pid}-thread`)) : [`mem-${pid}.jsonl`];
+    text = files.map((f) => readFileSync(join(dir, f), 'utf8')).join('\n');
   } catch {
     return [];
   }
-  return text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as MemSample);
+  return text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as MemSample).sort((a, b) => a.at - b.at);
 }
 
 export interface RetainedHeap { heapUsedMiB: number; heapTotalMiB: number; rssMiB: number; hwmMiB: number }
