@@ -71,15 +71,25 @@ async function lagMax(metricsUrl: string): Promise<{ webhook: number; main: numb
 }
 const finiteMax = (xs: number[]): number => Math.max(...xs.filter(Number.isFinite));
 
-interface Run { latencies: number[]; errors: number; late: number; lagMs: Array<{ webhook: number; main: number }>; load: number }
+interface Run { latencies: number[]; errors: number; late: number; lagMs: Array<{ webhook: number; main: number }>; load: number; pushesPerSecond: number }
+
+/** Peer pushes every replica has sent so far (kubescribe_peer_pushes_total, all results). */
+async function pushes(metricsUrls: string[]): Promise<number> {
+  const texts = await Promise.all(metricsUrls.map(async (u) => (await fetch(u)).text()));
+  let n = 0;
+  for (const t of texts) for (const m of t.matchAll(/^kubescribe_peer_pushes_total\{[^}]*\} ([0-9.e+]+)$/gm)) n += Number(m[1]);
+  return n;
+}
 
 async function admissionRun(url: string, metricsUrls: string[], ca: Buffer): Promise<Run> {
   const c = reviewer(url, ca);
   try {
     await Promise.all(metricsUrls.map(lagMax)); // resets every replica's histogram
+    const pushed0 = await pushes(metricsUrls);
     const { shots, late } = await openLoop({ rate, seconds, send: () => c.send() });
     const lagMs = await Promise.all(metricsUrls.map(lagMax));
-    return { latencies: shots.filter((s) => s.result !== undefined).map((s) => s.result!), errors: shots.filter((s) => s.error).length, late, lagMs, load: load() };
+    const pushesPerSecond = (await pushes(metricsUrls) - pushed0) / seconds / metricsUrls.length;
+    return { latencies: shots.filter((s) => s.result !== undefined).map((s) => s.result!), errors: shots.filter((s) => s.error).length, late, lagMs, load: load(), pushesPerSecond };
   } finally {
     c.close();
   }
@@ -107,7 +117,7 @@ async function main(): Promise<void> {
         runs.get(s.label)!.push(r);
         const m = summarize(r.latencies);
         console.log(`  ${s.label}: p50 ${m.p50.toFixed(2)} p99 ${m.p99.toFixed(2)} max ${m.max.toFixed(1)} ms (${m.n} answers, ${r.errors} errors, ${r.late} sent late);`
-          + ` event-loop delay max per replica, webhook thread ${r.lagMs.map((v) => fmt(v.webhook)).join(', ')} ms, main ${r.lagMs.map((v) => fmt(v.main)).join(', ')} ms; load ${r.load}`);
+          + ` event-loop delay max per replica, webhook thread ${r.lagMs.map((v) => fmt(v.webhook)).join(', ')} ms, main ${r.lagMs.map((v) => fmt(v.main)).join(', ')} ms; peer pushes ${fmt(r.pushesPerSecond)}/s a replica; load ${r.load}`);
       }
     }
     const p99 = new Map<string, number>();
@@ -125,6 +135,7 @@ async function main(): Promise<void> {
         record({ bench: 'replicas', figure: 'webhook thread event-loop delay max (any replica)', value: lag, unit: 'ms', x, series, loadavg: l, ...(series ? {} : { target: '≤ 20 ms', met: lag <= 20 }),
           note: `per round and replica: ${rs.map((r) => r.lagMs.map((v) => fmt(v.webhook)).join('/')).join('; ')}` });
       }
+      if (x.value > 1) record({ bench: 'replicas', figure: `peer pushes a second, each replica, at ${rate}/s`, value: rs.reduce((a, r) => a + r.pushesPerSecond, 0) / rs.length, unit: '/s', x, series, loadavg: l });
       record({ bench: 'replicas', figure: 'main event-loop delay max (any replica; watch and Git)', value: mainLag, unit: 'ms', x, series, loadavg: l,
         note: `per round and replica: ${rs.map((r) => r.lagMs.map((v) => fmt(v.main)).join('/')).join('; ')}` });
     }

@@ -101,6 +101,30 @@ describe('PeerClient pushes', () => {
     client.close();
     p.server.close();
   });
+
+  it('under a steady stream, pushes at most one request per spacing; after a quiet spell, at once again', async () => {
+    const p = await peer(0);
+    const client = new PeerClient({ secret: 's'.repeat(16), peers: () => [p.url], ca: cert, pushBatchMs: 5, pushSpacingMs: 200 });
+    const sent: number[] = [];
+    const t0 = Date.now();
+    for (let i = 0; i < 60; i++) { // 60 reviews, one every ~5 ms: ~300 ms
+      client.notify(`k${i}`, { username: 'alice', groups: [] });
+      sent.push(Date.now() - t0);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await until(() => (p.received as Array<{ entries: unknown[] }>).flatMap((b) => b.entries).length === 60);
+    const batches = p.received as Array<{ entries: unknown[] }>;
+    expect(batches.flatMap((b) => b.entries).map((e) => (e as [string])[0])).toEqual(Array.from({ length: 60 }, (_, i) => `k${i}`)); // none lost, in order
+    expect(batches.length).toBeGreaterThanOrEqual(2);
+    expect(batches.length).toBeLessThanOrEqual(Math.ceil(sent.at(-1)! / 200) + 2); // ~3, not 60
+    await new Promise((r) => setTimeout(r, 250)); // quiet
+    const before = Date.now();
+    client.notify('late', { username: 'bob', groups: [] });
+    await until(() => batches.length > 0 && JSON.stringify(batches.at(-1)).includes('late'));
+    expect(Date.now() - before).toBeLessThan(150); // the batch time, not a spacing
+    client.close();
+    p.server.close();
+  });
 });
 
 describe('the incremental pull', () => {
