@@ -127,25 +127,26 @@ function memory(): { rssBytes: number; hwmBytes: number; heapUsedBytes: number }
   return { rssBytes: kb('VmRSS'), hwmBytes: kb('VmHWM'), heapUsedBytes: process.memoryUsage().heapUsed };
 }
 
-const threaded = mode === 'admission' ? await buildThread() : undefined;
-const app = await build();
-const parsedAt = new WeakMap<object, number>();
-app.addHook('preValidation', async (req) => {
-  if (sampling) parsedAt.set(req, performance.now());
-});
-app.addHook('onResponse', async (req, reply) => {
-  requests++;
-  if (!sampling) return;
-  server.push(reply.elapsedTime);
-  const t = parsedAt.get(req);
-  if (t !== undefined) afterParse.push(performance.now() - t);
-});
-let port = threaded?.port ?? 0;
-if (!threaded) {
+/** A server on this thread (route, bare), with the server-side times sampled; resolves with the port. */
+async function serveHere(app: FastifyInstance): Promise<{ port: number; close: () => Promise<void> }> {
+  const parsedAt = new WeakMap<object, number>();
+  app.addHook('preValidation', async (req) => {
+    if (sampling) parsedAt.set(req, performance.now());
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    requests++;
+    if (!sampling) return;
+    server.push(reply.elapsedTime);
+    const t = parsedAt.get(req);
+    if (t !== undefined) afterParse.push(performance.now() - t);
+  });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
-  port = typeof address === 'object' && address ? address.port : 0;
+  return { port: typeof address === 'object' && address ? address.port : 0, close: () => app.close() };
 }
+
+const served = mode === 'admission' ? await buildThread() : await serveHere(await build());
+const port = served.port;
 
 process.on('message', (msg: { type: string; on?: boolean }) => {
   if (msg.type === 'stats' || msg.type === 'gc-stats') {
@@ -167,7 +168,7 @@ process.on('message', (msg: { type: string; on?: boolean }) => {
     sampling = msg.on ?? true;
     process.send?.({ type: 'sample' });
   } else if (msg.type === 'stop') {
-    void Promise.all([app.close(), threaded?.close()]).then(() => process.exit(0));
+    void served.close().then(() => process.exit(0));
   }
 });
 process.on('disconnect', () => process.exit(0));

@@ -53,7 +53,7 @@ export class WebhookThread {
 
   /** Listens on the configured address; resolves with the port (the configured one, or the one chosen for 0). */
   async listen(): Promise<number> {
-    return await this.request({ t: 'listen', id: 0 }) as number;
+    return await this.request({ t: 'listen' }) as number;
   }
 
   /** While true every answer closes its connection: the caller reconnects to another replica. */
@@ -63,19 +63,20 @@ export class WebhookThread {
 
   /** The webhook thread's event-loop delay since the last call (what a review waited for at most). */
   async loopDelay(): Promise<LoopDelay> {
-    return await this.request({ t: 'loop', id: 0 }) as LoopDelay;
+    return await this.request({ t: 'loop' }) as LoopDelay;
   }
 
   /** Closes the server (connections get at most `ms`), then ends the thread. */
   async close(ms: number): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    if (!this.failed) await this.request({ t: 'close', id: 0, ms }).catch(() => undefined);
+    if (!this.failed) await this.request({ t: 'close', ms }).catch(() => undefined);
     await this.port.terminate?.();
     this.port.close?.();
   }
 
-  private request(m: Extract<ToWebhook, { t: 'listen' | 'loop' | 'close' }>): Promise<unknown> {
+  /** Sends a request that the thread answers with 'done' and the same id. */
+  private request(m: { t: 'listen' } | { t: 'loop' } | { t: 'close'; ms: number }): Promise<unknown> {
     if (this.failed) return Promise.reject(this.failed);
     const id = ++this.nextId;
     return new Promise((resolve, reject) => {
