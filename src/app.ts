@@ -180,7 +180,8 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
   });
   server.get('/metrics', async (_req, reply) => {
     metrics.correlationStoreSize.set(store.size);
-    const loop = webhookServing ? await webhook.loopDelay().catch(() => undefined) : undefined;
+    // Bounded: a thread that does not answer must not hang the scrape (its gauges keep their last values).
+    const loop = webhookServing ? await Promise.race([webhook.loopDelay().catch(() => undefined), sleep(1000).then(() => undefined)]) : undefined;
     if (loop) {
       metrics.webhookLoopDelayMax.set(loop.maxSeconds);
       metrics.webhookLoopDelayP99.set(loop.p99Seconds);
