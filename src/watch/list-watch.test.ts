@@ -53,6 +53,23 @@ async function run(api: KubeApi, until: (log: string[]) => boolean, extra: { res
 }
 
 describe('list + watch', () => {
+  it('stops at once while it waits for where to start from (a takeover whose branch never opens)', async () => {
+    const { api, calls } = fakeApi([[]], ['hang']);
+    const ctl = new AbortController();
+    const done = runListWatch({
+      api, type: { group: '', version: 'v1', resource: 'configmaps' }, signal: ctl.signal, logger: pino({ level: 'silent' }), backoffMs: 5, maxBackoffMs: 20,
+      startFrom: () => new Promise<string | undefined>(() => undefined), // never settles
+      handler: { onList: async () => undefined, onEvent: async () => undefined },
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    const t0 = Date.now();
+    ctl.abort();
+    const stopped = await Promise.race([done.then(() => 'stopped'), new Promise((r) => setTimeout(() => r('still waiting'), 1000))]);
+    expect(stopped).toBe('stopped');
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(calls).toEqual([]); // nothing listed or watched after the stop
+  });
+
   it('lists, watches from the list version, follows bookmarks, and relists on 410 Gone', async () => {
     const { api, calls } = fakeApi([[cm('a', '1')], [cm('a', '3'), cm('b', '4')]], [
       [{ type: 'ADDED', object: cm('b', '2') }, { type: 'BOOKMARK', object: { metadata: { resourceVersion: '15' } } }, { type: 'ERROR', object: { code: 410, message: 'too old' } }],

@@ -71,7 +71,10 @@ export async function runListWatch<L = KubeObject>(o: ListWatchOptions<L>): Prom
   // Half to full of the delay: many watches failing together (the API server restarted) spread out.
   const backoff = new Backoff({ baseMs: o.backoffMs, capMs: o.maxBackoffMs, jitter: [0.5, 1] });
   let listedAt = 0;
-  let from: string | undefined = lists === 0 && o.startFrom ? await o.startFrom().catch(() => undefined) : undefined;
+  // A takeover waits (minutes at most) for its branch's checkpoints; a stop meanwhile must not wait
+  // with it: a writer that cannot open (its Secret's watch already stopped) would hold the stop,
+  // and with it a destination's hand-over, forever.
+  let from: string | undefined = lists === 0 && o.startFrom ? await unlessAborted(o.startFrom(), o.signal) : undefined;
   while (!o.signal.aborted) {
     // One stream at a time, cut at the next resync so the relist runs in this same loop: nothing
     // from the stream is handled while the list is, so a reconcile never overtakes newer events.
@@ -196,4 +199,18 @@ export async function runListWatch<L = KubeObject>(o: ListWatchOptions<L>): Prom
 
 function resyncDue(o: { resyncIntervalMs?: number }, listedAt: number): boolean {
   return !!o.resyncIntervalMs && Date.now() - listedAt >= o.resyncIntervalMs;
+}
+
+/** The promise's value, or undefined once it fails or as soon as the signal aborts. */
+function unlessAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    const onAbort = (): void => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    const settle = (v: T | undefined): void => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(v);
+    };
+    p.then(settle, () => settle(undefined));
+  });
 }
