@@ -9,7 +9,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { closeWithin, inProcessWebhook, WebhookThread } from './admission/index.ts';
-import { authorInterner, CorrelationStore, type Author } from './correlation/index.ts';
+import { authorInterner, CorrelationStore, sharedAuthor } from './correlation/index.ts';
 import { batchLookups, PeerClient, storePeerAnswers } from './peers/index.ts';
 import type { KubeObject } from './kube-object.ts';
 import { LeaseElection } from './leader/lease-election.ts';
@@ -87,7 +87,6 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
   let webhookServing = false;
   // Interned: reviews come from few identities, and the store keeps an author per entry for minutes.
   const intern = authorInterner();
-  const shared = (a: Author): Author => (a.deleted === undefined ? intern(a.username, a.uid, a.groups, a.fieldManager) : a);
   // The webhook answers on a thread of its own (admission/thread.ts; webhook.ownThread false: on
   // this one, through the same messages); its records land here.
   const webhook = new WebhookThread({
@@ -102,7 +101,7 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
       metrics.webhookRequests.inc({ outcome });
       if (seconds > 0) metrics.webhookDuration.observe(seconds);
       for (const [key, received] of records) {
-        const author = shared(received);
+        const author = sharedAuthor(intern, received);
         store.record(key, author);
         metrics.correlationsStored.inc();
         peers?.notify(key, author);

@@ -22,7 +22,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { Worker } from 'node:worker_threads';
 import { buildWebhookServer, createAdmissionHandler, WebhookThread, type WebhookPort } from '../../src/admission/index.ts';
-import { authorInterner, CorrelationStore } from '../../src/correlation/index.ts';
+import { authorInterner, CorrelationStore, sharedAuthor } from '../../src/correlation/index.ts';
 import { createMetrics } from '../../src/metrics/metrics.ts';
 import { compileSanitizeOptions, sanitizedContentHash } from '../../src/sanitize/index.ts';
 
@@ -79,7 +79,7 @@ async function buildThread(): Promise<{ port: number; close: () => Promise<void>
       if (seconds > 0) metrics.webhookDuration.observe(seconds);
       if (sampling) handler.push(seconds);
       for (const [key, a] of records) {
-        correlations.record(key, a.deleted === undefined ? intern(a.username, a.uid, a.groups, a.fieldManager) : a);
+        correlations.record(key, sharedAuthor(intern, a));
         metrics.correlationsStored.inc();
       }
     },

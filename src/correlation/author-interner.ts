@@ -8,6 +8,11 @@ import type { Author } from './store.ts';
 
 export type AuthorInterner = (username: string, uid: string | undefined, groups: readonly string[], fieldManager: string | undefined) => Author;
 
+/** An author received as a copy (from the webhook's thread) as the shared one; a cause entry (its own `deleted`) as it is. */
+export function sharedAuthor(intern: AuthorInterner, a: Author): Author {
+  return a.deleted === undefined ? intern(a.username, a.uid, a.groups, a.fieldManager) : a;
+}
+
 export function authorInterner(max = 1024): AuthorInterner {
   const byIdentity = new Map<string, Author>();
   return (username, uid, groups, fieldManager) => {

@@ -3,4 +3,4 @@ export { CorrelationStore, type Author, type CorrelationStoreOptions } from './s
 export type { ChangesChunk } from './change-log.ts';
 export { newestManager, resolveAuthor, type ManagedFieldsEntry, type Resolved } from './resolve-author.ts';
 export { attributeCause, causeEntry, describeDeleted, findCause, inheritedEntries, isCascadingController, namespaceCauseKey, objectCauseKey, GARBAGE_COLLECTOR, NAMESPACE_CONTROLLER, type Cause, type CauseLookup } from './cause.ts';
-export { authorInterner, type AuthorInterner } from './author-interner.ts';
+export { authorInterner, sharedAuthor, type AuthorInterner } from './author-interner.ts';
