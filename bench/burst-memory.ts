@@ -7,7 +7,7 @@
 // Buffers (external) and the rest of RSS at the sample of the highest RSS, and what a full GC
 // leaves after the burst (with KS_HEAP_SNAPSHOT=1 in the environment, also a heap snapshot for
 // bench/heap-summary.ts). --node-options adds V8 flags to kubescribe's, to compare settings.
-// Usage: npx tsx bench/burst-memory.ts [--lists 10] [--per-list 1000] [--dir /tmp/ks-bench/burst] [--node-options '...'] [--program OTHER/dist/kubescribe.mjs] [--json results.jsonl]
+// Usage: npx tsx bench/burst-memory.ts [--lists 10] [--per-list 1000] [--dir /tmp/ks-bench/burst] [--node-options '...'] [--profile DIR] [--program OTHER/dist/kubescribe.mjs] [--json results.jsonl]
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -20,6 +20,8 @@ const lists = Number(arg('lists', '10'));
 const perList = Number(arg('per-list', '1000'));
 const dir = arg('dir', '/tmp/ks-bench/burst');
 const nodeOptions = arg('node-options', '');
+/** A folder for CPU profiles of kubescribe's threads (bench/profile-summary.ts reads them). */
+const profileDir = arg('profile', '');
 /** Another kubescribe build to run (e.g. main's dist/kubescribe.mjs built elsewhere): before/after. */
 const program = arg('program', '');
 const NS = 'bench-burst';
@@ -45,7 +47,7 @@ async function main(): Promise<void> {
     try {
       const heapDir = `${dir}-heap`; // kept after the stack's folder is removed (a heap snapshot)
       const traceDir = join(dir, 'mem-trace');
-      await probed({ heapDir, memTraceDir: traceDir, nodeOptions: nodeOptions || undefined }, () => inst.startKubescribe());
+      await probed({ heapDir, memTraceDir: traceDir, cpuProfileDir: profileDir || undefined, nodeOptions: nodeOptions || undefined }, () => inst.startKubescribe());
       const pid = kubescribePid(inst.settingsFile);
       if (!pid) throw new Error('kubescribe is not running');
       await sleep(3000);

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it, vi } from 'vitest';
-import { encodeCommit, formatIdent } from './object-format.ts';
+import { compareTreeNames, decodeTree, encodeCommit, formatIdent, TREE_MODE } from './object-format.ts';
 import { ObjectStore } from './object-store.ts';
 import { TreeIndex, type BlobChange } from './tree-index.ts';
 import { reduceMemory } from '../reduce-memory.ts';
@@ -85,6 +85,73 @@ describe('TreeIndex', () => {
     expect(fresh.write(store)).toBe(root);
     const ident = formatIdent({ name: 'a', email: 'a@example.com' }, 1_700_000_000);
     store.setTip(store.write('commit', encodeCommit({ tree: root, parents: [], author: ident, committer: ident, message: 'burst\n' })));
+    await store.close();
+    await exec('git', ['--git-dir', dir, 'fsck', '--strict']);
+  });
+
+  it('lays out creates, deletes, new folders and mode changes from the last version, byte for byte as git does, encoding only what is new', async () => {
+    const store = await ObjectStore.open(dir, 'main');
+    const blob = (s: string): string => store.write('blob', Buffer.from(s));
+    let seed = 11;
+    const rnd = (n: number): number => {
+      seed = (seed * 1664525 + 1013904223) >>> 0;
+      return seed % n;
+    };
+    // A big folder as another tool left it: an executable and a symlink among 400 files.
+    const names = Array.from({ length: 400 }, (_, i) => `cm-${i}.yaml`).concat(['run.sh', 'link']).sort();
+    const body = Buffer.concat(names.map((n) => Buffer.concat([
+      Buffer.from(`${n === 'run.sh' ? '100755' : n === 'link' ? '120000' : '100644'} ${n}\0`), Buffer.from(blob(`v0 ${n}`), 'hex'),
+    ])));
+    const folder = store.write('tree', body);
+    const root = store.write('tree', Buffer.concat([Buffer.from('40000 big\0'), Buffer.from(folder, 'hex')]));
+    const tree = await TreeIndex.load(store, root);
+    const modes = new Map([['big/run.sh', '100755'], ['big/link', '120000']]);
+    const ident = formatIdent({ name: 'a', email: 'a@example.com' }, 1_700_000_000);
+    let tip = store.write('commit', encodeCommit({ tree: root, parents: [], author: ident, committer: ident, message: 'start\n' }));
+    // The first write after a load encodes the folder; from then on it is laid out.
+    tree.apply([{ path: 'big/cm-0.yaml', oid: blob('v1 cm-0') }]);
+    tree.write(store);
+    for (let k = 1; k <= 150; k++) {
+      const changes: BlobChange[] = [];
+      const n = 1 + rnd(4);
+      for (let j = 0; j < n; j++) {
+        const op = rnd(6);
+        const existing = [...tree.files.keys()];
+        if (op === 0) changes.push({ path: existing[rnd(existing.length)]!, oid: null });
+        else if (op === 1) changes.push({ path: `big/${['a', 'cm-1', 'cm-5x', 'z'][rnd(4)]}-${k}-${j}.yaml`, oid: blob(`new ${k} ${j}`) });
+        else if (op === 2) changes.push({ path: `big/${['cm-3', 'cm-3.yaml.d', 'sub'][rnd(3)]}/f-${k}.yaml`, oid: blob(`deep ${k}`) }); // folders sorting among files
+        else changes.push({ path: existing[rnd(existing.length)]!, oid: blob(`v${k} ${j}`) });
+      }
+      if (k === 40) changes.push({ path: 'big/run.sh', oid: blob('now a plain file') }, { path: 'big/link', oid: null });
+      const encoded = vi.spyOn(Buffer.prototype, 'write');
+      let written: string;
+      try {
+        tree.apply(changes);
+        written = tree.write(store);
+      } finally {
+        vi.restoreAllMocks();
+      }
+      // Into the big folder's bytes only new entries and changed ids are encoded (a head and an id
+      // each), not the ~400 others; small folders are encoded whole.
+      const intoBig = encoded.mock.contexts.filter((b) => (b as Buffer).byteLength >= 4096).length;
+      expect(intoBig).toBeLessThanOrEqual(2 * changes.length + 1);
+      // What the written tree holds, read back entry by entry, in git's order in every folder.
+      const listed = new Map<string, string>();
+      const walk = async (oid: string, prefix: string): Promise<void> => {
+        const entries = decodeTree((await store.read(oid, 'tree')).body);
+        for (const [i, e] of entries.entries()) {
+          const prev = entries[i - 1];
+          if (prev) expect(compareTreeNames(prev.name, prev.mode === TREE_MODE, e.name, e.mode === TREE_MODE)).toBeLessThan(0);
+          if (e.mode === TREE_MODE) await walk(e.oid, `${prefix}${e.name}/`);
+          else listed.set(`${prefix}${e.name}`, `${e.mode} ${e.oid}`);
+        }
+      };
+      await walk(written, '');
+      for (const c of changes) modes.delete(c.path); // set or deleted through kubescribe: a plain file from then on
+      expect(listed).toEqual(new Map([...tree.files].map(([path, oid]) => [path, `${modes.get(path) ?? '100644'} ${oid}`])));
+      tip = store.write('commit', encodeCommit({ tree: written, parents: [tip], author: ident, committer: ident, message: `${k}\n` }));
+      store.setTip(tip);
+    }
     await store.close();
     await exec('git', ['--git-dir', dir, 'fsck', '--strict']);
   });

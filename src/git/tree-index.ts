@@ -1,14 +1,16 @@
 // The branch tip's tree, held in memory as nested folders. A commit changes a few files: only
-// the folders on those paths are marked dirty and re-serialized (a 10,000-file repository still
-// writes ~5 small trees a commit), sorted entry names and entry headers are cached per folder,
-// and the flat path → blob-id map (files()) is kept in step for resync comparisons. A big folder
-// (see DELTA_MIN_BYTES) keeps its last serialized bytes and where each entry's id sits in them:
-// when only ids changed (updates, not creates or deletes), the next version is those bytes with
-// the new ids written in, instead of all 10,000 entries serialized again. A create or delete keeps
-// the sorted names in step (one insertion, no sort) and writes the new version into the buffer of
-// the version before last when it is ours and big enough (buffers get a little room to grow): a
-// burst of creates into one folder of 10,000 then allocates nothing per commit instead of ~400 KB
-// each, which kept tens of MiB of dead Buffers waiting for the GC (issue 19, burst memory).
+// the folders on those paths are marked dirty and written again (a 10,000-file repository still
+// writes ~5 small trees a commit), and the flat path → blob-id map (files()) is kept in step for
+// resync comparisons. Each folder keeps its entries in git's order (a create or delete is one
+// insertion or removal, no sort). A big folder (see DELTA_MIN_BYTES) also keeps its last
+// serialized bytes and where each entry sits in them: its next version is made of runs of those
+// bytes copied as they are, the new entries written between them and the changed ids written in —
+// a loop of additions over the entries and a few copies, instead of 10,000 names and ids encoded
+// again. In a burst of creates into one folder of 10,000, encoding the whole folder again took
+// over half of kubescribe's CPU (issue 19, burst drain). The new version is written into the buffer
+// of the version before last when it is ours and big enough (buffers get a little room to grow):
+// such a burst then allocates nothing per commit instead of ~400 KB each, which kept tens of MiB
+// of dead Buffers waiting for the GC (issue 19, burst memory).
 import { KubescribeError } from '../errors.ts';
 import { compareTreeNames, decodeTree, EMPTY_TREE, FILE_MODE, TREE_MODE } from './object-format.ts';
 import { DELTA_MIN_BYTES, type DeltaBase, type ObjectStore } from './object-store.ts';
@@ -17,6 +19,7 @@ import { DELTA_MIN_BYTES, type DeltaBase, type ObjectStore } from './object-stor
 export interface BlobChange { path: string; oid: string | null }
 
 interface Item {
+  name: string;
   mode: string;
   oid: string;
   dir?: Folder;
@@ -27,13 +30,17 @@ interface Item {
    */
   head?: string;
   headBytes?: number;
-  /** Where the id sits in the folder's `base` bytes (when the folder keeps them). */
+  /**
+   * Where the id sits in the folder's `base` bytes when the folder is `laidOut`; undefined for an
+   * entry added (or whose mode changed) since, and for a removed one.
+   */
   at?: number;
 }
 interface Folder {
   entries: Map<string, Item>;
   oid: string | undefined;
-  sorted: string[] | undefined;
+  /** The entries in git's order (undefined: not sorted yet). */
+  sorted: Item[] | undefined;
   /** The last version written or loaded, when big enough to store the next one as a delta. */
   base?: DeltaBase;
   /** `base.body` was made here and the store keeps no reference to it (it kept a delta). */
@@ -46,8 +53,8 @@ interface Folder {
   spare?: Buffer;
   /** Entries whose id changed since `base` was written. */
   changed?: Item[];
-  /** Entries were added or removed since then: the ids cannot just be written in. */
-  reshaped?: boolean;
+  /** `base` is this folder's last version and every entry it holds knows where it sits there (`at`). */
+  laidOut?: boolean;
 }
 
 const BLOB_MODES = new Set(['100644', '100755', '120000']);
@@ -70,30 +77,33 @@ function bodyBuffer(folder: Folder, size: number): Buffer {
 }
 
 /** Where `name` is or would go in a folder's sorted names (git's order: a folder sorts as `name/`). */
-function sortedIndex(folder: Folder, sorted: readonly string[], name: string, isTree: boolean): number {
+function sortedIndex(sorted: readonly Item[], name: string, isTree: boolean): number {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     const other = sorted[mid]!;
-    if (compareTreeNames(other, folder.entries.get(other)?.mode === TREE_MODE, name, isTree) < 0) lo = mid + 1;
+    if (compareTreeNames(other.name, other.mode === TREE_MODE, name, isTree) < 0) lo = mid + 1;
     else hi = mid;
   }
   return lo;
 }
 
-function insertSorted(folder: Folder, name: string, isTree: boolean): void {
-  folder.reshaped = true;
-  if (folder.sorted) folder.sorted.splice(sortedIndex(folder, folder.sorted, name, isTree), 0, name);
+/** Adds a new entry to the folder, in its place in git's order. */
+function insertItem(folder: Folder, item: Item): void {
+  folder.entries.set(item.name, item);
+  if (folder.sorted) folder.sorted.splice(sortedIndex(folder.sorted, item.name, item.mode === TREE_MODE), 0, item);
 }
 
-function removeSorted(folder: Folder, name: string): void {
-  folder.reshaped = true;
-  const sorted = folder.sorted;
+function removeItem(folder: Folder, name: string): void {
   const item = folder.entries.get(name);
-  if (!sorted || !item) return;
-  const at = sortedIndex(folder, sorted, name, item.mode === TREE_MODE);
-  if (sorted[at] === name) sorted.splice(at, 1);
+  if (!item) return;
+  folder.entries.delete(name);
+  item.at = undefined; // no longer in the folder: its id is not written in (it may sit in `changed`)
+  const sorted = folder.sorted;
+  if (!sorted) return;
+  const at = sortedIndex(sorted, name, item.mode === TREE_MODE);
+  if (sorted[at] === item) sorted.splice(at, 1);
   else folder.sorted = undefined; // not where it should be: sort again
 }
 
@@ -115,9 +125,9 @@ export class TreeIndex {
     const folder: Folder = { entries: new Map(), oid, sorted: [], base: body.byteLength >= DELTA_MIN_BYTES ? { oid, body } : undefined };
     const subs: Promise<void>[] = [];
     for (const e of decodeTree(body)) {
-      const item: Item = { mode: e.mode, oid: e.oid };
+      const item: Item = { name: e.name, mode: e.mode, oid: e.oid };
       folder.entries.set(e.name, item);
-      folder.sorted!.push(e.name);
+      folder.sorted!.push(item);
       const path = prefix + e.name;
       if (e.mode === TREE_MODE) {
         subs.push(this.loadFolder(store, e.oid, `${path}/`).then((d) => { item.dir = d; }));
@@ -171,9 +181,8 @@ export class TreeIndex {
       const name = segs[i]!;
       let item = folder.entries.get(name);
       if (!item) {
-        item = { mode: TREE_MODE, oid: '', dir: emptyFolder() };
-        insertSorted(folder, name, true);
-        folder.entries.set(name, item);
+        item = { name, mode: TREE_MODE, oid: '', dir: emptyFolder() };
+        insertItem(folder, item);
       } else {
         (folder.changed ??= []).push(item);
       }
@@ -187,8 +196,7 @@ export class TreeIndex {
       if (item.mode !== FILE_MODE) { item.mode = FILE_MODE; item.head = undefined; item.headBytes = undefined; item.at = undefined; }
       (folder.changed ??= []).push(item);
     } else {
-      insertSorted(folder, name, false);
-      folder.entries.set(name, { mode: FILE_MODE, oid });
+      insertItem(folder, { name, mode: FILE_MODE, oid });
     }
     this.files.set(path, oid);
   }
@@ -208,8 +216,7 @@ export class TreeIndex {
     }
     for (let i = chain.length - 1; i >= 0; i--) {
       const f = chain[i]!;
-      removeSorted(f, segs[i]!);
-      f.entries.delete(segs[i]!);
+      removeItem(f, segs[i]!);
       if (f.entries.size > 0 || i === 0) break; // git keeps no empty folders
     }
     this.files.delete(path);
@@ -223,13 +230,12 @@ export class TreeIndex {
   private writeFolder(store: ObjectStore, folder: Folder, written: string[] | undefined): string {
     if (folder.oid !== undefined) return folder.oid;
     const changed = folder.changed;
-    const reshaped = folder.reshaped;
     folder.changed = undefined;
-    folder.reshaped = undefined;
-    const body = (folder.sorted && changed && !reshaped && this.spliced(store, folder, changed, written)) || this.serialized(store, folder, written);
+    const body = (folder.laidOut && folder.sorted && folder.base && this.relaid(store, folder, folder.sorted, folder.base.body, changed, written)) || this.serialized(store, folder, written);
     folder.oid = store.write('tree', body, undefined, folder.base);
     const previous = folder.baseOwned ? folder.base?.body : undefined;
     folder.base = body.length >= DELTA_MIN_BYTES ? { oid: folder.oid, body } : undefined;
+    folder.laidOut = folder.base !== undefined;
     folder.baseOwned = folder.base !== undefined && !store.holds(folder.oid, body);
     // The whole allocation of the version before: bodies made here start at its offset 0.
     folder.spare = folder.base && previous instanceof Buffer && previous.byteOffset === 0 && previous.buffer !== body.buffer ? Buffer.from(previous.buffer) : undefined;
@@ -237,43 +243,80 @@ export class TreeIndex {
     return folder.oid;
   }
 
-  /** The folder's last bytes with the changed ids written in, if only ids changed and the bytes are kept. */
-  private spliced(store: ObjectStore, folder: Folder, changed: readonly Item[], written: string[] | undefined): Buffer | undefined {
-    if (!folder.base || !changed.every((item) => item.at !== undefined)) return undefined;
-    const size = folder.base.body.byteLength;
+  /**
+   * The folder's next version from its last one (`base`, where every entry still there knows its
+   * place): the runs of unchanged entries copied as they are, new entries encoded between them,
+   * then the changed ids written in. Every entry's `at` moves to the new bytes.
+   */
+  private relaid(store: ObjectStore, folder: Folder, sorted: readonly Item[], base: Uint8Array, changed: readonly Item[] | undefined, written: string[] | undefined): Buffer {
+    let size = 0;
+    for (const item of sorted) {
+      if (item.at === undefined) {
+        if (item.dir) item.oid = this.writeFolder(store, item.dir, written);
+        if (item.head === undefined) {
+          item.head = `${item.mode} ${item.name}\0`;
+          item.headBytes = Buffer.byteLength(item.head, 'utf8');
+        }
+      }
+      size += item.headBytes! + 20;
+    }
     const body = bodyBuffer(folder, size);
-    body.set(folder.base.body);
-    for (const item of changed) {
+    let out = 0;
+    // The run of base bytes being gathered: [runFrom, runTo), to be copied to runOut.
+    let runFrom = -1;
+    let runTo = -1;
+    let runOut = 0;
+    for (const item of sorted) {
+      const head = item.headBytes!;
+      const at = item.at;
+      if (at !== undefined) {
+        const start = at - head;
+        if (start !== runTo) {
+          if (runFrom >= 0) body.set(base.subarray(runFrom, runTo), runOut);
+          runFrom = start;
+          runOut = out;
+        }
+        runTo = at + 20;
+        item.at = out + head;
+        out += head + 20;
+      } else {
+        if (runFrom >= 0) body.set(base.subarray(runFrom, runTo), runOut);
+        runFrom = -1;
+        runTo = -1;
+        out += body.write(item.head!, out, 'utf8');
+        item.at = out;
+        out += body.write(item.oid, out, 'hex');
+      }
+    }
+    if (runFrom >= 0) body.set(base.subarray(runFrom, runTo), runOut);
+    for (const item of changed ?? []) {
+      if (item.at === undefined) continue; // removed since
       if (item.dir) item.oid = this.writeFolder(store, item.dir, written);
-      body.write(item.oid, item.at!, 'hex');
+      body.write(item.oid, item.at, 'hex');
     }
     return body;
   }
 
   private serialized(store: ObjectStore, folder: Folder, written: string[] | undefined): Buffer {
     if (!folder.sorted) {
-      const names = [...folder.entries.keys()];
-      const isTree = (n: string): boolean => folder.entries.get(n)!.mode === TREE_MODE;
-      names.sort((a, b) => compareTreeNames(a, isTree(a), b, isTree(b)));
-      folder.sorted = names;
+      const items = [...folder.entries.values()];
+      items.sort((a, b) => compareTreeNames(a.name, a.mode === TREE_MODE, b.name, b.mode === TREE_MODE));
+      folder.sorted = items;
     }
     let size = 0;
-    for (const name of folder.sorted) {
-      const item = folder.entries.get(name)!;
+    for (const item of folder.sorted) {
       if (item.dir) item.oid = this.writeFolder(store, item.dir, written);
       if (item.head === undefined) {
-        item.head = `${item.mode} ${name}\0`;
+        item.head = `${item.mode} ${item.name}\0`;
         item.headBytes = Buffer.byteLength(item.head, 'utf8');
       }
       size += item.headBytes! + 20;
     }
     const body = bodyBuffer(folder, size);
-    const keep = size >= DELTA_MIN_BYTES;
     let at = 0;
-    for (const name of folder.sorted) {
-      const item = folder.entries.get(name)!;
+    for (const item of folder.sorted) {
       at += body.write(item.head!, at, 'utf8');
-      item.at = keep ? at : undefined;
+      item.at = at;
       at += body.write(item.oid, at, 'hex');
     }
     return body;
