@@ -3,9 +3,10 @@ import * as fs from 'node:fs';
 import { appendFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { blobOid } from './blob-oid.ts';
 import { encodeCommit, formatIdent } from './object-format.ts';
+import { DiskObjects } from './disk-objects.ts';
 import { ObjectStore } from './object-store.ts';
 import { TreeIndex } from './tree-index.ts';
 import { freshBareRepoPerTest } from './testing/bare-repo.ts';
@@ -99,6 +100,49 @@ describe('ObjectStore', () => {
     const listed = (await exec('git', ['--git-dir', dir, 'ls-tree', '-r', tip!])).stdout.trim().split('\n');
     expect(listed).toHaveLength(400);
     expect(listed).toContain(`100644 blob ${blobOid('v: 120\n')}\tns/core/configmaps/cm-${(120 * 37) % 400}.yaml`);
+  });
+
+  it('packs a big folder without rebuilding it from an older pack: its first version in each pack is kept whole', async () => {
+    const store = await ObjectStore.open(dir, 'main');
+    const tree = await TreeIndex.load(store, undefined);
+    const ident = formatIdent({ name: 'alice', email: 'a@example.com' }, 1_700_000_000);
+    let tip: string | undefined;
+    const commit = (changes: Record<string, string>): string => {
+      tree.apply(Object.entries(changes).map(([path, content]) => ({ path, oid: store.write('blob', Buffer.from(content)) })));
+      const root = tree.write(store);
+      tip = store.write('commit', encodeCommit({ tree: root, parents: tip ? [tip] : [], author: ident, committer: ident, message: 'm' }));
+      store.setTip(tip);
+      return root;
+    };
+    const seed: Record<string, string> = {};
+    for (let i = 0; i < 400; i++) seed[`ns/core/configmaps/cm-${i}.yaml`] = `i: ${i}\n`;
+    commit(seed);
+    await store.flush();
+    store.forgetRecent(store.mark());
+    const packedReads = vi.spyOn(DiskObjects.prototype, 'readPacked');
+    const roots: string[] = [];
+    // A burst of creates, packed and pushed every 30 commits: the commits go on during a push,
+    // and when it lands the store forgets what the push sent.
+    let sent: number | undefined;
+    for (let k = 1; k <= 120; k++) {
+      roots.push(commit({ [`ns/core/configmaps/new-${k}.yaml`]: `k: ${k}\n` }));
+      if (k % 30 === 0) {
+        await store.flush();
+        sent = store.mark();
+      } else if (k % 30 === 5 && sent !== undefined) {
+        store.forgetRecent(sent);
+      }
+    }
+    await store.flush();
+    expect(packedReads).not.toHaveBeenCalled();
+    vi.restoreAllMocks();
+    await store.close();
+    await exec('git', ['--git-dir', dir, 'fsck', '--strict']);
+    const listed = (await exec('git', ['--git-dir', dir, 'ls-tree', '-r', tip!])).stdout.trim().split('\n');
+    expect(listed).toHaveLength(520);
+    // Every version reads back from the packs (each pack stands alone: git verify-pack checks it).
+    for (const f of (await readdir(join(dir, 'objects', 'pack'))).filter((n) => n.endsWith('.idx'))) await exec('git', ['verify-pack', join(dir, 'objects', 'pack', f)]);
+    for (const r of roots) await exec('git', ['--git-dir', dir, 'cat-file', '-e', r]);
   });
 
   it('reads what the git CLI packed with deltas, byte for byte', async () => {
