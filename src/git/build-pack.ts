@@ -132,9 +132,10 @@ export function buildPack(objects: readonly (PackObject | DeltaObject | RawEntry
     chunks.push(head, data);
     offset += head.length + data.length;
   }
-  const body = Buffer.concat(chunks, offset);
-  const packSha = createHash('sha1').update(body).digest();
-  const pack = Buffer.concat([body, packSha]);
+  // One copy of the entries, with room for the trailing checksum (a pack in a burst is ~1 MB a push).
+  const pack = Buffer.concat(chunks, offset + 20);
+  const packSha = createHash('sha1').update(pack.subarray(0, offset)).digest();
+  packSha.copy(pack, offset);
   const name = `pack-${packSha.toString('hex')}`;
   return { name, pack, idx: withIndex ? buildIndex(entries, packSha) : Buffer.alloc(0) };
 }
