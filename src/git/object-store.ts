@@ -206,7 +206,8 @@ export class ObjectStore {
   /** Makes oid the branch tip: the objects written since the last call and the tip reach the journal in one write. */
   setTip(oid: string | undefined): void {
     if (oid !== undefined) this.staged.push(...journalRecord(TIP, Buffer.from(oid, 'hex')));
-    if (this.staged.length > 0 && this.fd !== undefined) fs.writeSync(this.fd, Buffer.concat(this.staged));
+    // One write of the records' pieces as they are (no concatenated copy: a big folder whole is 0.4 MB).
+    if (this.staged.length > 0 && this.fd !== undefined) fs.writevSync(this.fd, this.staged);
     this.staged = [];
     this.tip = oid;
   }
