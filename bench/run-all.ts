@@ -27,6 +27,7 @@ function steps(out: string): Step[] {
     { name: 'git-commit', file: 'git-commit.ts', args: ['1000'] },
     { name: 'commit-growth', file: 'commit-growth.ts', args: ['--files', '100,1000,10000', '--commits', '500'] },
     { name: 'commit-growth-flat', file: 'commit-growth.ts', args: ['--files', '100,1000,10000', '--commits', '200', '--layout', 'flat'] },
+    { name: 'folder-creates', file: 'folder-creates.ts', args: ['--creates', '10000'] },
     { name: 'webhook', file: 'webhook.ts', args: ['--rounds', '5', '--seconds', '4', '--rates', '10,100,1000', '--rate-seconds', '5'] },
     { name: 'webhook-parts', file: 'webhook-parts.ts', args: ['--rounds', '5'] },
     { name: 'flood', file: 'correlation-flood.ts', args: ['--max-entries', '20000', '--times', '3'] },
