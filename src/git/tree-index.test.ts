@@ -9,6 +9,14 @@ import { freshBareRepoPerTest } from './testing/bare-repo.ts';
 
 const exec = promisify(execFile);
 
+/** A repeatable random integer below n (a linear congruential generator). */
+function seededRandom(seed: number): (n: number) => number {
+  return (n) => {
+    seed = (seed * 1664525 + 1013904223) >>> 0;
+    return seed % n;
+  };
+}
+
 describe('TreeIndex', () => {
   let dir: string;
   freshBareRepoPerTest('tree-index-', (d) => { dir = d; });
@@ -16,11 +24,7 @@ describe('TreeIndex', () => {
   it('writes the same trees when it patches ids into a big folder as when it serializes everything, and git agrees', async () => {
     const store = await ObjectStore.open(dir, 'main');
     const blob = (s: string): string => store.write('blob', Buffer.from(s));
-    let seed = 5;
-    const rnd = (n: number): number => {
-      seed = (seed * 1664525 + 1013904223) >>> 0;
-      return seed % n;
-    };
+    const rnd = seededRandom(5);
     // A big flat folder, a big folder with subfolders whose names sort around files ('a' < 'a-b' < 'a/' < 'a0'), and small ones.
     const paths = [
       ...Array.from({ length: 300 }, (_, i) => `ns/core/configmaps/cm-${i}.yaml`),
@@ -92,11 +96,7 @@ describe('TreeIndex', () => {
   it('lays out creates, deletes, new folders and mode changes from the last version, byte for byte as git does, encoding only what is new', async () => {
     const store = await ObjectStore.open(dir, 'main');
     const blob = (s: string): string => store.write('blob', Buffer.from(s));
-    let seed = 11;
-    const rnd = (n: number): number => {
-      seed = (seed * 1664525 + 1013904223) >>> 0;
-      return seed % n;
-    };
+    const rnd = seededRandom(11);
     // A big folder as another tool left it: an executable and a symlink among 400 files.
     const names = Array.from({ length: 400 }, (_, i) => `cm-${i}.yaml`).concat(['run.sh', 'link']).sort();
     const body = Buffer.concat(names.map((n) => Buffer.concat([
