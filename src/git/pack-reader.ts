@@ -68,9 +68,25 @@ export class PackReader {
     private readonly cache: PackCache,
     private fd: number | undefined,
     private readonly offsets: Map<string, number>,
-    /** Entry start → next entry start (or the trailer): the compressed extent of each entry. */
-    private readonly ends: Map<number, number>,
+    /**
+     * Every entry's start, in order, then the trailer's: an entry ends where the next one starts.
+     * A typed array, not a Map of start → end: ~4 MiB less at 100,000 objects.
+     */
+    private readonly starts: Float64Array,
   ) {}
+
+  /** Where the entry starting at `offset` ends, or undefined if no entry starts there. */
+  private endOf(offset: number): number | undefined {
+    const starts = this.starts;
+    let lo = 0;
+    let hi = starts.length - 1; // the last one is the trailer
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (starts[mid]! < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < starts.length - 1 && starts[lo] === offset ? starts[lo + 1] : undefined;
+  }
 
   /** `cache`: shared with the other packs of the store (by default one of its own). */
   static async open(packPath: string, cache = new PackCache()): Promise<PackReader> {
@@ -87,11 +103,12 @@ export class PackReader {
       offsets.set(idx.toString('hex', namesAt + i * 20, namesAt + i * 20 + 20), off);
     }
     const fd = openSync(packPath, 'r');
-    const sorted = [...offsets.values()].sort((a, b) => a - b);
-    const trailer = fstatSync(fd).size - 20;
-    const ends = new Map<number, number>();
-    sorted.forEach((off, i) => ends.set(off, sorted[i + 1] ?? trailer));
-    return new PackReader(packPath, cache, fd, offsets, ends);
+    const starts = new Float64Array(offsets.size + 1);
+    let i = 0;
+    for (const off of offsets.values()) starts[i++] = off;
+    starts[i] = fstatSync(fd).size - 20;
+    starts.subarray(0, i).sort();
+    return new PackReader(packPath, cache, fd, offsets, starts);
   }
 
   has(oid: string): boolean {
@@ -108,7 +125,7 @@ export class PackReader {
   rawEntry(oid: string): Buffer | undefined {
     const off = this.offsets.get(oid);
     if (off === undefined || this.fd === undefined) return undefined;
-    const end = this.ends.get(off)!;
+    const end = this.endOf(off)!;
     const raw = Buffer.allocUnsafe(end - off);
     readSync(this.fd, raw, 0, raw.length, off);
     const kind = (raw[0]! >> 4) & 7;
@@ -163,7 +180,7 @@ export class PackReader {
   /** One entry as stored: a whole object, or a delta (still deflated) and where its base is. */
   private entryAt(offset: number): RawObject | { delta: Buffer; baseOffset?: number; baseOid: string } {
     if (this.fd === undefined) throw new Error(`pack ${this.path} is closed`);
-    const end = this.ends.get(offset);
+    const end = this.endOf(offset);
     if (end === undefined) throw new KubescribeError('KUBESCRIBE_ERR_GIT_STORE_CORRUPT', `no object at offset ${offset} of ${this.path}`);
     const raw = Buffer.allocUnsafe(end - offset);
     readSync(this.fd, raw, 0, raw.length, offset);
