@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { hashObject } from './blob-oid.ts';
 import { writePack } from './build-pack.ts';
@@ -18,6 +20,30 @@ async function bigPack(dir: string, n: number) {
 }
 
 describe('pack reader', () => {
+  it('finds where each entry ends: the raw entries tile the pack and inflate to their objects', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pack-reader-'));
+    // Sizes around the stored block (65,535 bytes) and a few bytes; their order in the pack is not their ids' order.
+    const objects = [5, 70_000, 300, 131_071, 1].map((n, i) => {
+      const body = Buffer.alloc(n, 97 + i);
+      return { oid: hashObject('blob', body), type: 'blob' as const, body };
+    });
+    const { name } = await writePack(dir, objects);
+    const reader = await PackReader.open(join(dir, `${name}.pack`));
+    try {
+      let total = 0;
+      for (const o of objects) {
+        const raw = reader.rawEntry(o.oid)!;
+        total += raw.length;
+        let at = 1;
+        while (raw[at - 1]! & 0x80) at++; // the entry's type and size header
+        expect(inflateSync(raw.subarray(at)).equals(o.body)).toBe(true);
+      }
+      expect(total).toBe(statSync(join(dir, `${name}.pack`)).size - 12 - 20); // all but the pack's header and trailer
+    } finally {
+      reader.close();
+    }
+  });
+
   it('reads every object back, keeping at most 16 MiB of them for later reads across all packs of a store', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'pack-reader-'));
     const cache = new PackCache();
