@@ -58,6 +58,7 @@ interface Folder {
 }
 
 const BLOB_MODES = new Set(['100644', '100755', '120000']);
+const NO_BYTES = new Uint8Array(0);
 
 function emptyFolder(): Folder {
   return { entries: new Map(), oid: undefined, sorted: undefined };
@@ -231,7 +232,8 @@ export class TreeIndex {
     if (folder.oid !== undefined) return folder.oid;
     const changed = folder.changed;
     folder.changed = undefined;
-    const body = (folder.laidOut && folder.sorted && folder.base && this.relaid(store, folder, folder.sorted, folder.base.body, changed, written)) || this.serialized(store, folder, written);
+    const laidOut = folder.laidOut && folder.sorted && folder.base;
+    const body = this.laidOutBody(store, folder, laidOut ? folder.base!.body : this.unlaid(folder), changed, written);
     folder.oid = store.write('tree', body, undefined, folder.base);
     const previous = folder.baseOwned ? folder.base?.body : undefined;
     folder.base = body.length >= DELTA_MIN_BYTES ? { oid: folder.oid, body } : undefined;
@@ -243,12 +245,23 @@ export class TreeIndex {
     return folder.oid;
   }
 
+  /** A folder whose last bytes are not reused: sorted, every entry to be encoded. Its base: none. */
+  private unlaid(folder: Folder): Uint8Array {
+    if (!folder.sorted) {
+      folder.sorted = [...folder.entries.values()];
+      folder.sorted.sort((a, b) => compareTreeNames(a.name, a.mode === TREE_MODE, b.name, b.mode === TREE_MODE));
+    }
+    for (const item of folder.sorted) item.at = undefined;
+    return NO_BYTES;
+  }
+
   /**
-   * The folder's next version from its last one (`base`, where every entry still there knows its
-   * place): the runs of unchanged entries copied as they are, new entries encoded between them,
-   * then the changed ids written in. Every entry's `at` moves to the new bytes.
+   * The folder's next version from its last one (`base`, where every entry that has an `at` sits):
+   * the runs of unchanged entries copied as they are, the others encoded between them, then the
+   * changed ids written in. Every entry's `at` moves to the new bytes.
    */
-  private relaid(store: ObjectStore, folder: Folder, sorted: readonly Item[], base: Uint8Array, changed: readonly Item[] | undefined, written: string[] | undefined): Buffer {
+  private laidOutBody(store: ObjectStore, folder: Folder, base: Uint8Array, changed: readonly Item[] | undefined, written: string[] | undefined): Buffer {
+    const sorted = folder.sorted!;
     let size = 0;
     for (const item of sorted) {
       if (item.at === undefined) {
@@ -293,31 +306,6 @@ export class TreeIndex {
       if (item.at === undefined) continue; // removed since
       if (item.dir) item.oid = this.writeFolder(store, item.dir, written);
       body.write(item.oid, item.at, 'hex');
-    }
-    return body;
-  }
-
-  private serialized(store: ObjectStore, folder: Folder, written: string[] | undefined): Buffer {
-    if (!folder.sorted) {
-      const items = [...folder.entries.values()];
-      items.sort((a, b) => compareTreeNames(a.name, a.mode === TREE_MODE, b.name, b.mode === TREE_MODE));
-      folder.sorted = items;
-    }
-    let size = 0;
-    for (const item of folder.sorted) {
-      if (item.dir) item.oid = this.writeFolder(store, item.dir, written);
-      if (item.head === undefined) {
-        item.head = `${item.mode} ${item.name}\0`;
-        item.headBytes = Buffer.byteLength(item.head, 'utf8');
-      }
-      size += item.headBytes! + 20;
-    }
-    const body = bodyBuffer(folder, size);
-    let at = 0;
-    for (const item of folder.sorted) {
-      at += body.write(item.head!, at, 'utf8');
-      item.at = at;
-      at += body.write(item.oid, at, 'hex');
     }
     return body;
   }
