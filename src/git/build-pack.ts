@@ -63,41 +63,38 @@ function adler32(data: Uint8Array): number {
   return ((b << 16) | a) >>> 0;
 }
 
-/** A zlib stream holding data in stored (uncompressed) deflate blocks. */
-export function zlibStored(data: Uint8Array): Buffer {
-  const blocks = Math.max(1, Math.ceil(data.length / MAX_STORED));
-  const out = Buffer.allocUnsafe(2 + blocks * 5 + data.length + 4);
-  out[0] = 0x78;
-  out[1] = 0x01;
-  let at = 2;
-  for (let k = 0; k < blocks; k++) {
-    const start = k * MAX_STORED;
-    const len = Math.min(MAX_STORED, data.length - start);
-    out[at] = k === blocks - 1 ? 1 : 0;
-    out.writeUInt16LE(len, at + 1);
-    out.writeUInt16LE(~len & 0xffff, at + 3);
-    at += 5;
-    out.set(data.subarray(start, start + len), at);
-    at += len;
-  }
-  out.writeUInt32BE(adler32(data), at);
-  return out;
+/** Writes the 5-byte header of a stored deflate block of `len` bytes at `at`. */
+function storedBlockHeader(out: Buffer, at: number, len: number, last: boolean): void {
+  out[at] = last ? 1 : 0;
+  out.writeUInt16LE(len, at + 1);
+  out.writeUInt16LE(~len & 0xffff, at + 3);
 }
 
+/** Below this a stored stream is one copied buffer (one piece an object); above, pieces pointing into the data. */
+const COPY_BELOW = 4096;
+
 /**
- * The same zlib stream as zlibStored, as pieces that point into `data` instead of a copy of it: a
- * big folder goes into each pack whole (0.4 MB for 10,000 entries), and into the push's pack too.
+ * A zlib stream holding data in stored (uncompressed) deflate blocks, as the pieces to write in
+ * order. A big body is pointed into, not copied: a big folder goes into each pack whole (0.4 MB
+ * for 10,000 entries), and into the push's pack too.
  */
-function zlibStoredPieces(data: Uint8Array): Uint8Array[] {
-  const blocks = Math.max(1, Math.ceil(data.length / MAX_STORED));
+export function zlibStored(data: Uint8Array): Uint8Array[] {
+  if (data.length < COPY_BELOW) {
+    const out = Buffer.allocUnsafe(2 + 5 + data.length + 4);
+    out[0] = 0x78;
+    out[1] = 0x01;
+    storedBlockHeader(out, 2, data.length, true);
+    out.set(data, 7);
+    out.writeUInt32BE(adler32(data), 7 + data.length);
+    return [out];
+  }
+  const blocks = Math.ceil(data.length / MAX_STORED);
   const pieces: Uint8Array[] = [Buffer.from([0x78, 0x01])];
   for (let k = 0; k < blocks; k++) {
     const start = k * MAX_STORED;
     const len = Math.min(MAX_STORED, data.length - start);
     const head = Buffer.allocUnsafe(5);
-    head[0] = k === blocks - 1 ? 1 : 0;
-    head.writeUInt16LE(len, 1);
-    head.writeUInt16LE(~len & 0xffff, 3);
+    storedBlockHeader(head, 0, len, k === blocks - 1);
     pieces.push(head, data.subarray(start, start + len));
   }
   const adler = Buffer.allocUnsafe(4);
@@ -158,8 +155,7 @@ function packPieces(objects: readonly (PackObject | DeltaObject | RawEntry)[], o
       head = entryHeader(TYPE_CODE[o.type], o.body.byteLength);
       payload = o.body;
     }
-    const big = payload.byteLength >= COMPRESS_MIN_BYTES;
-    const data = opts.compress && big ? [deflateSync(payload)] : big ? zlibStoredPieces(payload) : [zlibStored(payload)];
+    const data = opts.compress && payload.byteLength >= COMPRESS_MIN_BYTES ? [deflateSync(payload)] : zlibStored(payload);
     let crc = crc32(head);
     let size = head.length;
     for (const piece of data) {
