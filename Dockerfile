@@ -23,7 +23,13 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error \
  && npm cache clean --force
 
 FROM node:${NODE_VERSION}-slim
-ENV NODE_ENV=production
+# glibc's malloc at its starting thresholds, fixed: by default the first large block freed raises
+# the mmap threshold (up to 32 MiB), after which the large blocks of a snapshot or a burst (zlib,
+# HTTP bodies, lists) come from arenas that are seldom given back. Fixed, they are unmapped when
+# freed: 232 vs 298 MiB after a 100,000-object snapshot, ~20 MiB less idle, the same CPU
+# (docs/benchmarks.md, "glibc's malloc thresholds"). The local stack reads these lines too
+# (e2e/stack/image-env.ts), so that tests and benchmarks run kubescribe as the image does.
+ENV NODE_ENV=production MALLOC_MMAP_THRESHOLD_=131072 MALLOC_TRIM_THRESHOLD_=131072
 # A fixed numeric uid/gid, so that runAsNonRoot can be verified and fsGroup matches (the chart
 # uses 10001).
 RUN groupadd --system --gid 10001 kubescribe \

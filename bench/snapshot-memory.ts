@@ -12,7 +12,8 @@
 //             preloaded probe (bench/support/probe.mjs), the heap and RSS right after a full GC
 //             (what it retains). Targets (VmRSS): < 150 MiB at 10,000 objects, < 300 MiB at 100,000.
 // Usage: npx tsx bench/snapshot-memory.ts [--sizes 100,1000,10000] [--dir /tmp/ks-bench/snapshot]
-//        [--settle 5] [--keep] [--profile DIR] [--node-options '--max-semi-space-size=2'] [--program dist/kubescribe.mjs of another build] [--json results.jsonl]
+//        [--settle 5] [--keep] [--profile DIR] [--node-options '--max-semi-space-size=2'] [--program dist/kubescribe.mjs of another build] [--glibc-malloc] [--json results.jsonl]
+//        --glibc-malloc: without the image's MALLOC_* settings (e2e/stack/image-env.ts), for a before/after.
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,7 +22,7 @@ import { promisify } from 'node:util';
 import { createBareRepo } from '../e2e/stack/git-server.ts';
 import { GitProbe } from './support/git-probe.ts';
 import { createConfigMaps, KubeClient } from './support/kube-client.ts';
-import { arg, fmt, load, numbers, record, sleep } from './support/report.ts';
+import { arg, flag, fmt, load, numbers, record, sleep } from './support/report.ts';
 import { benchInstance, kubescribePid, memoryOf, probed, retainedHeap, withStack } from './support/stack.ts';
 
 const exec = promisify(execFile);
@@ -110,7 +111,7 @@ async function main(): Promise<void> {
         if (n > created) console.log(`created ${n - created} ConfigMaps (now ${n}) in ${fmt((now() - t) / 1000)} s; load ${load()}`);
         created = Math.max(created, n);
 
-        const inst = await benchInstance(env, { name: `snap${n}`, namespaces: [NS], program: arg('program', '') || undefined, settings: (s) => { (s.git as Record<string, unknown>).pushIntervalMs = 100; } });
+        const inst = await benchInstance(env, { name: `snap${n}`, namespaces: [NS], program: arg('program', '') || undefined, imageEnv: !flag('glibc-malloc'), settings: (s) => { (s.git as Record<string, unknown>).pushIntervalMs = 100; } });
         // The probe watches before kubescribe starts: the journal is emptied by the first push.
         const p = new GitProbe({ dataDir: join(inst.dir, 'data') }, inst.git.repo);
         try {

@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { builderBlocker, contextFiles, imageKey, KUBESCRIBE_IMAGE, kubescribeImage } from './kubescribe-image.ts';
+import { imageRuntimeEnv } from '../stack/image-env.ts';
 
 const exec = promisify(execFile);
 const repo = join(import.meta.dirname, '..', '..');
@@ -61,6 +62,8 @@ describe.skipIf(blocked !== undefined && !process.env.CI)('the image buildah bui
       ExposedPorts: { '9443/tcp': {}, '8080/tcp': {} },
     });
     expect(cfg.config.Env).toContain('NODE_ENV=production');
+    // The malloc settings the local stack copies (e2e/stack/image-env.ts) are the image's.
+    for (const [k, v] of Object.entries(imageRuntimeEnv(repo))) expect(cfg.config.Env).toContain(`${k}=${v}`);
     // The image starts as its user: no settings file, so kubescribe says how to run it (exit 2).
     const ctr = (await exec('buildah', ['from', '--pull-never', `localhost/${KUBESCRIBE_IMAGE}`])).stdout.trim();
     try {

@@ -11,6 +11,7 @@ import { kubectl as kubectlAs, type ControlPlaneInfo } from './control-plane.ts'
 import type { StackEnv } from './env.ts';
 import { ensureCert } from './pki.ts';
 import { freePort, isRunning, killNow, startDetached, stopProcess, waitFor, type ProcessRecord } from './processes.ts';
+import { imageRuntimeEnv } from './image-env.ts';
 import { repoRoot, webhookConfiguration } from './stack.ts';
 
 export interface InstanceOptions {
@@ -24,6 +25,8 @@ export interface InstanceOptions {
   replicas?: number;
   /** The kubescribe program to run (default dist/kubescribe.mjs): a benchmark's baseline build. */
   program?: string;
+  /** Run with the image's malloc settings (default true; false: glibc's own, for a before/after). */
+  imageEnv?: boolean;
 }
 
 export interface Replica {
@@ -121,6 +124,7 @@ export async function startInstance(env: StackEnv, o: InstanceOptions, target: I
   o.settings?.(settings);
   const settingsFile = join(dir, 'settings.yaml');
   const settingsFiles: string[] = [];
+  const runtimeEnv = o.imageEnv === false ? {} : imageRuntimeEnv(repoRoot);
   for (let i = 0; i < count; i++) {
     const file = i === 0 ? settingsFile : join(dir, `settings-${i}.yaml`);
     const rp = replicaPorts[i] as { webhook: number; metrics: number };
@@ -167,7 +171,7 @@ export async function startInstance(env: StackEnv, o: InstanceOptions, target: I
       state: () => readyz(i),
       async start() {
         if (!isRunning(procs[i])) {
-          procs[i] = startDetached(process.execPath, [o.program ?? join(repoRoot, 'dist', 'kubescribe.mjs'), 'run', '--settings', settingsFiles[i] as string], { log: rlog, marker, cwd: repoRoot });
+          procs[i] = startDetached(process.execPath, [o.program ?? join(repoRoot, 'dist', 'kubescribe.mjs'), 'run', '--settings', settingsFiles[i] as string], { log: rlog, marker, cwd: repoRoot, env: runtimeEnv });
         }
         const p = procs[i];
         await waitFor(`instance ${o.name} replica ${i} /readyz (log ${rlog})`, async () => {
