@@ -167,8 +167,13 @@ export class ChangeDetector {
   }
 }
 
+/**
+ * `namespace/name`, one flat string: a template literal of 13 characters or more is a chain of
+ * two concatenation cells over its parts (64 bytes besides the name, kept as long as the object is
+ * watched: 6 MiB at 100,000 objects); Array.prototype.join copies into one string.
+ */
 function stateKey(namespace: string | undefined, name: string | undefined): string {
-  return `${namespace ?? ''}/${name ?? ''}`;
+  return [namespace ?? '', name ?? ''].join('/');
 }
 
 function splitKey(key: string): [string, string] {
