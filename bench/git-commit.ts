@@ -110,7 +110,7 @@ async function main(): Promise<void> {
         ...(batching ? {} : { pushIntervalMs: 3_600_000, pushMaxCommits: Number.MAX_SAFE_INTEGER }),
         logger: pino({ level: 'silent' }),
       });
-      if (w.files().size !== FILES) throw new Error(`expected ${FILES} files, found ${w.files().size}`);
+      if (w.files().count() !== FILES) throw new Error(`expected ${FILES} files, found ${w.files().count()}`);
       openMs.push(performance.now() - t);
       return w;
     };

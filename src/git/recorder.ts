@@ -9,11 +9,12 @@ import { authorEmail, changeMessage, reconcileMessage } from './commit-message.t
 import { blobOid } from './blob-oid.ts';
 import { Checkpoints, compareRv } from './checkpoints.ts';
 import { objectPath } from './paths.ts';
+import type { FileLookup } from './tree-index.ts';
 import type { FileChange } from './types.ts';
 
 export interface CommitTarget {
   commit(input: { changes: FileChange[]; author: { name: string; email: string; timestamp?: number }; message: string }): Promise<string>;
-  files(): ReadonlyMap<string, string>;
+  files(): FileLookup;
   readFile(path: string): Promise<string | undefined>;
 }
 

@@ -57,7 +57,7 @@ describe('TreeIndex', () => {
     await store.close();
     await exec('git', ['--git-dir', dir, 'fsck', '--strict']); // checks entry order and modes of every tree
     const listed = (await exec('git', ['--git-dir', dir, 'ls-tree', '-r', 'main'], { maxBuffer: 1 << 24 })).stdout.trim().split('\n');
-    expect(listed).toHaveLength(tree.files.size);
+    expect(listed).toHaveLength(tree.files.count());
   });
 
   it('writes a burst of creates into a big folder without a new buffer a commit, in git\'s order', async () => {
@@ -149,6 +149,13 @@ describe('TreeIndex', () => {
       await walk(written, '');
       for (const c of changes) modes.delete(c.path); // set or deleted through kubescribe: a plain file from then on
       expect(listed).toEqual(new Map([...tree.files].map(([path, oid]) => [path, `${modes.get(path) ?? '100644'} ${oid}`])));
+      // The lookups walk the same folders: each changed path as written, folders are not files.
+      expect(tree.files.count()).toBe(listed.size);
+      for (const c of changes) {
+        expect(tree.files.get(c.path)).toBe(listed.get(c.path)?.split(' ')[1]);
+        expect(tree.files.has(c.path)).toBe(listed.has(c.path));
+      }
+      for (const folderPath of ['big', 'big/sub', 'big/cm-3', 'big/', '']) expect(tree.files.has(folderPath)).toBe(false);
       tip = store.write('commit', encodeCommit({ tree: written, parents: [tip], author: ident, committer: ident, message: `${k}\n` }));
       store.setTip(tip);
     }

@@ -1,7 +1,8 @@
 // The branch tip's tree, held in memory as nested folders. A commit changes a few files: only
 // the folders on those paths are marked dirty and written again (a 10,000-file repository still
-// writes ~5 small trees a commit), and the flat path → blob-id map (files()) is kept in step for
-// resync comparisons. Each folder keeps its entries in git's order (a create or delete is one
+// writes ~5 small trees a commit). `files` answers path → blob id for resync comparisons by
+// walking the folders: a flat map beside them held every path a second time (13 MiB at 100,000
+// objects: the paths, their map, and the names cut out of them kept each path alive). Each folder keeps its entries in git's order (a create or delete is one
 // insertion or removal, no sort). A big folder (see DELTA_MIN_BYTES) also keeps its last
 // serialized bytes and where each entry sits in them: its next version is made of runs of those
 // bytes copied as they are, the new entries written between them and the changed ids written in —
@@ -26,7 +27,8 @@ interface Item {
   /**
    * `<mode> <name>\0` and its length in bytes. A string, not a Buffer: small Buffers are slices
    * of shared 8 KiB slabs, and one kept entry keeps its whole slab alive (10,000 entries created
-   * over a burst held 39 MiB of slabs for ~300 KB of headers).
+   * over a burst held 39 MiB of slabs for ~300 KB of headers). Only the length is kept in a
+   * laid-out folder, whose entries are copied from its last bytes.
    */
   head?: string;
   headBytes?: number;
@@ -108,20 +110,48 @@ function removeItem(folder: Folder, name: string): void {
   else folder.sorted = undefined; // not where it should be: sort again
 }
 
+/** Path → blob id: what the recorder asks of a branch's files (a Map answers it too). */
+export interface FileLookup {
+  get(path: string): string | undefined;
+  has(path: string): boolean;
+  keys(): Iterable<string>;
+}
+
+/** The files of a tree (blobs, executables and symlinks) by path, read from its folders. */
+export interface TreeFiles extends FileLookup, Iterable<[string, string]> {
+  count(): number;
+}
+
+/**
+ * A name cut out of a longer string (split, slice) of 13 characters or more is, in V8, a slice
+ * that keeps the whole string alive: an entry kept for the life of the tree gets its own copy.
+ */
+function ownName(name: string): string {
+  return name.length < 13 ? name : Buffer.from(name, 'utf8').toString('utf8');
+}
+
 export class TreeIndex {
-  readonly files = new Map<string, string>();
+  private fileCount = 0;
+
+  readonly files: TreeFiles = {
+    get: (path) => this.fileAt(path)?.oid,
+    has: (path) => this.fileAt(path) !== undefined,
+    keys: () => this.paths(),
+    count: () => this.fileCount,
+    [Symbol.iterator]: () => this.walk(this.root, ''),
+  };
 
   private constructor(private root: Folder) {}
 
   /** Loads the whole tree (undefined = an empty branch). */
   static async load(store: ObjectStore, treeOid: string | undefined): Promise<TreeIndex> {
     const index = new TreeIndex(emptyFolder());
-    if (treeOid && treeOid !== EMPTY_TREE) index.root = await index.loadFolder(store, treeOid, '');
+    if (treeOid && treeOid !== EMPTY_TREE) index.root = await index.loadFolder(store, treeOid);
     else index.root.oid = EMPTY_TREE;
     return index;
   }
 
-  private async loadFolder(store: ObjectStore, oid: string, prefix: string): Promise<Folder> {
+  private async loadFolder(store: ObjectStore, oid: string): Promise<Folder> {
     const { body } = await store.read(oid, 'tree');
     const folder: Folder = { entries: new Map(), oid, sorted: [], base: body.byteLength >= DELTA_MIN_BYTES ? { oid, body } : undefined };
     const subs: Promise<void>[] = [];
@@ -129,11 +159,10 @@ export class TreeIndex {
       const item: Item = { name: e.name, mode: e.mode, oid: e.oid };
       folder.entries.set(e.name, item);
       folder.sorted!.push(item);
-      const path = prefix + e.name;
       if (e.mode === TREE_MODE) {
-        subs.push(this.loadFolder(store, e.oid, `${path}/`).then((d) => { item.dir = d; }));
+        subs.push(this.loadFolder(store, e.oid).then((d) => { item.dir = d; }));
       } else if (BLOB_MODES.has(e.mode)) {
-        this.files.set(path, e.oid);
+        this.fileCount++;
       }
     }
     await Promise.all(subs);
@@ -182,7 +211,7 @@ export class TreeIndex {
       const name = segs[i]!;
       let item = folder.entries.get(name);
       if (!item) {
-        item = { name, mode: TREE_MODE, oid: '', dir: emptyFolder() };
+        item = { name: ownName(name), mode: TREE_MODE, oid: '', dir: emptyFolder() };
         insertItem(folder, item);
       } else {
         (folder.changed ??= []).push(item);
@@ -194,15 +223,17 @@ export class TreeIndex {
     const item = folder.entries.get(name);
     if (item) {
       item.oid = oid;
+      if (!BLOB_MODES.has(item.mode)) this.fileCount++; // a submodule becomes a file
       if (item.mode !== FILE_MODE) { item.mode = FILE_MODE; item.head = undefined; item.headBytes = undefined; item.at = undefined; }
       (folder.changed ??= []).push(item);
     } else {
-      insertItem(folder, { name, mode: FILE_MODE, oid });
+      insertItem(folder, { name: ownName(name), mode: FILE_MODE, oid });
+      this.fileCount++;
     }
-    this.files.set(path, oid);
   }
 
   private remove(path: string): void {
+    if (!this.fileAt(path)) return;
     const segs = path.split('/');
     const chain: Folder[] = [this.root];
     for (let i = 0; i < segs.length - 1; i++) {
@@ -220,7 +251,33 @@ export class TreeIndex {
       removeItem(f, segs[i]!);
       if (f.entries.size > 0 || i === 0) break; // git keeps no empty folders
     }
-    this.files.delete(path);
+    this.fileCount--;
+  }
+
+  /** The file at `path` (not a folder, not a submodule), if there is one. */
+  private fileAt(path: string): Item | undefined {
+    let folder: Folder | undefined = this.root;
+    let from = 0;
+    for (;;) {
+      const slash = path.indexOf('/', from);
+      const item: Item | undefined = folder.entries.get(slash < 0 ? path.slice(from) : path.slice(from, slash));
+      if (slash < 0) return item && BLOB_MODES.has(item.mode) ? item : undefined;
+      folder = item?.dir;
+      if (!folder) return undefined;
+      from = slash + 1;
+    }
+  }
+
+  /** Every file's path and blob id, folder by folder. */
+  private *walk(folder: Folder, prefix: string): Generator<[string, string]> {
+    for (const item of folder.entries.values()) {
+      if (item.dir) yield* this.walk(item.dir, `${prefix}${item.name}/`);
+      else if (BLOB_MODES.has(item.mode)) yield [prefix + item.name, item.oid];
+    }
+  }
+
+  private *paths(): Generator<string> {
+    for (const [path] of this.walk(this.root, '')) yield path;
   }
 
   /** Writes every dirty folder (children first) and returns the root tree id; `written` collects the folders' ids. */
@@ -274,6 +331,9 @@ export class TreeIndex {
       size += item.headBytes! + 20;
     }
     const body = bodyBuffer(folder, size);
+    // In a folder laid out from here on, an entry is copied, not encoded: its header text is
+    // dropped once written (its length stays, to size the next version): 4 MiB at 100,000 objects.
+    const keepHeads = size < DELTA_MIN_BYTES;
     let out = 0;
     // The run of base bytes being gathered: [runFrom, runTo), to be copied to runOut.
     let runFrom = -1;
@@ -297,6 +357,7 @@ export class TreeIndex {
         runFrom = -1;
         runTo = -1;
         out += body.write(item.head!, out, 'utf8');
+        if (!keepHeads) item.head = undefined;
         item.at = out;
         out += body.write(item.oid, out, 'hex');
       }

@@ -19,7 +19,7 @@ import { writeFenceMark, type OpenRepoOptions } from './open-repo.ts';
 import { pushBranch } from './push-branch.ts';
 import { isStoreDamage, openOrRebuild, rebuildLogged } from './rebuild-store.ts';
 import { readCommit, type Repo } from './repo.ts';
-import { TreeIndex } from './tree-index.ts';
+import { TreeIndex, type TreeFiles } from './tree-index.ts';
 import type { CommitInput, GitWriterOptions, PushResult, StoreRepair } from './types.ts';
 
 /** Push retries: from one second, doubling, capped at 30 s. */
@@ -96,7 +96,7 @@ export class GitWriter {
       logger,
     );
     w.repair = repair;
-    logger.info({ event: 'git.opened', tip: repo.tip, pending: repo.unpushed.length, files: repo.tree.files.size }, 'git writer ready');
+    logger.info({ event: 'git.opened', tip: repo.tip, pending: repo.unpushed.length, files: repo.tree.files.count() }, 'git writer ready');
     if (repo.unpushed.length > 0) w.schedule(0);
     return w;
   }
@@ -133,7 +133,7 @@ export class GitWriter {
   }
 
   /** path → blob id at the local tip, for resync comparisons (see blobOid). Live view: read it between awaits. */
-  files(): ReadonlyMap<string, string> {
+  files(): TreeFiles {
     return this.repo.tree.files;
   }
 
