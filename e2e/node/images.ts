@@ -82,7 +82,18 @@ export async function kubectlImage(cache: string, kscp: string): Promise<string>
   });
 }
 
-/** Loads a docker-archive tarball into containerd's k8s.io namespace (where the kubelet sees it). */
+/**
+ * Loads a docker-archive tarball into containerd's k8s.io namespace (where the kubelet sees it).
+ * Once more when containerd's garbage collector removed a layer the import was about to build on
+ * (a new kubescribe image shares its base with the one it replaces: "parent snapshot … does not
+ * exist", containerd/containerd#3787; seen once here, the next import went through).
+ */
 export async function importImage(socket: string, tarball: string): Promise<void> {
-  await exec('ctr', ['--address', socket, '--namespace', 'k8s.io', 'images', 'import', tarball], { maxBuffer: 16 << 20 });
+  const args = ['--address', socket, '--namespace', 'k8s.io', 'images', 'import', tarball];
+  try {
+    await exec('ctr', args, { maxBuffer: 16 << 20 });
+  } catch (err) {
+    if (!/parent snapshot .* does not exist/.test(String((err as { stderr?: string }).stderr))) throw err;
+    await exec('ctr', args, { maxBuffer: 16 << 20 });
+  }
 }
