@@ -62,12 +62,35 @@ export class PackCache {
   }
 }
 
+/**
+ * The first 8 hex digits of the last id looked up, as a number: one lookup goes through every
+ * pack of a store (up to 64 between compactions) with the same id.
+ */
+let lastOid = '';
+let lastWord = 0;
+
+function firstWord(oid: string): number {
+  if (oid !== lastOid) {
+    lastOid = oid;
+    lastWord = Number.parseInt(oid.slice(0, 8), 16);
+  }
+  return lastWord;
+}
+
 export class PackReader {
   private constructor(
     readonly path: string,
     private readonly cache: PackCache,
     private fd: number | undefined,
-    private readonly offsets: Map<string, number>,
+    /**
+     * The index's sorted ids (20 bytes each), its fan-out table and each entry's offset, in the
+     * index's order; an id is found by binary search, as git does. A Map of hex ids to offsets
+     * held ~90 bytes of V8 heap per object for the life of the pack (9 MiB at 100,000 objects);
+     * this is 28 bytes, outside the heap, and a lookup costs ~0.1 µs more.
+     */
+    private readonly names: Buffer,
+    private readonly fanout: Uint32Array,
+    private readonly offsets: Float64Array,
     /**
      * Every entry's start, in order, then the trailer's: an entry ends where the next one starts.
      * A typed array, not a Map of start → end: ~4 MiB less at 100,000 objects.
@@ -93,38 +116,66 @@ export class PackReader {
     const idx = await readFile(packPath.replace(/\.pack$/, '.idx'));
     if (idx.readUInt32BE(0) !== 0xff744f63 || idx.readUInt32BE(4) !== 2) throw new Error(`unsupported pack index ${packPath}`);
     const n = idx.readUInt32BE(8 + 255 * 4);
+    const fanout = new Uint32Array(256);
+    for (let b = 0; b < 256; b++) fanout[b] = idx.readUInt32BE(8 + b * 4);
     const namesAt = 8 + 256 * 4;
     const offsetsAt = namesAt + n * 20 + n * 4;
     const largeAt = offsetsAt + n * 4;
-    const offsets = new Map<string, number>();
+    const offsets = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       let off = idx.readUInt32BE(offsetsAt + i * 4);
       if (off & 0x80000000) off = Number(idx.readBigUInt64BE(largeAt + (off & 0x7fffffff) * 8));
-      offsets.set(idx.toString('hex', namesAt + i * 20, namesAt + i * 20 + 20), off);
+      offsets[i] = off;
     }
+    const names = Buffer.from(idx.subarray(namesAt, namesAt + n * 20)); // a copy: the rest of the index goes
     const fd = openSync(packPath, 'r');
-    const starts = new Float64Array(offsets.size + 1);
-    let i = 0;
-    for (const off of offsets.values()) starts[i++] = off;
-    starts[i] = fstatSync(fd).size - 20;
-    starts.subarray(0, i).sort();
-    return new PackReader(packPath, cache, fd, offsets, starts);
+    const starts = new Float64Array(n + 1);
+    starts.set(offsets);
+    starts[n] = fstatSync(fd).size - 20;
+    starts.subarray(0, n).sort();
+    return new PackReader(packPath, cache, fd, names, fanout, offsets, starts);
+  }
+
+  /** The entry of `oid` in the index's order, or -1. */
+  private indexOf(oid: string): number {
+    if (oid.length !== 40) return -1;
+    const word = firstWord(oid);
+    const byte = word >>> 24;
+    const names = this.names;
+    let lo = byte === 0 ? 0 : this.fanout[byte - 1]!;
+    let hi = this.fanout[byte]!;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const at = mid * 20;
+      const w = names.readUInt32BE(at);
+      let order = w - word;
+      if (order === 0) {
+        const rest = names.toString('hex', at + 4, at + 20);
+        const wanted = oid.slice(8);
+        if (rest === wanted) return mid;
+        order = rest < wanted ? -1 : 1;
+      }
+      if (order < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return -1;
   }
 
   has(oid: string): boolean {
-    return this.offsets.has(oid);
+    return this.indexOf(oid) >= 0;
   }
 
   /** The object, or undefined if this pack does not hold it; ref-delta bases come from `external`. */
   read(oid: string, external: (oid: string) => RawObject | undefined): RawObject | undefined {
-    const off = this.offsets.get(oid);
-    return off === undefined ? undefined : this.readAt(off, external);
+    const i = this.indexOf(oid);
+    return i < 0 ? undefined : this.readAt(this.offsets[i]!, external);
   }
 
   /** The entry's bytes as they sit in the pack (header + zlib data), unless it is a delta. */
   rawEntry(oid: string): Buffer | undefined {
-    const off = this.offsets.get(oid);
-    if (off === undefined || this.fd === undefined) return undefined;
+    const i = this.indexOf(oid);
+    if (i < 0 || this.fd === undefined) return undefined;
+    const off = this.offsets[i]!;
     const end = this.endOf(off)!;
     const raw = Buffer.allocUnsafe(end - off);
     readSync(this.fd, raw, 0, raw.length, off);
@@ -133,7 +184,7 @@ export class PackReader {
   }
 
   get size(): number {
-    return this.offsets.size;
+    return this.offsets.length;
   }
 
   /**
@@ -161,8 +212,8 @@ export class PackReader {
         if (entry.baseOffset !== undefined) {
           at = entry.baseOffset;
         } else {
-          const here = this.offsets.get(entry.baseOid);
-          if (here !== undefined) at = here;
+          const here = this.indexOf(entry.baseOid);
+          if (here >= 0) at = this.offsets[here]!;
           else {
             obj = external(entry.baseOid);
             if (!obj) throw new KubescribeError('KUBESCRIBE_ERR_GIT_STORE_CORRUPT', `delta base ${entry.baseOid} missing for ${this.path}`);
