@@ -124,8 +124,11 @@ export function buildPack(objects: readonly (PackObject | DeltaObject | RawEntry
   return { name, pack: Buffer.concat(pieces, bytes), idx };
 }
 
-/** A pack as the pieces to write in order (headers, entries, the checksum), without one buffer holding it all. */
-function packPieces(objects: readonly (PackObject | DeltaObject | RawEntry)[], opts: { index?: boolean; compress?: boolean; refDelta?: boolean }): { name: string; pieces: Uint8Array[]; bytes: number; idx: Buffer } {
+/**
+ * A pack as the pieces to write in order (headers, entries, the checksum), without one buffer
+ * holding it all: a local pack is written piece by piece, a push copies them once into its body.
+ */
+export function packPieces(objects: readonly (PackObject | DeltaObject | RawEntry)[], opts: { index?: boolean; compress?: boolean; refDelta?: boolean }): { name: string; pieces: Uint8Array[]; bytes: number; idx: Buffer } {
   const withIndex = opts.index ?? true;
   const offsets = new Map<string, number>();
   const chunks: Uint8Array[] = [];

@@ -9,7 +9,7 @@
 // Failures come back as a PushResult carrying a KubescribeError; the commits stay local.
 import * as fs from 'node:fs';
 import git from 'isomorphic-git';
-import { buildPack, type DeltaObject, type PackObject } from './build-pack.ts';
+import { packPieces, type DeltaObject, type PackObject } from './build-pack.ts';
 import { collectObjects } from './collect-objects.ts';
 import { fetchBranch } from './fetch-branch.ts';
 import { KubescribeError } from '../errors.ts';
@@ -68,7 +68,7 @@ async function packRound(repo: Repo, signal: AbortSignal | undefined, budget: nu
       ref: `refs/heads/${repo.branch}`,
       old: first?.parents[0] ?? ZERO_OID,
       new: repo.unpushed[count - 1]!,
-      pack: buildPack(objects, { index: false, refDelta: true, compress: true }).pack,
+      pack: packPieces(objects, { index: false, refDelta: true, compress: true }).pieces,
       signal,
     },
   };

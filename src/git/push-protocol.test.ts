@@ -50,7 +50,7 @@ describe('push protocol answers', () => {
     servers.push(server);
     return `${url}/audit.git`;
   }
-  const push = (url: string) => sendPack({ url, transport: transportFor(url, undefined), ref: 'refs/heads/main', old: OLD, new: NEW, pack: Buffer.alloc(32) });
+  const push = (url: string) => sendPack({ url, transport: transportFor(url, undefined), ref: 'refs/heads/main', old: OLD, new: NEW, pack: [Buffer.alloc(32)] });
 
   it('an ERR line in the advertisement is a refusal with the remote\'s words, never "branch absent"', async () => {
     const denied = await scripted({ adv: (res) => res.writeHead(200, { 'content-type': 'application/x-git-receive-pack-advertisement' }).end(pktLine('ERR access denied or repository not exported\n')) });

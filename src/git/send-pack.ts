@@ -113,7 +113,8 @@ export interface SendPackInput {
   /** What we believe the remote branch is at (ZERO_OID: absent). */
   old: string;
   new: string;
-  pack: Buffer;
+  /** The pack in pieces (build-pack's packPieces), copied once, behind the command, into the request's body. */
+  pack: readonly Uint8Array[];
   /** Aborted when the writer is fenced (leadership lost): nothing is sent after that. */
   signal?: AbortSignal;
 }
@@ -130,9 +131,7 @@ export async function sendPack(p: SendPackInput): Promise<SendPackOutcome> {
     const sideBand = caps.has('side-band-64k');
     const wanted = ['report-status', ...(sideBand ? ['side-band-64k'] : []), 'agent=kubescribe'];
     const head = Buffer.concat([pkt(`${p.old} ${p.new} ${p.ref}\0${wanted.join(' ')}\n`), Buffer.from('0000')]);
-    const body = new Uint8Array(head.length + p.pack.length);
-    body.set(head, 0);
-    body.set(p.pack, head.length);
+    const body = Buffer.concat([head, ...p.pack]);
     p.signal?.throwIfAborted();
     const res = await session.exchange(body);
     const { unpack, refs, messages } = parseReport(res, sideBand);
