@@ -7,8 +7,9 @@
 // Buffers (external) and the rest of RSS at the sample of the highest RSS, and what a full GC
 // leaves after the burst (with KS_HEAP_SNAPSHOT=1 in the environment, also a heap snapshot for
 // bench/heap-summary.ts). --node-options adds V8 flags to kubescribe's, to compare settings.
-// Usage: npx tsx bench/burst-memory.ts [--lists 10] [--per-list 1000] [--dir /tmp/ks-bench/burst] [--node-options '...'] [--profile DIR] [--program OTHER/dist/kubescribe.mjs] [--glibc-malloc] [--json results.jsonl]
-//        --glibc-malloc: without the image's MALLOC_* settings (e2e/stack/image-env.ts), for a before/after.
+// Usage: npx tsx bench/burst-memory.ts [--lists 10] [--per-list 1000] [--dir /tmp/ks-bench/burst] [--node-options '...'] [--profile DIR] [--program OTHER/dist/kubescribe.mjs] [--glibc-malloc] [--one-thread] [--json results.jsonl]
+//        --glibc-malloc: without the image's MALLOC_* settings (e2e/stack/image-env.ts), for a before/after;
+//        --one-thread: webhook.ownThread false (the webhook on the main event loop, one V8 heap).
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -26,6 +27,7 @@ const profileDir = arg('profile', '');
 /** Another kubescribe build to run (e.g. main's dist/kubescribe.mjs built elsewhere): before/after. */
 const program = arg('program', '');
 const imageEnv = !flag('glibc-malloc');
+const oneThread = flag('one-thread');
 const NS = 'bench-burst';
 const now = (): number => performance.timeOrigin + performance.now();
 
@@ -45,7 +47,10 @@ async function main(): Promise<void> {
       await writeFile(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
       files.push(file);
     }
-    const inst = await benchInstance(env, { name: 'burst', namespaces: [NS], imageEnv, ...(program ? { program } : {}) });
+    const inst = await benchInstance(env, {
+      name: 'burst', namespaces: [NS], imageEnv, ...(program ? { program } : {}),
+      ...(oneThread ? { settings: (s: Record<string, unknown>) => { (s.webhook as Record<string, unknown>).ownThread = false; } } : {}),
+    });
     try {
       const heapDir = `${dir}-heap`; // kept after the stack's folder is removed (a heap snapshot)
       const traceDir = join(dir, 'mem-trace');

@@ -115,7 +115,8 @@ async function burst(): Promise<{ seconds: number; peakArrayBuffers: number; sit
     return { seconds, peakArrayBuffers: peak, sites };
   } finally {
     await server.stop();
-    await rm(tmp, { recursive: true, force: true });
+    // A receive-pack the server started may still be writing its objects: retry while it finishes.
+    await rm(tmp, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
   }
 }
 
