@@ -2,8 +2,9 @@
 // the folders on those paths are marked dirty and written again (a 10,000-file repository still
 // writes ~5 small trees a commit). `files` answers path → blob id for resync comparisons by
 // walking the folders: a flat map beside them held every path a second time (13 MiB at 100,000
-// objects: the paths, their map, and the names cut out of them kept each path alive). Each folder keeps its entries in git's order (a create or delete is one
-// insertion or removal, no sort). A big folder (see DELTA_MIN_BYTES) also keeps its last
+// objects: the paths, their map, and the names cut out of them kept each path alive). Each
+// folder keeps its entries in git's order (a create or delete is one insertion or removal, no
+// sort). A big folder (see DELTA_MIN_BYTES) also keeps its last
 // serialized bytes and where each entry sits in them: its next version is made of runs of those
 // bytes copied as they are, the new entries written between them and the changed ids written in —
 // a loop of additions over the entries and a few copies, instead of 10,000 names and ids encoded
