@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { hashObject } from './blob-oid.ts';
-import { buildPack, writePack } from './build-pack.ts';
+import { packPieces, writePack } from './build-pack.ts';
 import { encodeDelta } from './delta.ts';
 import { freshBareRepoPerTest } from './testing/bare-repo.ts';
 
 const exec = promisify(execFile);
 
-describe('buildPack', () => {
+describe('packPieces', () => {
   let dir: string;
   freshBareRepoPerTest('build-pack-', (d) => { dir = d; });
 
@@ -35,7 +35,7 @@ describe('buildPack', () => {
   });
 
   it('writes the pack a push sends (ref deltas, no index), which git index-pack takes', async () => {
-    const { pack } = buildPack(objects, { index: false, refDelta: true });
+    const pack = Buffer.concat(packPieces(objects, { index: false, refDelta: true }).pieces);
     const out = join(dir, 'objects', 'pack', 'pushed.pack');
     await writeFile(out, pack);
     await exec('git', ['--git-dir', dir, 'index-pack', out]);

@@ -110,25 +110,16 @@ export function zlibStored(data: Uint8Array): Uint8Array[] {
  */
 const COMPRESS_MIN_BYTES = 4096;
 
-export interface BuiltPack { name: string; pack: Buffer; idx: Buffer }
-
 /** Pieces a writev takes at a time (the system's IOV_MAX is 1,024). */
 const WRITEV_PIECES = 1024;
 
 /**
- * A pack of objects; `compress` deflates each entry (slower, for long-lived packs), otherwise
- * entries are stored. `refDelta` writes deltas with their base's id instead of its offset.
+ * A pack of objects as the pieces to write in order (headers, entries, the checksum), without one
+ * buffer holding it all: a local pack is written piece by piece, a push copies them once into its
+ * body. `compress` deflates each entry (slower, for long-lived packs), otherwise entries are
+ * stored. `refDelta` writes deltas with their base's id instead of its offset.
  */
-export function buildPack(objects: readonly (PackObject | DeltaObject | RawEntry)[], opts: { index?: boolean; compress?: boolean; refDelta?: boolean } = {}): BuiltPack {
-  const { name, pieces, bytes, idx } = packPieces(objects, opts);
-  return { name, pack: Buffer.concat(pieces, bytes), idx };
-}
-
-/**
- * A pack as the pieces to write in order (headers, entries, the checksum), without one buffer
- * holding it all: a local pack is written piece by piece, a push copies them once into its body.
- */
-export function packPieces(objects: readonly (PackObject | DeltaObject | RawEntry)[], opts: { index?: boolean; compress?: boolean; refDelta?: boolean }): { name: string; pieces: Uint8Array[]; bytes: number; idx: Buffer } {
+export function packPieces(objects: readonly (PackObject | DeltaObject | RawEntry)[], opts: { index?: boolean; compress?: boolean; refDelta?: boolean } = {}): { name: string; pieces: Uint8Array[]; bytes: number; idx: Buffer } {
   const withIndex = opts.index ?? true;
   const offsets = new Map<string, number>();
   const chunks: Uint8Array[] = [];

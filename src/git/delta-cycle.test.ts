@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { blobOid, hashObject } from './blob-oid.ts';
-import { buildPack } from './build-pack.ts';
+import { packPieces } from './build-pack.ts';
 import { ObjectStore, type DeltaBase } from './object-store.ts';
 import { seededRandom } from '../sanitize/testing/fixtures.ts';
 import { freshBareRepoPerTest } from './testing/bare-repo.ts';
@@ -42,7 +42,7 @@ describe('delta chains never cycle', () => {
 
   async function expectGitAccepts(store: ObjectStore, oids: string[]): Promise<void> {
     // What a push sends: the objects as pack entries in order, deltas where their base came first.
-    const pack = buildPack(await store.packObjects(oids), { index: false, refDelta: true }).pack;
+    const pack = Buffer.concat(packPieces(await store.packObjects(oids), { index: false, refDelta: true }).pieces);
     const file = join(dir, 'pushed.pack');
     await writeFile(file, pack);
     await exec('git', ['--git-dir', dir, 'index-pack', '--strict', file]);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hashObject } from './blob-oid.ts';
-import { buildPack, type DeltaObject, type PackObject } from './build-pack.ts';
+import { packPieces, type DeltaObject, type PackObject } from './build-pack.ts';
 import { applyDelta, encodeDelta } from './delta.ts';
 
 const exec = promisify(execFile);
@@ -79,7 +79,7 @@ describe('git deltas', () => {
         if (i === 0) objects.push({ oid, type: 'blob', body });
         else objects.push({ oid, type: 'blob', base: objects[i - 1]!.oid, delta: encodeDelta(versions[i - 1]!, body) });
       });
-      const { pack } = buildPack(objects, { index: false, refDelta });
+      const pack = Buffer.concat(packPieces(objects, { index: false, refDelta }).pieces);
       const file = join(dir, 'objects', 'pack', 'pack-incoming.pack');
       await writeFile(file, pack);
       await exec('git', ['--git-dir', dir, 'index-pack', '--strict', file]);
@@ -94,7 +94,7 @@ describe('git deltas', () => {
 
     it('refuses a delta whose base is not earlier in the pack', () => {
       const body = Buffer.from('x'.repeat(100));
-      expect(() => buildPack([{ oid: hashObject('blob', body), type: 'blob', base: '0'.repeat(40), delta: encodeDelta(Buffer.alloc(0), body) }])).toThrow(/not earlier/);
+      expect(() => packPieces([{ oid: hashObject('blob', body), type: 'blob', base: '0'.repeat(40), delta: encodeDelta(Buffer.alloc(0), body) }])).toThrow(/not earlier/);
     });
   });
 });
