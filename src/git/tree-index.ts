@@ -234,7 +234,6 @@ export class TreeIndex {
   }
 
   private remove(path: string): void {
-    if (!this.fileAt(path)) return;
     const segs = path.split('/');
     const chain: Folder[] = [this.root];
     for (let i = 0; i < segs.length - 1; i++) {
@@ -242,6 +241,8 @@ export class TreeIndex {
       if (!next) return;
       chain.push(next);
     }
+    const leaf = chain[chain.length - 1]!.entries.get(segs[segs.length - 1]!);
+    if (!leaf || !BLOB_MODES.has(leaf.mode)) return; // no such file: nothing changes, the count stays
     for (const [i, f] of chain.entries()) {
       f.oid = undefined;
       const sub = i < chain.length - 1 ? f.entries.get(segs[i]!) : undefined;
