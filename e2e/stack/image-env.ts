@@ -1,6 +1,6 @@
 // The environment the image gives kubescribe that changes how the process runs, read from the
 // Dockerfile's final stage, so that the local stack, the e2e specs and the benchmarks run
-// kubescribe the way a pod does: glibc's malloc thresholds (docs/install.md, "Memory"). Only
+// kubescribe the way a pod does: glibc's malloc thresholds (docs/install.md, "The image"). Only
 // MALLOC_* is taken; NODE_ENV is the image's business and changes nothing in kubescribe.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
