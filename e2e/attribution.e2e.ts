@@ -102,6 +102,16 @@ describe('attribution truth', () => {
       const s = JSON.parse(await kubectl('admin', ['get', 'clusterwatchrule', `namespaces-${repo.name}`, '-o', 'json'])) as { status?: { conditions?: Array<{ type: string; status: string }> } };
       return s.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
     }, 60_000);
+    // Ready says the rule resolved, not that the new type's watch has listed: an object created
+    // before that list is in it, and is committed by the start-up reconcile (as kubescribe). The
+    // leader sets its watched-objects gauge for a type once the first list is committed.
+    await eventually('the widgets watch listed', async () => {
+      for (const r of stackEnv().kubescribe?.replicas ?? []) {
+        const text = await fetch(r.metricsUrl).then((res) => res.text(), () => '');
+        if (text.includes(`kubescribe_watched_objects{resource="${group}/widgets"}`)) return true;
+      }
+      return false;
+    }, 60_000);
 
     const widget = (name: string) => ({ apiVersion: `${group}/v1`, kind: 'Widget', metadata: { name, namespace: ns, finalizers: ['example.com/hold'] }, spec: { size: 1 } });
     const created = await eventually('alice\'s widget recorded', async () => {
