@@ -84,15 +84,41 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-export function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
+  // Picked below the kernel's range of source ports for outgoing connections: a port the kernel
+  // hands out (listen 0) is from that range, and any connection made before the server binds it
+  // (kubectl, a client, a proxy) could take it — a CI run failed with EADDRINUSE that way.
+  const low = lowestSourcePort();
+  for (let attempt = 0; low > 11_000 && attempt < 20; attempt++) {
+    const port = 10_000 + Math.floor(Math.random() * (low - 10_000));
+    if (await bindable(port)) return port;
+  }
+  return listenOn(0);
+}
+
+/** The first port of the kernel's range for outgoing connections' source ports. */
+export function lowestSourcePort(): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'latin1').trim().split(/\s+/)[0]);
+  } catch {
+    return 32768; // Linux's default
+  }
+}
+
+function bindable(port: number): Promise<boolean> {
+  return listenOn(port).then(() => true, () => false);
+}
+
+/** Listens on 127.0.0.1:port, closes, and gives the port it had. */
+function listenOn(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
     srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
+    srv.listen(port, '127.0.0.1', () => {
       const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
+      const got = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(got));
     });
   });
 }
