@@ -98,20 +98,14 @@ describe('attribution truth', () => {
     await eventually('widgets served', async () => (await kubectl('admin', ['api-resources', '--api-group', group, '-o', 'name'])).includes('widgets'));
     await apply({ apiVersion: 'kubescribe.dev/v1alpha1', kind: 'WatchRule', metadata: { name: 'widgets', namespace: ns }, spec: { gitRepoConfigRef: { name: repo.name }, rules: [{ apiGroups: [group], resources: ['widgets'] }] } });
     await apply({ apiVersion: 'kubescribe.dev/v1alpha1', kind: 'ClusterWatchRule', metadata: { name: `namespaces-${repo.name}` }, spec: { gitRepoConfigRef: { name: repo.name, namespace: ns }, scope: 'Cluster', rules: [{ apiGroups: [''], resources: ['namespaces'] }] } });
-    await eventually('the rules are active', async () => {
-      const s = JSON.parse(await kubectl('admin', ['get', 'clusterwatchrule', `namespaces-${repo.name}`, '-o', 'json'])) as { status?: { conditions?: Array<{ type: string; status: string }> } };
+    // Ready is the promise a user acts on: every type of the rule listed and in the webhook's rules,
+    // so a change from now on is committed under its author (before, it was Ready before the new
+    // type's first list, and a widget created then was committed by the snapshot as kubescribe).
+    const ready = async (kind: string, name: string, namespace?: string) => {
+      const s = JSON.parse(await kubectl('admin', ['get', kind, name, ...(namespace ? ['-n', namespace] : []), '-o', 'json'])) as { status?: { conditions?: Array<{ type: string; status: string }> } };
       return s.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-    }, 60_000);
-    // Ready says the rule resolved, not that the new type's watch has listed: an object created
-    // before that list is in it, and is committed by the start-up reconcile (as kubescribe). The
-    // leader sets its watched-objects gauge for a type once the first list is committed.
-    await eventually('the widgets watch listed', async () => {
-      for (const r of stackEnv().kubescribe?.replicas ?? []) {
-        const text = await fetch(r.metricsUrl).then((res) => res.text(), () => '');
-        if (text.includes(`kubescribe_watched_objects{resource="${group}/widgets"}`)) return true;
-      }
-      return false;
-    }, 60_000);
+    };
+    await eventually('the rules are Ready', async () => await ready('clusterwatchrule', `namespaces-${repo.name}`) && await ready('watchrule', 'widgets', ns), 60_000);
 
     const widget = (name: string) => ({ apiVersion: `${group}/v1`, kind: 'Widget', metadata: { name, namespace: ns, finalizers: ['example.com/hold'] }, spec: { size: 1 } });
     const created = await eventually('alice\'s widget recorded', async () => {

@@ -57,6 +57,8 @@ class LeaderController implements Controller {
   private table = RouteTable.empty;
   /** Resource types whose list/watch the API server forbids (403), with its message. */
   private readonly forbidden = new Map<string, string>();
+  /** Type keys the webhook configuration's rules covered at their last successful sync by this controller. */
+  private webhookCovers: ReadonlySet<string> | undefined;
   private clusterUid: string | undefined;
   private largeSnapshots = 0;
   private readonly memoryRelease: MemoryRelease;
@@ -170,12 +172,21 @@ class LeaderController implements Controller {
     await this.destinations.sync(scope.kind === 'catalogue' ? [] : configs);
     const next = RouteTable.build(this.ruleSet, this.discovery.catalogue(), this.table);
     this.table = next.table;
-    // The catalogue watches nothing, so it cannot tell a forbidden type: each destination's own says.
-    if (scope.kind !== 'catalogue') reportRouteStatus(this.table, this.discovery.catalogue(), this.forbidden, this.report);
     const started = new Set(this.watches.setTypes(scope.kind === 'catalogue' ? [] : [...this.table.types()]));
     if (scope.kind !== 'catalogue') this.watches.relist([...next.relist].filter((k) => !started.has(k)), 'configuration changed', next.relistRoutes);
     await this.syncWebhook();
+    this.reportRoutes();
     if (fromSynced) this.applied = true;
+  }
+
+  /** Every rule's status; the catalogue watches nothing, so it cannot tell a forbidden or listed type: each destination's own says. */
+  private reportRoutes(): void {
+    if (this.scope.kind === 'catalogue') return;
+    reportRouteStatus(this.table, this.discovery.catalogue(), this.forbidden, {
+      listed: (key) => this.watches.listed(key),
+      // Another process keeps the webhook's rules (a destination's writer): not this one's to tell.
+      inWebhook: (key) => this.webhookCovers?.has(key) ?? !this.keepsWebhook(),
+    }, this.report);
   }
 
   /** Problems of the custom resources (invalid spec, branch not allowed, Secret missing or invalid), and the signing keys in use. */
@@ -196,10 +207,25 @@ class LeaderController implements Controller {
     return this.scope.kind === 'all' || (this.scope.kind === 'catalogue' && this.scope.singletons());
   }
 
+  /** Whether this controller keeps the webhook configuration's rules equal to what is recorded. */
+  private keepsWebhook(): boolean {
+    return Boolean(this.d.settings.webhook.configurationName) && this.singletons();
+  }
+
   private async syncWebhook(): Promise<void> {
     const name = this.d.settings.webhook.configurationName;
     if (!name || !this.singletons()) return;
-    await syncWebhookRules(this.d.api, name, this.table.types(), this.log).catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'could not update the webhook configuration rules'));
+    const types = this.table.types();
+    try {
+      await syncWebhookRules(this.d.api, name, types, this.log);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'could not update the webhook configuration rules');
+      return;
+    }
+    const covers = new Set(types.map(typeKey));
+    const grew = [...covers].some((k) => !this.webhookCovers?.has(k));
+    this.webhookCovers = covers;
+    if (grew) this.reportRoutes(); // a rule waiting for the webhook may be Ready now
   }
 
   private customResourcesSynced(): boolean {
@@ -257,11 +283,13 @@ class LeaderController implements Controller {
         // A watch the service account may not have: the rules that asked for it say so.
         if (err instanceof KubeApiError && err.status === 403 && !this.forbidden.has(typeKey(t))) {
           this.forbidden.set(typeKey(t), err.message);
-          reportRouteStatus(this.table, this.discovery.catalogue(), this.forbidden, this.report);
+          this.reportRoutes();
         }
       },
+      // Listed (the first time, or again after a 403): the rules that wait for it may be Ready now.
       onSynced: (t) => {
-        if (this.forbidden.delete(typeKey(t))) reportRouteStatus(this.table, this.discovery.catalogue(), this.forbidden, this.report);
+        this.forbidden.delete(typeKey(t));
+        this.reportRoutes();
       },
       onSize: (t, n) => metrics.watchedObjects.set({ resource: typeKey(t) }, n),
       sink: this.router,
