@@ -4,6 +4,7 @@
 // authors, and after a kill -9 of a writer under load, every change once with its author.
 // On a control plane of its own: the instance acts on custom resources, which the shared stack's
 // kubescribe would act on too.
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Instance, ReplicaControls } from './stack/instance.ts';
 import { startPrivateCluster, type PrivateCluster } from './stack/private-cluster.ts';
@@ -136,5 +137,50 @@ describe('replicas sharing the writing, one Lease per destination', () => {
     }
     await victim.start(); // back: it gets its share again by handover
     await eventually('the restarted replica holds destinations again', async () => [...(await holders()).values()].includes(`scale-${victim.index}`), 60_000, 500);
+  });
+
+  it('a rule that widens a writer\'s watch to every namespace and back: each change in between once, by alice', async () => {
+    // A destination's watch runs in the one namespace its WatchRule is bound to. A ClusterWatchRule
+    // into the same branch makes it cluster-wide, and deleting it makes it namespaced again: each
+    // switch starts a new watch, which must take over where the old one stopped. The new rule
+    // writes into a folder of its own, which has no checkpoint to replay from yet.
+    const ns = namespaces[0]!;
+    const path = `${ns}/core/configmaps/switch.yaml`;
+    const watchSwitches = (): number => inst.replicas.reduce((n, r) => n + (readFileSync(r.log, 'utf8').match(/watching in other namespaces/g)?.length ?? 0), 0);
+    const switchesBefore = watchSwitches();
+    await kubectl('admin', ['create', 'configmap', 'switch', '-n', ns, '--from-literal=n=0']);
+    await kubectl('admin', ['create', 'configmap', 'beside', '-n', namespaces[1]!, '--from-literal=n=0']);
+    await eventually(`${path} on ${branch(0)}`, async () => (await commits(0, path)).length > 0, 60_000);
+    const rounds = 30;
+    let made = 0;
+    const load = (async () => {
+      for (let round = 1; round <= rounds; round++) {
+        await kubectl('alice', ['patch', 'configmap', 'switch', '-n', ns, '--type=merge', '-p', JSON.stringify({ data: { n: String(round) } })]);
+        made = round;
+      }
+    })();
+    const wide = {
+      apiVersion: 'kubescribe.dev/v1alpha1', kind: 'ClusterWatchRule', metadata: { name: 'beside' },
+      spec: { gitRepoConfigRef: { name: 'audit', namespace: ns }, branch: branch(0), baseFolder: 'beside', scope: 'Namespaced', namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespaces[1]! } }, rules: [{ apiGroups: [''], resources: ['configmaps'] }] },
+    };
+    try {
+      await eventually('some rounds done', async () => made >= 5, 60_000, 50);
+      await kubectl('admin', ['apply', '-f', '-'], JSON.stringify(wide));
+      // The other namespace's ConfigMap reaches the branch: the watch is cluster-wide now.
+      await eventually(`${namespaces[1]}'s ConfigMap on ${branch(0)}`, async () => (await git(inst.git.repo, ['ls-tree', '-r', '--name-only', branch(0)])).includes(`beside/${namespaces[1]}/core/configmaps/beside.yaml`), 60_000, 200);
+      await eventually('more rounds done', async () => made >= 15, 60_000, 50);
+      await kubectl('admin', ['delete', 'clusterwatchrule', 'beside']);
+      await load;
+    } finally {
+      await load.catch(() => undefined);
+    }
+    await eventually(`${path} at round ${rounds}`, async () => new RegExp(`^ {2}"?n"?: "${rounds}"$`, 'm').test(await git(inst.git.repo, ['show', `${branch(0)}:${path}`]).catch(() => '')), 60_000);
+    const log = (await commits(0, path)).filter((c) => c.subject.startsWith('UPDATE'));
+    const contents = await Promise.all(log.map((c) => git(inst.git.repo, ['show', `${c.sha}:${path}`])));
+    expect(contents.map((t) => /^ {2}"?n"?: "(\d+)"$/m.exec(t)?.[1])).toEqual(Array.from({ length: rounds }, (_, r) => String(r + 1)));
+    expect(log.map((c) => c.author)).toEqual(Array(rounds).fill('alice'));
+    // Both switches happened (to all namespaces, and back), in the writer of that destination.
+    await eventually('the watch back in its namespace', async () => watchSwitches() >= switchesBefore + 2, 30_000, 200);
+    console.log(`[scale-out] ${watchSwitches() - switchesBefore} watch switches during ${rounds} changes by alice`);
   });
 });

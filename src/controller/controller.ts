@@ -172,7 +172,8 @@ class LeaderController implements Controller {
     await this.destinations.sync(scope.kind === 'catalogue' ? [] : configs);
     const next = RouteTable.build(this.ruleSet, this.discovery.catalogue(), this.table);
     this.table = next.table;
-    const started = new Set(this.watches.setTypes(scope.kind === 'catalogue' ? [] : [...this.table.types()]));
+    const table = this.table;
+    const started = new Set(this.watches.setTypes(scope.kind === 'catalogue' ? [] : [...table.types()], (t) => table.watchNamespace(t)));
     if (scope.kind !== 'catalogue') this.watches.relist([...next.relist].filter((k) => !started.has(k)), 'configuration changed', next.relistRoutes);
     await this.syncWebhook();
     this.reportRoutes();

@@ -37,4 +37,19 @@ describe('RouteTable', () => {
     const after = RouteTable.build(r, CATALOGUE, before.table);
     expect([...after.relist]).toEqual(['apps/deployments']);
   });
+
+  it('watches a type in the one namespace its rules are bound to, else cluster-wide', () => {
+    const cms = { ...CONFIGMAPS, namespaced: true };
+    const nodes = { group: '', version: 'v1', resource: 'nodes', namespaced: false };
+    const catalogue = [cms, nodes];
+    const build = (watchRules: ReturnType<typeof watchRule>[], clusterRules: ReturnType<typeof watchRule>[] = []) => RouteTable.build(compileRuleSet({
+      repos: [gitRepoConfig('team', 'audit'), gitRepoConfig('other', 'audit')], rules: watchRules, clusterRules, ownNamespace: 'kubescribe',
+    }), catalogue).table;
+    expect(build([watchRule('team', 'a'), watchRule('team', 'b', { baseFolder: 'x' })]).watchNamespace(cms)).toBe('team');
+    expect(build([watchRule('team', 'a'), watchRule('other', 'a')]).watchNamespace(cms)).toBeUndefined();
+    const cluster = { metadata: { name: 'all', generation: 1 }, spec: { gitRepoConfigRef: { name: 'audit', namespace: 'team' }, rules: [{ apiGroups: [''], resources: ['configmaps', 'nodes'] }] } };
+    expect(build([watchRule('team', 'a')], [cluster]).watchNamespace(cms)).toBeUndefined();
+    expect(build([], [cluster]).watchNamespace(nodes)).toBeUndefined(); // cluster-scoped: never in a namespace
+    expect(build([]).watchNamespace(cms)).toBeUndefined();
+  });
 });

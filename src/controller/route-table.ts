@@ -75,6 +75,19 @@ export class RouteTable {
     return this.routes.filter((r) => destinationKey(r.destination) === destination);
   }
 
+  /**
+   * Where a type is watched: the one namespace every route of it is bound to (WatchRules of one
+   * namespace), or undefined: cluster-wide. A writer of one team's destination then decodes only
+   * that namespace's events, not every namespace's: with per-destination leases each destination
+   * has a watch of its own, and cluster-wide ones made each change decoded once per destination.
+   */
+  watchNamespace(type: ResourceType): string | undefined {
+    if (!type.namespaced) return undefined;
+    const namespaces = new Set(this.routesFor(type).map((r) => r.onlyNamespace));
+    const [only] = namespaces;
+    return namespaces.size === 1 ? only : undefined;
+  }
+
   /** The targets of a type: its routes grouped by (destination, folder), in rule order. */
   targets(type: ResourceType): Target[] {
     const out = new Map<string, Target>();

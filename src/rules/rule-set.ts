@@ -40,6 +40,8 @@ export interface Route {
   resourceRules: ResourceRule[];
   /** Whether objects in this namespace ('' = cluster-scoped) are recorded by the route. */
   namespace: (ns: string, nsLabels: Readonly<Record<string, string>> | undefined) => boolean;
+  /** The one namespace the route can record anything in (a WatchRule's own); undefined: any. */
+  onlyNamespace?: string;
   labels: (labels: Readonly<Record<string, string>> | undefined) => boolean;
   /** The operations recorded for this type: those of the rule entries that name it (not of the others). */
   operations: (type: ResourceType) => ReadonlySet<string>;
@@ -158,6 +160,7 @@ export function compileRuleSet(input: { repos: CustomResource[]; rules: CustomRe
     }
     routes.push({
       key: `${kind}/${ref.namespace}/${ref.name}`, ref, destination: { repoKey: repo.key, branch: s.branch }, baseFolder: s.baseFolder,
+      ...(kind === 'WatchRule' ? { onlyNamespace: ref.namespace } : {}),
       ageRecipients: s.secretEncryption?.ageRecipients ?? repo.ageRecipients ?? [],
       resourceRules: s.rules, namespace, labels: selectorMatcher(s.labelSelector), operations: operationsOf(s.rules),
       excluded: exclusion(s.excludeUsers, s.excludeFieldManagers),

@@ -1,5 +1,5 @@
-// List + watch of one resource type, cluster-wide, forever: list (paged), then watch from the
-// list's resourceVersion with bookmarks; relist on 410 Gone; reconnect with exponential backoff
+// List + watch of one resource type, cluster-wide or in one namespace, forever: list (paged), then
+// watch from the list's resourceVersion with bookmarks; relist on 410 Gone; reconnect with exponential backoff
 // (with jitter, at least a 429's Retry-After) on any other error; a watch that goes silent (no
 // event, no bookmark within the client's idle bound: half-open) is reopened at once. The handler is awaited for every event, so a full queue slows
 // the reading instead of dropping anything.
@@ -54,6 +54,12 @@ export interface ListWatchOptions<L = KubeObject> {
 export class ListWatchControl {
   requested = false;
   cut: (() => void) | undefined;
+  /**
+   * The resourceVersion up to which every change has been handed to the handler (a list's, an
+   * event's, a bookmark's): a watch that replaces this one lists at it and replays what followed,
+   * so nothing between the two is folded into a snapshot without its author.
+   */
+  handled: string | undefined;
   relist(): void {
     this.requested = true;
     this.cut?.();
@@ -122,6 +128,7 @@ export async function runListWatch<L = KubeObject>(o: ListWatchOptions<L>): Prom
         if (from) log.info({ resourceVersion: from }, 'listed at the checkpoint; replaying changes since');
         from = undefined;
         await o.handler.onList(items, listRv, lists > 0);
+        if (o.control) o.control.handled = listRv;
         const listed = items.length;
         items = []; // this frame waits on the watch for hours: let the raw list go now
         lists++;
@@ -154,11 +161,13 @@ export async function runListWatch<L = KubeObject>(o: ListWatchOptions<L>): Prom
         const evRv = ev.object.metadata?.resourceVersion;
         if (ev.type === 'BOOKMARK') {
           if (evRv) rv = evRv;
+          if (evRv && o.control) o.control.handled = evRv;
           continue;
         }
         if (ev.type === 'ADDED' || ev.type === 'MODIFIED' || ev.type === 'DELETED') {
           await o.handler.onEvent({ type: ev.type, object: ev.object });
           if (evRv) rv = evRv;
+          if (evRv && o.control) o.control.handled = evRv;
           backoff.reset();
         }
       }

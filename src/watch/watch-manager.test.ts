@@ -85,6 +85,54 @@ describe('watch manager', () => {
     await manager.stop();
   });
 
+  it('a type whose namespace changes is watched anew from where the old watch got to, after its changes', async () => {
+    const lists: string[] = [];
+    const watches: string[] = [];
+    const order: string[] = [];
+    const api: KubeApi = {
+      server: 'https://fake',
+      async getJson<T>(path: string) {
+        lists.push(path);
+        return { apiVersion: 'v1', kind: 'ConfigMapList', metadata: { resourceVersion: path.includes('resourceVersion=') ? '7' : '5' }, items: [cm('a', 'x', '5')] } as T;
+      },
+      async send() { throw new Error('unused'); },
+      async *streamLines(path: string, signal: AbortSignal) {
+        watches.push(path);
+        if (watches.length === 1) yield JSON.stringify({ type: 'MODIFIED', object: { ...cm('a', 'x', '7'), data: { v: '2' } } });
+        await new Promise<void>((_r, rej) => signal.addEventListener('abort', () => rej(new Error('aborted')), { once: true }));
+      },
+    };
+    const manager = new WatchManager({
+      api,
+      prepare: (obj) => ({ sanitized: obj, hash: JSON.stringify(obj.data) }),
+      correlations: { take: () => undefined, takeStartingWith: () => undefined, peek: () => undefined, record: () => undefined },
+      logger: pino({ level: 'silent' }),
+      backoffMs: 5, maxBackoffMs: 20, resyncIntervalMs: 0,
+      startFrom: async () => undefined, // no checkpoint: without the hand-over the new watch would list now
+      sink: {
+        changes: async (_t, changes) => {
+          await new Promise((r) => setTimeout(r, 20)); // still in flight when the scope changes
+          order.push(...changes.map((c) => `${c.operation} ${c.namespace}/${c.name}`));
+        },
+        snapshot: async (_t, objects, _reason, rv) => { order.push(`snapshot ${objects.length} at ${rv}`); },
+      },
+    });
+    const type = { group: '', version: 'v1', resource: 'configmaps', namespaced: true, kind: 'ConfigMap' };
+    const until = async (what: () => boolean) => { const end = Date.now() + 3000; while (!what() && Date.now() < end) await new Promise((r) => setTimeout(r, 2)); };
+    manager.setTypes([type], () => 'a');
+    await until(() => watches.length === 1);
+    await until(() => manager.listed('core/configmaps'));
+    await new Promise((r) => setTimeout(r, 5)); // the event is being handed on
+    expect(manager.setTypes([type], () => undefined)).toEqual(['core/configmaps']);
+    await until(() => watches.length === 2);
+    await manager.stop();
+    expect(lists[0]).toMatch(/^\/api\/v1\/namespaces\/a\/configmaps\?/);
+    // The cluster-wide list is AT the version of the last event the namespaced watch handed on.
+    expect(lists[1]).toMatch(/^\/api\/v1\/configmaps\?.*resourceVersion=7&resourceVersionMatch=Exact/);
+    expect(watches[1]).toMatch(/^\/api\/v1\/configmaps\?.*resourceVersion=7/);
+    expect(order).toEqual(['snapshot 1 at 5', 'UPDATE a/x', 'snapshot 1 at 7']);
+  });
+
   it('names the cause of the garbage collector\'s deletions, immediate and held, and passes it on', async () => {
     const store = new CorrelationStore({ ttlMs: 60_000, maxEntries: 100 });
     const owned = (name: string, rv: string, extra: Record<string, unknown> = {}): KubeObject => {

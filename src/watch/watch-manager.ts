@@ -1,5 +1,6 @@
 // Runs one list+watch per resource type that some rule needs, started and stopped as the rules
-// change, each with its own change detector. Hands changes and full snapshots (first list,
+// change, each with its own change detector, cluster-wide or in the one namespace its rules are
+// bound to (a changed scope restarts it from where the old watch got to). Hands changes and full snapshots (first list,
 // periodic resync, requested relist) to a sink that routes them; the sink is awaited, so a full
 // queue slows reading instead of dropping anything.
 import type { Logger } from 'pino';
@@ -30,7 +31,7 @@ export interface WatchManagerOptions {
   resyncIntervalMs: number;
   onLookup?: (hit: boolean) => void;
   /**
-   * Whether any consumer records this change. The watch of a type is cluster-wide, so it also sees
+   * Whether any consumer records this change. The watch of a type is often cluster-wide, so it also sees
    * changes that no rule covers (other namespaces, other operations): those are not looked up,
    * waited for, or counted as enrichment misses (their webhook calls were never asked for).
    */
@@ -47,27 +48,39 @@ export interface WatchManagerOptions {
   startFrom?: (type: ResourceType) => Promise<string | undefined>;
 }
 
-interface Running { type: ResourceType; abort: AbortController; control: ListWatchControl; synced: boolean; done: Promise<void>; reason: string; only?: Set<string> }
+interface Running { type: ResourceType; namespace?: string; abort: AbortController; control: ListWatchControl; synced: boolean; done: Promise<void>; reason: string; only?: Set<string> }
 
 export class WatchManager {
   private readonly running = new Map<string, Running>();
 
   constructor(private readonly o: WatchManagerOptions) {}
 
-  /** Starts watches for new types and stops those no longer needed; returns the keys started. */
-  setTypes(types: readonly ResourceType[]): string[] {
-    const wanted = new Map(types.map((t) => [typeKey(t), t]));
+  /**
+   * Starts watches for new types and stops those no longer needed; returns the keys started.
+   * `namespaceOf`: the one namespace a type is watched in (undefined: cluster-wide). A type whose
+   * namespace changed is watched anew from the resourceVersion the old watch had handed on: its
+   * list at that version is a no-op for the folders that hold it and the first state of the others,
+   * and what changed since is replayed as events, with their authors.
+   */
+  setTypes(types: readonly ResourceType[], namespaceOf: (type: ResourceType) => string | undefined = () => undefined): string[] {
+    const wanted = new Map(types.map((t) => [typeKey(t), { type: t, namespace: namespaceOf(t) }]));
+    const handOver = new Map<string, Promise<string | undefined>>();
     for (const [key, r] of this.running) {
-      if (!wanted.has(key) || wanted.get(key)?.version !== r.type.version) {
-        r.abort.abort();
-        this.running.delete(key);
+      const w = wanted.get(key);
+      if (w && w.type.version === r.type.version && w.namespace === r.namespace) continue;
+      r.abort.abort();
+      this.running.delete(key);
+      if (w && w.type.version === r.type.version) {
+        handOver.set(key, r.done.then(() => r.control.handled));
+        this.o.logger.info({ resource: key, from: r.namespace ?? 'all namespaces', to: w.namespace ?? 'all namespaces' }, 'watching in other namespaces');
+      } else {
         this.o.logger.info({ resource: key }, 'stopped watching');
       }
     }
     const started: string[] = [];
-    for (const [key, type] of wanted) {
+    for (const [key, w] of wanted) {
       if (this.running.has(key)) continue;
-      this.running.set(key, this.start(type));
+      this.running.set(key, this.start(w.type, w.namespace, handOver.get(key)));
       started.push(key);
     }
     return started;
@@ -107,7 +120,7 @@ export class WatchManager {
     this.running.clear();
   }
 
-  private start(type: ResourceType): Running {
+  private start(type: ResourceType, namespace: string | undefined, handOver?: Promise<string | undefined>): Running {
     const o = this.o;
     const detector = new ChangeDetector(type, o.prepare, o.correlations);
     // Misses wait (bounded, from the time the event was seen) for correlations pushed by a peer.
@@ -157,10 +170,12 @@ export class WatchManager {
     };
     const abort = new AbortController();
     const control = new ListWatchControl();
-    const r: Running = { type, abort, control, synced: false, reason: 'start-up', done: Promise.resolve() };
+    const r: Running = { type, ...(namespace ? { namespace } : {}), abort, control, synced: false, reason: 'start-up', done: Promise.resolve() };
+    const checkpoint = o.startFrom ? () => (o.startFrom as (t: ResourceType) => Promise<string | undefined>)(type) : undefined;
     const done = runListWatch({
-      api: o.api, type, signal: abort.signal, logger: o.logger, control,
-      startFrom: o.startFrom ? () => (o.startFrom as (t: ResourceType) => Promise<string | undefined>)(type) : undefined,
+      api: o.api, type, ...(namespace ? { namespace } : {}), signal: abort.signal, logger: o.logger, control,
+      // After the old watch's last change reached the sink, so the new snapshot comes after it.
+      startFrom: handOver ? async () => (await handOver) ?? await checkpoint?.() : checkpoint,
       backoffMs: o.backoffMs, maxBackoffMs: o.maxBackoffMs, resyncIntervalMs: o.resyncIntervalMs,
       onSynced: () => { r.synced = true; o.onSynced?.(type); },
       onError: (err) => o.onError?.(type, err),
