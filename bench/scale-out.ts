@@ -8,7 +8,8 @@
 // push. Throughput = changes ÷ (time from the release until every branch holds every change).
 // Printed: both throughputs, their ratio (target ≥ 2.5 where CPU allows), commits/s per replica,
 // changes committed as `unknown`, cores and load average.
-// Usage: npx tsx bench/scale-out.ts [--objects 50] [--rounds 6] [--modes leader,shared] [--dir /tmp/ks-bench/scale-out] [--keep] [--json results.jsonl]
+// Usage: npx tsx bench/scale-out.ts [--objects 50] [--rounds 6] [--modes leader,shared] [--baseline PROGRAM] [--dir /tmp/ks-bench/scale-out] [--keep] [--json results.jsonl]
+// --baseline: also the 3 replicas of another build (its dist/kubescribe.mjs), in the same run.
 import { cpus } from 'node:os';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -23,6 +24,7 @@ const objects = Number(arg('objects', '50'));
 const rounds = Number(arg('rounds', '6'));
 const dir = arg('dir', '/tmp/ks-bench/scale-out');
 const modes = arg('modes', 'leader,shared').split(',');
+const baseline = arg('baseline', '');
 const D = 6;
 const LEASES = '/apis/coordination.k8s.io/v1/namespaces/kubescribe/leases';
 
@@ -53,14 +55,14 @@ async function setHolder(admin: KubeClient, name: string, holder: string): Promi
 
 interface Result { perSecond: number; perReplica: number[]; unknown: number; seconds: number; cpu: number[]; total: number }
 
-async function run(env: StackEnv, mode: 'leader' | 'shared'): Promise<Result> {
+async function run(env: StackEnv, mode: 'leader' | 'shared', program?: string): Promise<Result> {
   const replicas = mode === 'leader' ? 1 : 3;
   const namespaces = Array.from({ length: D }, (_, i) => `so-${mode}-${i}`);
   const alice = new KubeClient(env, 'alice');
   const admin = new KubeClient(env, 'admin');
-  const leaseName = `bench-${mode}`;
+  const leaseName = `bench-${mode}${program ? '-base' : ''}`;
   const inst = await benchInstance(env, {
-    name: `so-${mode}`, namespaces, resources: ['configmaps'], replicas,
+    name: `so-${mode}${program ? '-base' : ''}`, namespaces, resources: ['configmaps'], replicas, ...(program ? { program } : {}),
     settings: (s) => {
       delete s.git;
       s.customResources = { enabled: true };
@@ -123,6 +125,7 @@ async function run(env: StackEnv, mode: 'leader' | 'shared'): Promise<Result> {
     for (const ns of namespaces) {
       await admin.send('DELETE', `/apis/kubescribe.dev/v1alpha1/namespaces/${ns}/watchrules/all`).catch(() => undefined);
       await admin.send('DELETE', `/apis/kubescribe.dev/v1alpha1/namespaces/${ns}/gitrepoconfigs/audit`).catch(() => undefined);
+      await admin.send('DELETE', `/api/v1/namespaces/${ns}/secrets/git-creds`).catch(() => undefined); // the next setup's Git server has another password
     }
     alice.close();
     admin.close();
@@ -140,6 +143,10 @@ await withStack(dir, async (env) => {
   console.log(`  1 leader:   ${fmt(leader.perSecond)} commits/s (${fmt(leader.seconds)} s; CPU ${leader.cpu.map(fmt).join(' / ')} s, ${fmt(perCpu(leader))} commits per CPU-second), not by alice: ${leader.unknown}  (load ${load()})`);
   const shared = modes.includes('shared') ? await run(env, 'shared') : none;
   console.log(`  3 replicas: ${fmt(shared.perSecond)} commits/s (${fmt(shared.seconds)} s; per replica ${shared.perReplica.map(fmt).join(' / ')} commits/s, CPU ${shared.cpu.map(fmt).join(' / ')} s, ${fmt(perCpu(shared))} commits per CPU-second), not by alice: ${shared.unknown}  (load ${load()})`);
+  if (baseline) {
+    const base = await run(env, 'shared', baseline);
+    console.log(`  3 replicas, baseline ${baseline}: ${fmt(base.perSecond)} commits/s (${fmt(base.seconds)} s; per replica ${base.perReplica.map(fmt).join(' / ')} commits/s, CPU ${base.cpu.map(fmt).join(' / ')} s, ${fmt(perCpu(base))} commits per CPU-second), not by alice: ${base.unknown}  (load ${load()})`);
+  }
   const ratio = shared.perSecond / leader.perSecond;
   record({ bench: 'scale-out', figure: 'ratio 3 replicas/1 leader commits/s', value: ratio, unit: '×', target: '≥ 2.5 (where CPU allows)', met: ratio >= 2.5, note: `${cpus().length} cores; 1 leader ${fmt(leader.perSecond)}/s, 3 replicas ${fmt(shared.perSecond)}/s (${shared.perReplica.map(fmt).join(' / ')}); commits per CPU-second ${fmt(perCpu(leader))} vs ${fmt(perCpu(shared))}` });
   record({ bench: 'scale-out', figure: 'ratio commits per CPU-second 3 replicas/1 leader', value: perCpu(shared) / perCpu(leader), unit: '×' });
