@@ -59,6 +59,8 @@ class LeaderController implements Controller {
   private readonly forbidden = new Map<string, string>();
   /** Type keys the webhook configuration's rules covered at their last successful sync by this controller. */
   private webhookCovers: ReadonlySet<string> | undefined;
+  /** Why the last sync of the webhook configuration's rules failed (cleared by one that succeeds). */
+  private webhookProblem: string | undefined;
   private clusterUid: string | undefined;
   private largeSnapshots = 0;
   private readonly memoryRelease: MemoryRelease;
@@ -187,6 +189,7 @@ class LeaderController implements Controller {
       listed: (key) => this.watches.listed(key),
       // Another process keeps the webhook's rules (a destination's writer): not this one's to tell.
       inWebhook: (key) => this.webhookCovers?.has(key) ?? !this.keepsWebhook(),
+      ...(this.webhookProblem ? { webhookProblem: this.webhookProblem } : {}),
     }, this.report);
   }
 
@@ -221,11 +224,17 @@ class LeaderController implements Controller {
       await syncWebhookRules(this.d.api, name, types, this.log);
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'could not update the webhook configuration rules');
+      const problem = `ValidatingWebhookConfiguration ${name}: ${(err as Error).message}`;
+      if (problem !== this.webhookProblem) {
+        this.webhookProblem = problem;
+        this.reportRoutes(); // a rule that waits for it says why
+      }
       return;
     }
     const covers = new Set(types.map(typeKey));
     const grew = [...covers].some((k) => !this.webhookCovers?.has(k));
     this.webhookCovers = covers;
+    this.webhookProblem = undefined;
     if (grew) this.reportRoutes(); // a rule waiting for the webhook may be Ready now
   }
 

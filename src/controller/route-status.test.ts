@@ -36,6 +36,9 @@ describe('reportRouteStatus', () => {
     // Listed, but the webhook does not cover it yet: a change now would be recorded without its author.
     const outside = report(progress(all, ['core/configmaps']));
     expect(outside.both).toMatchObject({ status: 'False', reason: 'Starting', message: expect.stringContaining("the webhook configuration's rules to cover apps/deployments") });
+    // A sync that failed says why.
+    const failing = report({ ...progress(all, []), webhookProblem: 'ValidatingWebhookConfiguration kubescribe: 404 not found' });
+    expect(failing.cms!.message).toContain("cover core/configmaps (ValidatingWebhookConfiguration kubescribe: 404 not found)");
     expect(report(progress(all, all))).toMatchObject({ cms: { status: 'True', reason: 'Active' }, both: { status: 'True', reason: 'Active' } });
   });
 

@@ -23,6 +23,8 @@ export function statusReporter(writer: Pick<StatusWriter, 'set'>): ReportStatus 
 export interface TypeProgress {
   listed(typeKey: string): boolean;
   inWebhook(typeKey: string): boolean;
+  /** Why the webhook configuration's rules could not be updated, if they could not. */
+  webhookProblem?: string;
 }
 
 /** Each rule's conditions and recorded types. `forbidden`: type key → the API server's 403 message. */
@@ -46,7 +48,7 @@ function starting(keys: readonly string[], progress: TypeProgress): string {
   const outside = keys.filter((k) => !progress.inWebhook(k));
   const waits = [
     ...(unlisted.length > 0 ? [`the first list of ${unlisted.join(', ')}`] : []),
-    ...(outside.length > 0 ? [`the webhook configuration's rules to cover ${outside.join(', ')}`] : []),
+    ...(outside.length > 0 ? [`the webhook configuration's rules to cover ${outside.join(', ')}${progress.webhookProblem ? ` (${progress.webhookProblem})` : ''}`] : []),
   ];
   return `waiting for ${waits.join(' and ')}; a change made before Ready is recorded by the first snapshot, without its author`;
 }
