@@ -1,8 +1,9 @@
 // List + watch of one resource type, cluster-wide or in one namespace, forever: list (paged), then
-// watch from the list's resourceVersion with bookmarks; relist on 410 Gone; reconnect with exponential backoff
-// (with jitter, at least a 429's Retry-After) on any other error; a watch that goes silent (no
-// event, no bookmark within the client's idle bound: half-open) is reopened at once. The handler is awaited for every event, so a full queue slows
-// the reading instead of dropping anything.
+// watch from the list's resourceVersion with bookmarks; relist on 410 Gone; reconnect with
+// exponential backoff (with jitter, at least a 429's Retry-After) on any other error; a watch that
+// goes silent (no event, no bookmark within the client's idle bound: half-open) is reopened at once.
+// The handler is awaited for every event, so a full queue slows the reading instead of dropping
+// anything.
 import { Backoff, sleep } from '../backoff.ts';
 import type { Logger } from 'pino';
 import type { KubeObject, ResourceType } from '../kube-object.ts';

@@ -89,6 +89,7 @@ describe('watch manager', () => {
     const lists: string[] = [];
     const watches: string[] = [];
     const order: string[] = [];
+    let handing = false;
     const api: KubeApi = {
       server: 'https://fake',
       async getJson<T>(path: string) {
@@ -111,6 +112,7 @@ describe('watch manager', () => {
       startFrom: async () => undefined, // no checkpoint: without the hand-over the new watch would list now
       sink: {
         changes: async (_t, changes) => {
+          handing = true;
           await new Promise((r) => setTimeout(r, 20)); // still in flight when the scope changes
           order.push(...changes.map((c) => `${c.operation} ${c.namespace}/${c.name}`));
         },
@@ -121,8 +123,7 @@ describe('watch manager', () => {
     const until = async (what: () => boolean) => { const end = Date.now() + 3000; while (!what() && Date.now() < end) await new Promise((r) => setTimeout(r, 2)); };
     manager.setTypes([type], () => 'a');
     await until(() => watches.length === 1);
-    await until(() => manager.listed('core/configmaps'));
-    await new Promise((r) => setTimeout(r, 5)); // the event is being handed on
+    await until(() => handing); // the event is being handed on
     expect(manager.setTypes([type], () => undefined)).toEqual(['core/configmaps']);
     await until(() => watches.length === 2);
     await manager.stop();
