@@ -91,6 +91,18 @@ describe('replicas sharing the writing, one Lease per destination', () => {
     }));
     console.log(`commits per replica: ${perReplica.join(', ')}`);
     for (const n of perReplica) expect(n).toBeGreaterThan(0);
+    // What the API server carries: each replica's controllers (its catalogue and the two
+    // destinations it writes) share one watch of each custom resource kind (and of the namespaces),
+    // so 3 replicas hold 3 watches of each, not 9. The controller-manager's garbage collector
+    // watches every kind too: 4 in all (10 when each controller had its own).
+    const watchers = async (resource: string): Promise<number> => (await kubectl('admin', ['get', '--raw', '/metrics'])).split('\n')
+      .filter((l) => l.startsWith('apiserver_longrunning_requests{') && l.includes('verb="WATCH"') && l.includes(`resource="${resource}"`))
+      .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+    for (const resource of ['gitrepoconfigs', 'watchrules', 'clusterwatchrules']) {
+      await eventually(`at most 4 watches of ${resource}`, async () => (await watchers(resource)) <= 4, 15_000, 250)
+        .catch(async () => expect(await watchers(resource), `watches of ${resource} on the API server`).toBeLessThanOrEqual(4));
+    }
+    console.log(`watches on the API server: ${(await Promise.all(['watchrules', 'namespaces', 'configmaps', 'secrets'].map(async (r) => `${r} ${await watchers(r)}`))).join(', ')}`);
   });
 
   it('moves a killed writer\'s destinations under load: 0 lost, 0 duplicated, no unknown author', async () => {

@@ -6,9 +6,11 @@
 //   destination Leases (<leaseName>-d-<hash>) → a controller scoped to that destination
 //     (leader/shards.ts: rendezvous hashing over the live members, handover, fencing per Lease)
 // Every replica runs the catalogue controller (custom resources → the destinations) and serves the
-// webhook; a destination's controller replays from the branch's checkpoints when it takes over,
-// with the correlations every replica received by peer push (and askPeers on a miss).
+// webhook; its controllers share one copy of the custom resources, namespaces and discovery
+// (cluster-sources.ts). A destination's controller replays from the branch's checkpoints when it
+// takes over, with the correlations every replica received by peer push (and askPeers on a miss).
 import type { Logger } from 'pino';
+import { ClusterSources } from './controller/cluster-sources.ts';
 import { startController, type Controller, type ControllerDeps } from './controller/controller.ts';
 import type { Readiness } from './controller/readiness.ts';
 import { LeaseElection } from './leader/lease-election.ts';
@@ -18,7 +20,7 @@ import { Shards } from './leader/shards.ts';
 import { leaseStore, listLeases } from './leases.ts';
 
 export interface ScaleOutDeps {
-  controller: Omit<ControllerDeps, 'scope'>;
+  controller: Omit<ControllerDeps, 'scope' | 'sources'>;
   identity: string;
   logger: Logger;
   /** Before a destination's controller starts: pull every peer's correlations. */
@@ -43,6 +45,12 @@ export function buildScaleOut(d: ScaleOutDeps): ScaleOut {
   const timing = { leaseDurationMs: le.leaseDurationMs, renewIntervalMs: le.renewIntervalMs, renewDeadlineMs: le.renewDeadlineMs };
   let catalogue: Controller | undefined;
   let mainLeading = false;
+  // One copy of the custom resources, namespaces and catalogue for all of this replica's controllers.
+  const sources = new ClusterSources({
+    api, logger: d.logger.child({ component: 'controller' }), customResources: settings.customResources.enabled,
+    discoveryIntervalMs: settings.customResources.discoveryIntervalMs, backoffMs: settings.watch.backoffMs, maxBackoffMs: settings.watch.maxBackoffMs,
+  });
+  const controller: ControllerDeps = { ...d.controller, sources };
   const election = (name: string, annotations: Record<string, string>, on: { onStartedLeading: () => void; onStoppedLeading: (reason: string) => void }) =>
     new LeaseElection({ store: leaseStore(api, namespace, name, annotations), identity: d.identity, ...timing, logger: log, ...on });
 
@@ -60,7 +68,7 @@ export function buildScaleOut(d: ScaleOutDeps): ScaleOut {
     start: async (dest) => {
       metrics.failovers.inc();
       await d.beforeWriting();
-      return startController({ ...d.controller, scope: { kind: 'destination', destination: dest } });
+      return startController({ ...controller, scope: { kind: 'destination', destination: dest } });
     },
     changed: () => metrics.destinationsHeld.set(shards.held().size),
   });
@@ -91,8 +99,9 @@ export function buildScaleOut(d: ScaleOutDeps): ScaleOut {
     async start() {
       member.start();
       main.start();
+      await sources.start();
       catalogue = await startController({
-        ...d.controller,
+        ...controller,
         scope: { kind: 'catalogue', singletons: () => mainLeading, destinations: (keys) => { destinations = keys; if (members.known) shards.setDestinations(keys); } },
       });
       void tick().finally(loop);
@@ -103,6 +112,7 @@ export function buildScaleOut(d: ScaleOutDeps): ScaleOut {
       await shards.stop(); // each destination: stop (last push) while its Lease is held, then release
       metrics.destinationsHeld.set(0);
       await catalogue?.stop();
+      await sources.stop();
       await main.stop();
       await member.stop();
     },

@@ -4,6 +4,7 @@ import type { CorrelationStore } from '../correlation/index.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { Secrets, Settings } from '../settings/index.ts';
 import type { KubeApi, Prepare } from '../watch/index.ts';
+import type { ClusterSources } from './cluster-sources.ts';
 import type { Readiness } from './readiness.ts';
 import type { ControllerScope } from './scope.ts';
 
@@ -32,4 +33,6 @@ export interface ControllerDeps {
   askPeers?: (keys: readonly string[]) => Promise<void>;
   /** Default: everything. */
   scope?: ControllerScope;
+  /** The process's custom resources, namespaces and discovery, shared by its controllers (started and stopped by the owner); default: the controller's own. */
+  sources?: ClusterSources;
 }

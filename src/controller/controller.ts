@@ -13,20 +13,20 @@ import type { KubeObject } from '../kube-object.ts';
 import { typeKey } from '../kube-object.ts';
 import { MemoryRelease } from '../reduce-memory.ts';
 import { compileRuleSet, type RuleSet } from '../rules/rule-set.ts';
-import { GROUP, KINDS, VERSION, type KindName } from '../rules/schemas.ts';
+import type { KindName } from '../rules/schemas.ts';
 import { toYaml } from '../sanitize/index.ts';
 import { notReady, StatusWriter } from '../status/status-writer.ts';
-import { discoverAll, KubeApiError, WatchManager } from '../watch/index.ts';
+import { KubeApiError, WatchManager } from '../watch/index.ts';
 import { clusterNow } from './cluster-now.ts';
 import { CredentialsSource } from './credentials.ts';
 import type { WatchSecret } from './secret-watches.ts';
 import { settingsSigning, SigningKeys } from './signing-keys.ts';
 import type { Controller, ControllerDeps } from './controller-types.ts';
 import type { ControllerScope } from './scope.ts';
+import { ClusterSources } from './cluster-sources.ts';
 import { bootstrapFromSettings, destinationConfigs, onlyDestination } from './desired-state.ts';
 import { destinationEvents } from './destination-events.ts';
 import { Destinations } from './destinations.ts';
-import { DiscoveryLoop } from './discovery-loop.ts';
 import { readiness, type Readiness } from './readiness.ts';
 import { ReconcileLoop } from './reconcile-loop.ts';
 import { ResourceCache } from './resource-cache.ts';
@@ -66,8 +66,9 @@ class LeaderController implements Controller {
   private readonly memoryRelease: MemoryRelease;
   /** The configuration was applied once from synced custom resources (before, "every watch synced" is trivially true). */
   private applied = false;
-  private readonly customResources = new Map<KindName, ResourceCache>();
-  private readonly namespaces: ResourceCache;
+  /** The custom resources, namespaces and discovery: the process's (scale-out) or this controller's own. */
+  private readonly sources: ClusterSources;
+  private unsubscribe: (() => void) | undefined;
   private readonly credentials: CredentialsSource;
   private readonly signingKeys: SigningKeys;
   /** The bootstrap repository's signing (settings git.signing), loaded at start. */
@@ -75,7 +76,6 @@ class LeaderController implements Controller {
   private readonly destinations: Destinations;
   private readonly router: Router;
   private readonly watches: WatchManager;
-  private readonly discovery: DiscoveryLoop;
   private readonly loop: ReconcileLoop;
   private readonly scope: ControllerScope;
 
@@ -90,7 +90,10 @@ class LeaderController implements Controller {
     this.backoff = { backoffMs: d.settings.watch.backoffMs, maxBackoffMs: d.settings.watch.maxBackoffMs };
     this.report = statusReporter(new StatusWriter((path, body) => d.api.send('PATCH', path, body, { contentType: 'application/merge-patch+json' }).then(() => undefined), this.log));
     this.loop = new ReconcileLoop({ reconcile: () => this.reconcile(), debounceMs: 100, onError: (err) => this.log.error({ err }, 'applying the configuration failed') });
-    this.namespaces = this.cache({ group: '', version: 'v1', resource: 'namespaces' }, () => undefined);
+    this.sources = d.sources ?? new ClusterSources({
+      api: d.api, logger: this.log, customResources: d.settings.customResources.enabled,
+      discoveryIntervalMs: d.settings.customResources.discoveryIntervalMs, ...this.backoff,
+    });
     this.credentials = new CredentialsSource({ watchSecret: this.watchSecret, onChange: () => this.loop.request() });
     this.signingKeys = new SigningKeys({ watchSecret: this.watchSecret, load: loadSigner, onChange: () => this.loop.request() });
     this.destinations = this.buildDestinations();
@@ -99,30 +102,23 @@ class LeaderController implements Controller {
       // One destination's writer (a takeover) lists only once its branch's checkpoints are read, however
       // long the clone takes to open: listing now would fold the changes made meanwhile into a RECONCILE.
       ...(this.scope.kind === 'destination' ? { openWaitMs: DESTINATION_OPEN_WAIT_MS } : {}),
-      nsLabels: (ns) => this.namespaces.objects.get(`/${ns}`)?.metadata?.labels,
+      nsLabels: (ns) => this.sources.namespaces.objects.get(`/${ns}`)?.metadata?.labels,
       onSnapshot: (type, n) => {
         d.metrics.resyncs.inc({ resource: typeKey(type) });
         if (n >= LARGE_SNAPSHOT) this.largeSnapshots++;
       },
     });
     this.watches = this.buildWatchManager();
-    this.discovery = new DiscoveryLoop({
-      discover: () => discoverAll(d.api), intervalMs: d.settings.customResources.discoveryIntervalMs, retryMs: d.settings.watch.backoffMs, logger: this.log,
-      changed: () => this.loop.request(),
-      unchanged: () => this.syncWebhook(), // also repairs rules changed by hand or registered after start
-    });
   }
 
   async start(): Promise<void> {
     if (!this.d.settings.git && !this.d.settings.customResources.enabled) this.log.warn('nothing to record: no `git` in the settings and customResources.enabled is false');
     this.settingsSigning = await settingsSigning(this.d.secrets.signingKey);
-    this.namespaces.start();
-    if (this.d.settings.customResources.enabled) {
-      for (const kind of Object.keys(KINDS) as KindName[]) {
-        this.customResources.set(kind, this.cache({ group: GROUP, version: VERSION, resource: KINDS[kind].plural }, () => this.loop.request()).start());
-      }
-    }
-    await this.discovery.start();
+    this.unsubscribe = this.sources.subscribe({
+      changed: () => this.loop.request(),
+      unchanged: () => this.syncWebhook(), // also repairs rules changed by hand or registered after start
+    });
+    await this.sources.start(); // shared: started already (or being started) by the process
     this.loop.request(0); // the start-up snapshot is timed from process start: no need to wait here
   }
 
@@ -130,15 +126,15 @@ class LeaderController implements Controller {
     return readiness({
       applied: this.applied, customResourcesSynced: this.customResourcesSynced(), watchesSynced: this.watches.synced(), watches: this.watches.types().length,
       writers: this.destinations.keys().map((k) => ({ destination: k, open: this.destinations.writer(k) !== undefined })),
-      catalogue: this.discovery.catalogue().length,
+      catalogue: this.sources.discovery.catalogue().length,
     });
   }
 
   async stop(): Promise<void> {
     this.memoryRelease.stop();
-    this.discovery.stop();
+    this.unsubscribe?.();
     await this.loop.stop();
-    await Promise.all([...this.customResources.values(), this.namespaces].map((c) => c.stop()));
+    if (!this.d.sources) await this.sources.stop();
     await this.credentials.stop();
     await this.signingKeys.stop();
     await this.watches.stop();
@@ -159,7 +155,7 @@ class LeaderController implements Controller {
   /** One application of the desired state; never two at once (ReconcileLoop). */
   private async reconcile(): Promise<void> {
     const fromSynced = this.customResourcesSynced();
-    const list = (k: KindName): KubeObject[] => this.customResources.get(k)?.list() ?? [];
+    const list = (k: KindName): KubeObject[] => this.sources.customResources.get(k)?.list() ?? [];
     const compiled = compileRuleSet({ repos: list('GitRepoConfig'), rules: list('WatchRule'), clusterRules: list('ClusterWatchRule'), bootstrap: bootstrapFromSettings(this.d.settings), ownNamespace: this.d.settings.ownNamespace });
     const scope = this.scope;
     this.ruleSet = scope.kind === 'destination' ? onlyDestination(compiled, scope.destination) : compiled;
@@ -172,7 +168,7 @@ class LeaderController implements Controller {
     });
     if (scope.kind === 'catalogue') scope.destinations(configs.map((c) => c.key));
     await this.destinations.sync(scope.kind === 'catalogue' ? [] : configs);
-    const next = RouteTable.build(this.ruleSet, this.discovery.catalogue(), this.table);
+    const next = RouteTable.build(this.ruleSet, this.sources.discovery.catalogue(), this.table);
     this.table = next.table;
     const table = this.table;
     const started = new Set(this.watches.setTypes(scope.kind === 'catalogue' ? [] : [...table.types()], (t) => table.watchNamespace(t)));
@@ -185,7 +181,7 @@ class LeaderController implements Controller {
   /** Every rule's status; the catalogue watches nothing, so it cannot tell a forbidden or listed type: each destination's own says. */
   private reportRoutes(): void {
     if (this.scope.kind === 'catalogue') return;
-    reportRouteStatus(this.table, this.discovery.catalogue(), this.forbidden, {
+    reportRouteStatus(this.table, this.sources.discovery.catalogue(), this.forbidden, {
       listed: (key) => this.watches.listed(key),
       // Another process keeps the webhook's rules (a destination's writer): not this one's to tell.
       inWebhook: (key) => this.webhookCovers?.has(key) ?? !this.keepsWebhook(),
@@ -239,7 +235,7 @@ class LeaderController implements Controller {
   }
 
   private customResourcesSynced(): boolean {
-    return [...this.customResources.values()].every((c) => c.synced);
+    return this.sources.customResourcesSynced();
   }
 
   private cache(type: { group: string; version: string; resource: string }, onChange: () => void, scope: { namespace?: string; fieldSelector?: string } = {}): ResourceCache {
