@@ -10,7 +10,7 @@ import { stringify } from 'yaml';
 import { kubectl as kubectlAs, type ControlPlaneInfo } from './control-plane.ts';
 import type { StackEnv } from './env.ts';
 import { ensureCert } from './pki.ts';
-import { freePort, isRunning, killNow, startDetached, stopProcess, waitFor, type ProcessRecord } from './processes.ts';
+import { freePort, isRunning, killNow, sleep, startDetached, stopProcess, waitFor, type ProcessRecord } from './processes.ts';
 import { imageRuntimeEnv } from './image-env.ts';
 import { repoRoot, webhookConfiguration } from './stack.ts';
 
@@ -151,6 +151,16 @@ export async function startInstance(env: StackEnv, o: InstanceOptions, target: I
   let gitProc: ProcessRecord | undefined;
   let proxyProc: ProcessRecord | undefined;
   const procs: Array<ProcessRecord | undefined> = [];
+  // Signalled to stop: a start right after a kill waits for the process to be gone first. SIGKILL
+  // is delivered asynchronously, and a start that still saw the old process running did not start
+  // a new one, then found it dead ("kubescribe exited"; git-store.e2e.ts failed so once).
+  const signalled = new Set<number>();
+  const killReplica = (p: ProcessRecord | undefined, signal: NodeJS.Signals = 'SIGKILL'): void => {
+    if (!p || !isRunning(p)) return;
+    signalled.add(p.pid);
+    if (signal === 'SIGKILL') killNow(p);
+    else process.kill(p.pid, signal);
+  };
   const log = join(dir, 'kubescribe.log');
   const readyz = async (i: number): Promise<{ ready: boolean; leader: boolean }> => {
     const res = await fetch(`http://127.0.0.1:${(replicaPorts[i] as { metrics: number }).metrics}/readyz`);
@@ -164,12 +174,14 @@ export async function startInstance(env: StackEnv, o: InstanceOptions, target: I
       index: i, metricsUrl: `http://127.0.0.1:${rp.metrics}/metrics`, webhookPort: rp.webhook, log: rlog,
       pid: () => procs[i]?.pid,
       running: () => isRunning(procs[i]),
-      kill: (signal: NodeJS.Signals = 'SIGKILL') => {
-        const p = procs[i];
-        if (p && isRunning(p)) process.kill(p.pid, signal);
-      },
+      kill: (signal: NodeJS.Signals = 'SIGKILL') => killReplica(procs[i], signal),
       state: () => readyz(i),
       async start() {
+        const prev = procs[i];
+        if (prev && signalled.has(prev.pid)) {
+          for (const end = Date.now() + 15_000; isRunning(prev) && Date.now() < end;) await sleep(20);
+          signalled.delete(prev.pid);
+        }
         if (!isRunning(procs[i])) {
           procs[i] = startDetached(process.execPath, [o.program ?? join(repoRoot, 'dist', 'kubescribe.mjs'), 'run', '--settings', settingsFiles[i] as string], { log: rlog, marker, cwd: repoRoot, env: runtimeEnv });
         }
@@ -219,7 +231,7 @@ export async function startInstance(env: StackEnv, o: InstanceOptions, target: I
         }, 30_000, 100);
       }
     },
-    killKubescribe() { for (const p of procs) killNow(p); },
+    killKubescribe() { for (const p of procs) killReplica(p); },
     async stopKubescribe() { await Promise.all(procs.map((p) => stopProcess(p))); },
     kubescribeRunning() { return procs.some((p) => isRunning(p)); },
     async close() {
