@@ -33,16 +33,17 @@ const RELEASE = 'ks';
 const perDestination = (c: Case): boolean => (c.values.leaderElection as { perDestination?: boolean } | undefined)?.perDestination === true;
 const NS = 'audit-system';
 const cacheHelper: [string, string] = ['src/controller/controller.ts', 'return new ResourceCache({'];
+const sourcesCache: [string, string] = ['src/controller/cluster-sources.ts', 'new ResourceCache({ api: o.api'];
 const listWatch: Array<[string, string]> = [['src/watch/list-watch.ts', 'o.api.getJson<ListResponse>'], ['src/watch/list-watch.ts', 'o.api.streamLines(']];
 
 const USES: Use[] = [
   { why: 'record the resources of watch.resources (list, then watch)', kind: 'ClusterRole', group: '*recorded*', resources: ['*recorded*'], verbs: ['list', 'watch'], code: [['src/watch/watch-manager.ts', 'runListWatch({'], ...listWatch] },
   { why: 'read the configuration custom resources', kind: 'ClusterRole', group: 'kubescribe.dev', resources: ['gitrepoconfigs', 'watchrules', 'clusterwatchrules'], verbs: ['list', 'watch'], when: (c) => c.customResources,
-    code: [['src/controller/controller.ts', 'this.cache({ group: GROUP, version: VERSION, resource: KINDS[kind].plural }'], cacheHelper, ['src/controller/resource-cache.ts', 'runListWatch({'], ...listWatch] },
+    code: [['src/controller/cluster-sources.ts', 'cache(KINDS[kind].plural, GROUP, VERSION, changed)'], sourcesCache, ['src/controller/resource-cache.ts', 'runListWatch({'], ...listWatch] },
   { why: 'write their .status conditions (merge patch)', kind: 'ClusterRole', group: 'kubescribe.dev', resources: ['gitrepoconfigs/status', 'watchrules/status', 'clusterwatchrules/status'], verbs: ['patch'], when: (c) => c.customResources,
     code: [['src/controller/controller.ts', "d.api.send('PATCH', path, body"]] },
   { why: 'namespace labels for namespace selectors (and the kube-system uid, the cluster identity)', kind: 'ClusterRole', group: '', resources: ['namespaces'], verbs: ['list', 'watch'],
-    code: [['src/controller/controller.ts', "resource: 'namespaces' }"], cacheHelper, ['src/controller/resource-cache.ts', 'runListWatch({'], ...listWatch, ['src/controller/cluster-now.ts', "('/api/v1/namespaces?fieldSelector=metadata.name%3Dkube-system')"]] },
+    code: [['src/controller/cluster-sources.ts', "cache('namespaces')"], sourcesCache, ['src/controller/resource-cache.ts', 'runListWatch({'], ...listWatch, ['src/controller/cluster-now.ts', "('/api/v1/namespaces?fieldSelector=metadata.name%3Dkube-system')"]] },
   { why: 'keep the rules of its own webhook configuration equal to what is recorded', kind: 'ClusterRole', group: 'admissionregistration.k8s.io', resources: ['validatingwebhookconfigurations'], verbs: ['get'], resourceNames: [`${RELEASE}-kubescribe-${NS}`],
     code: [['src/controller/webhook-rules.ts', 'api.getJson<Vwc>(path)']] },
   { why: 'the same, writing the rules back', kind: 'ClusterRole', group: 'admissionregistration.k8s.io', resources: ['validatingwebhookconfigurations'], verbs: ['update'], resourceNames: [`${RELEASE}-kubescribe-${NS}`],
