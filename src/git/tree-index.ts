@@ -4,9 +4,8 @@
 // walking the folders: a flat map beside them held every path a second time (13 MiB at 100,000
 // objects: the paths, their map, and the names cut out of them kept each path alive). Each
 // folder keeps its entries in git's order (a create or delete is one insertion or removal, no
-// sort). A big folder (see DELTA_MIN_BYTES) also keeps its last
-// serialized bytes and where each entry sits in them: its next version is made of runs of those
-// bytes copied as they are, the new entries written between them and the changed ids written in —
+// sort). A big folder (see DELTA_MIN_BYTES) also keeps its last serialized bytes and where each
+// entry sits in them: its next version is made of runs of those bytes copied as they are, the new entries written between them and the changed ids written in —
 // a loop of additions over the entries and a few copies, instead of 10,000 names and ids encoded
 // again. In a burst of creates into one folder of 10,000, encoding the whole folder again took
 // over half of kubescribe's CPU (issue 19, burst drain). The new version is written into the buffer

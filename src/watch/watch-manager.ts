@@ -1,8 +1,8 @@
 // Runs one list+watch per resource type that some rule needs, started and stopped as the rules
 // change, each with its own change detector, cluster-wide or in the one namespace its rules are
-// bound to (a changed scope restarts it from where the old watch got to). Hands changes and full snapshots (first list,
-// periodic resync, requested relist) to a sink that routes them; the sink is awaited, so a full
-// queue slows reading instead of dropping anything.
+// bound to (a changed scope restarts it from where the old watch got to). Hands changes and full
+// snapshots (first list, periodic resync, requested relist) to a sink that routes them; the sink
+// is awaited, so a full queue slows reading instead of dropping anything.
 import type { Logger } from 'pino';
 import type { Change } from '../change.ts';
 import { attributeCause, newestManager, resolveAuthor, type Author, type ManagedFieldsEntry } from '../correlation/index.ts';
@@ -31,9 +31,10 @@ export interface WatchManagerOptions {
   resyncIntervalMs: number;
   onLookup?: (hit: boolean) => void;
   /**
-   * Whether any consumer records this change. The watch of a type is often cluster-wide, so it also sees
-   * changes that no rule covers (other namespaces, other operations): those are not looked up,
-   * waited for, or counted as enrichment misses (their webhook calls were never asked for).
+   * Whether any consumer records this change. The watch of a type is often cluster-wide, so it
+   * also sees changes that no rule covers (other namespaces, other operations): those are not
+   * looked up, waited for, or counted as enrichment misses (their webhook calls were never asked
+   * for).
    */
   recordable?: (type: ResourceType, change: Change) => boolean;
   /** On a miss, wait this long (from when the event was seen) for a correlation still on its way from a peer. */
@@ -171,7 +172,8 @@ export class WatchManager {
     const abort = new AbortController();
     const control = new ListWatchControl();
     const r: Running = { type, ...(namespace ? { namespace } : {}), abort, control, synced: false, reason: 'start-up', done: Promise.resolve() };
-    const checkpoint = o.startFrom ? () => (o.startFrom as (t: ResourceType) => Promise<string | undefined>)(type) : undefined;
+    const startFrom = o.startFrom;
+    const checkpoint = startFrom ? () => startFrom(type) : undefined;
     const done = runListWatch({
       api: o.api, type, ...(namespace ? { namespace } : {}), signal: abort.signal, logger: o.logger, control,
       // After the old watch's last change reached the sink, so the new snapshot comes after it.
