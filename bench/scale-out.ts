@@ -136,16 +136,19 @@ async function run(env: StackEnv, mode: 'leader' | 'shared', program?: string): 
 const none: Result = { perSecond: NaN, seconds: NaN, unknown: NaN, perReplica: [], cpu: [], total: NaN };
 /** Commits per CPU-second of the kubescribe processes: what the writing costs, whatever else runs. */
 const perCpu = (r: Result): number => r.total / r.cpu.reduce((a, b) => a + b, 0);
+/** One setup of 3 replicas as printed: throughput, per replica, CPU, authors. */
+const replicasLine = (r: Result): string =>
+  `${fmt(r.perSecond)} commits/s (${fmt(r.seconds)} s; per replica ${r.perReplica.map(fmt).join(' / ')} commits/s, CPU ${r.cpu.map(fmt).join(' / ')} s, ${fmt(perCpu(r))} commits per CPU-second), not by alice: ${r.unknown}  (load ${load()})`;
 
 await withStack(dir, async (env) => {
   console.log(`scale-out: ${D} destinations, ${objects} ConfigMaps each, ${rounds} rounds of changes by alice (${D * objects * rounds} changes); ${cpus().length} cores, load ${load()}`);
   const leader = modes.includes('leader') ? await run(env, 'leader') : none;
   console.log(`  1 leader:   ${fmt(leader.perSecond)} commits/s (${fmt(leader.seconds)} s; CPU ${leader.cpu.map(fmt).join(' / ')} s, ${fmt(perCpu(leader))} commits per CPU-second), not by alice: ${leader.unknown}  (load ${load()})`);
   const shared = modes.includes('shared') ? await run(env, 'shared') : none;
-  console.log(`  3 replicas: ${fmt(shared.perSecond)} commits/s (${fmt(shared.seconds)} s; per replica ${shared.perReplica.map(fmt).join(' / ')} commits/s, CPU ${shared.cpu.map(fmt).join(' / ')} s, ${fmt(perCpu(shared))} commits per CPU-second), not by alice: ${shared.unknown}  (load ${load()})`);
+  console.log(`  3 replicas: ${replicasLine(shared)}`);
   if (baseline) {
     const base = await run(env, 'shared', baseline);
-    console.log(`  3 replicas, baseline ${baseline}: ${fmt(base.perSecond)} commits/s (${fmt(base.seconds)} s; per replica ${base.perReplica.map(fmt).join(' / ')} commits/s, CPU ${base.cpu.map(fmt).join(' / ')} s, ${fmt(perCpu(base))} commits per CPU-second), not by alice: ${base.unknown}  (load ${load()})`);
+    console.log(`  3 replicas, baseline ${baseline}: ${replicasLine(base)}`);
   }
   const ratio = shared.perSecond / leader.perSecond;
   record({ bench: 'scale-out', figure: 'ratio 3 replicas/1 leader commits/s', value: ratio, unit: '×', target: '≥ 2.5 (where CPU allows)', met: ratio >= 2.5, note: `${cpus().length} cores; 1 leader ${fmt(leader.perSecond)}/s, 3 replicas ${fmt(shared.perSecond)}/s (${shared.perReplica.map(fmt).join(' / ')}); commits per CPU-second ${fmt(perCpu(leader))} vs ${fmt(perCpu(shared))}` });
