@@ -35,7 +35,7 @@ export class ClusterSources {
   private readonly listeners = new Set<SourceListener>();
   private started: Promise<void> | undefined;
 
-  constructor(private readonly o: ClusterSourcesOptions) {
+  constructor(o: ClusterSourcesOptions) {
     const changed = (): void => { for (const l of this.listeners) l.changed(); };
     const cache = (resource: string, group = '', version = 'v1', onChange = (): void => undefined): ResourceCache =>
       new ResourceCache({ api: o.api, type: { group, version, resource }, logger: o.logger, onChange, backoffMs: o.backoffMs, maxBackoffMs: o.maxBackoffMs });
