@@ -14,7 +14,7 @@ import { transportFor } from './transport.ts';
 
 const { Server, utils } = ssh2;
 
-let server: InstanceType<typeof Server>;
+let server: InstanceType<typeof Server> | undefined;
 let port = 0;
 let connections = 0;
 const logins = new Set<string>();
@@ -31,7 +31,7 @@ beforeAll(async () => {
   execFileSync('sh', ['-c', 'git init -q -b main && echo a > a && git add a && git -c user.name=t -c user.email=t@x commit -qm one && git push -q "$1" main', 'sh', repo], { cwd: work });
   const allowed = utils.parseKey(clientKey.public);
   if (allowed instanceof Error) throw allowed;
-  server = new Server({ hostKeys: [hostKey.private] }, (client) => {
+  const listening = new Server({ hostKeys: [hostKey.private] }, (client) => {
     connections++;
     client.on('authentication', (ctx) => {
       if (ctx.method === 'publickey' && ctx.key.data.equals(allowed.getPublicSSH())) {
@@ -54,13 +54,15 @@ beforeAll(async () => {
       });
     }).on('error', () => undefined);
   });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  port = (server.address() as AddressInfo).port;
+  server = listening;
+  await new Promise<void>((ok) => listening.listen(0, '127.0.0.1', ok));
+  port = (listening.address() as AddressInfo).port;
 });
 
 afterAll(() => {
   closeSshConnections();
-  server.close();
+  // Undefined when beforeAll failed: its error, not this one, is the one to read.
+  server?.close();
 });
 
 describe('SSH transport', () => {
