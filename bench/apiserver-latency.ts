@@ -4,6 +4,9 @@
 // apiserver answers is compared across conditions interleaved in one run (rotated each round):
 //   none       no webhook registered for those ConfigMaps (the baseline);
 //   running    kubescribe's webhook registered (failurePolicy Ignore, the chart's timeoutSeconds);
+//   bare       registered alike, a minimal webhook instead: a fastify route over the same TLS
+//              certificate that only answers `allowed` (bench/support/webhook-server.ts, a process
+//              of its own). What any webhook costs here; "running ÷ bare" is kubescribe's own part;
 //   refused    registered, kubescribe stopped: nothing listens at its address (connection refused,
 //              what a deleted pod behind a Service gives);
 //   blackhole  registered, kubescribe unreachable: the address accepts and never answers (a node
@@ -19,10 +22,10 @@
 // Each segment lasts --seconds, or longer at a low rate to get --min-samples PATCHes.
 // Usage: npx tsx bench/apiserver-latency.ts [--rates 10,100,300] [--seconds 3] [--min-samples 60]
 //        [--rounds 2] [--warmup 1] [--objects 3000] [--timeout <chart's>] [--short-timeout 1]
-//        [--conditions none,running,refused,blackhole,blackhole-short]
+//        [--conditions none,running,bare,refused,blackhole,blackhole-short]
 //        [--program OTHER/dist/kubescribe.mjs] [--dir /tmp/ks-bench/apiserver-latency] [--keep] [--json results.jsonl]
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
 import { repoRoot, webhookConfiguration } from '../e2e/stack/stack.ts';
 import { freePort } from '../e2e/stack/processes.ts';
@@ -30,12 +33,13 @@ import { startFaultProxy, type FaultProxy } from '../e2e/stack/tcp-proxy.ts';
 import { GitProbe } from './support/git-probe.ts';
 import { createConfigMaps, KubeClient, type KubeResponse } from './support/kube-client.ts';
 import { openLoop } from './support/open-loop.ts';
+import { startServer, type ServerHandle } from './support/webhook-process.ts';
 import { arg, fmt, load, numbers, record, sleep, summarize } from './support/report.ts';
 import { benchInstance, withStack } from './support/stack.ts';
 
-const CONDITIONS = ['none', 'running', 'refused', 'blackhole', 'blackhole-short'] as const;
+const CONDITIONS = ['none', 'running', 'bare', 'refused', 'blackhole', 'blackhole-short'] as const;
 type Condition = (typeof CONDITIONS)[number];
-const LABEL: Record<Condition, string> = { none: 'no webhook', running: 'kubescribe running', refused: 'stopped, refused', blackhole: 'stopped, black hole', 'blackhole-short': 'black hole, short timeout' };
+const LABEL: Record<Condition, string> = { none: 'no webhook', running: 'kubescribe running', bare: 'minimal webhook', refused: 'stopped, refused', blackhole: 'stopped, black hole', 'blackhole-short': 'black hole, short timeout' };
 
 const chartTimeout = (parse(readFileSync(join(repoRoot, 'charts', 'kubescribe', 'values.yaml'), 'utf8')) as { webhook: { timeoutSeconds: number } }).webhook.timeoutSeconds;
 const rates = numbers('rates', '10,100,300');
@@ -67,10 +71,13 @@ async function main(): Promise<void> {
     const alice = new KubeClient(env, 'alice', 4096);
     const admin = new KubeClient(env, 'admin');
     let proxy: FaultProxy | undefined;
+    let bare: ServerHandle | undefined;
     let instanceVwc = '';
+    let certDir = '';
     const inst = await benchInstance(env, { name: 'apilat', namespaces: [NS], resources: ['configmaps'], ...(program ? { program } : {}), settings: (s) => {
       const webhook = s.webhook as Record<string, unknown>;
       instanceVwc = String(webhook.configurationName);
+      certDir = dirname(String(webhook.tlsCertFile));
       webhook.configurationName = ''; // the benchmark owns the registration: kubescribe must not rewrite it
     } });
     const probe = new GitProbe({ dataDir: join(inst.dir, 'data') }, inst.git.repo);
@@ -85,7 +92,9 @@ async function main(): Promise<void> {
       const closedPort = await freePort();
       proxy = await startFaultProxy({ host: '127.0.0.1', port: webhookPort });
       proxy.set('blackhole');
-      const ports: Record<Exclude<Condition, 'none'>, number> = { running: webhookPort, refused: closedPort, blackhole: proxy.port, 'blackhole-short': proxy.port };
+      // Signed by the apiserver's CA like kubescribe's own (the same files).
+      if (conditions.includes('bare')) bare = await startServer('bare', { tls: true, maxEntries: 1, certDir });
+      const ports: Record<Exclude<Condition, 'none'>, number> = { running: webhookPort, bare: bare ? Number(new URL(bare.url).port) : closedPort, refused: closedPort, blackhole: proxy.port, 'blackhole-short': proxy.port };
       const caBundle = readFileSync(env.apiserver.caFile).toString('base64');
       const patch = (name: string, seq: number, ns = NS): Promise<KubeResponse> => alice.send('PATCH', `/api/v1/namespaces/${ns}/configmaps/${name}`, { data: { seq: String(seq) } }, 'application/merge-patch+json');
       let seq = 0;
@@ -185,6 +194,16 @@ async function main(): Promise<void> {
           record({ bench: 'apiserver-latency', figure: `PATCH p99, ${LABEL[c]} ÷ unrecorded namespace, paired`, value: S.p99 / B.p99, unit: '×', x, loadavg: l, note: paired,
             ...(c === 'running' ? { target: 'p99 ratio ≤ 1.10', met: S.p99 / B.p99 <= 1.1 && cl.failed.size === 0 } : {}) });
           record({ bench: 'apiserver-latency', figure: `PATCH p50, ${LABEL[c]} ÷ unrecorded namespace, paired`, value: S.p50 / B.p50, unit: '×', x, loadavg: l });
+          if (c === 'running' && conditions.includes('bare')) {
+            // Both paired, so each is against the unrecorded namespace of its own segments: what
+            // kubescribe costs beyond what the apiserver pays to call any webhook.
+            const bareCell = cell(rate, 'bare');
+            const bareS = summarize(bareCell.ms);
+            const bareB = summarize(bareCell.baseMs);
+            for (const q of ['p50', 'p99'] as const) {
+              record({ bench: 'apiserver-latency', figure: `PATCH ${q}, kubescribe running ÷ minimal webhook (each paired)`, value: (S[q] / B[q]) / (bareS[q] / bareB[q]), unit: '×', x, loadavg: Math.max(l, ...bareCell.loads) });
+            }
+          }
           if (c === 'none') continue;
           const note = `p50 ${fmt(S.p50)} / p99 ${fmt(S.p99)} ms vs ${fmt(base.p50)} / ${fmt(base.p99)} ms without a webhook; n ${S.n}${cl.failed.size ? `; ${failed}` : ''}`;
           record({ bench: 'apiserver-latency', figure: `PATCH p99, ${LABEL[c]} ÷ no webhook`, value: S.p99 / base.p99, unit: '×', x, loadavg: l, note });
@@ -195,6 +214,7 @@ async function main(): Promise<void> {
     } finally {
       await admin.send('DELETE', `${VWC_PATH}/${VWC}`).catch(() => undefined);
       await proxy?.close();
+      await bare?.stop();
       await probe.stop();
       await inst.close();
       alice.close();
