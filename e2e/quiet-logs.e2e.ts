@@ -3,6 +3,7 @@
 // running kubescribe — and no change in the cluster. Once the first changes are committed and
 // pushed, a quiet window of several rounds of each must add no line at info or above to any
 // replica's log. (The webhook-rules line was logged every discovery tick though nothing changed.)
+// Steady state also runs V8 for size (memory.optimizeForSize): the gauge says so on every replica.
 import { statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInstance, type Instance, type ReplicaControls } from './stack/instance.ts';
@@ -39,5 +40,10 @@ describe('steady state', () => {
     expect(lines).toEqual([]);
     // The window was not quiet because the replicas had stopped: the leader still answers.
     expect(await inst.leader()).toBeGreaterThanOrEqual(0);
+  });
+
+  it('runs the heap for size in steady state, the leader once its start-up is done (memory.optimizeForSize)', async () => {
+    const favours = async (url: string): Promise<string | undefined> => /^kubescribe_heap_favours_size (\S+)$/m.exec(await (await fetch(url)).text())?.[1];
+    await eventually('every replica favours size', async () => (await Promise.all(inst.replicas.map((r) => favours(r.metricsUrl)))).every((v) => v === '1') || undefined, 30_000, 200);
   });
 });

@@ -24,6 +24,7 @@ import { Worker } from 'node:worker_threads';
 import { buildWebhookServer, createAdmissionHandler, WebhookThread, type WebhookPort } from '../../src/admission/index.ts';
 import { authorInterner, CorrelationStore, sharedAuthor } from '../../src/correlation/index.ts';
 import { createMetrics } from '../../src/metrics/metrics.ts';
+import { optimizeForSize } from '../../src/optimize-for-size.ts';
 import { compileSanitizeOptions, sanitizedContentHash } from '../../src/sanitize/index.ts';
 
 export type ServerMode = 'admission' | 'route' | 'bare';
@@ -87,7 +88,11 @@ async function buildThread(): Promise<{ port: number; close: () => Promise<void>
     logger,
     spawn: (config) => new Worker(boot, { eval: true, workerData: { kubescribeWebhook: config } }) as unknown as WebhookPort,
   });
-  return { port: await thread.listen(), close: () => thread.close(2000) };
+  const port = await thread.listen();
+  // As src/main.ts does once started (memory.optimizeForSize, on by default);
+  // KS_BENCH_OPTIMIZE_FOR_SIZE=0 runs without it, for a before/after.
+  optimizeForSize(process.env.KS_BENCH_OPTIMIZE_FOR_SIZE !== '0');
+  return { port, close: () => thread.close(2000) };
 }
 
 async function build(): Promise<FastifyInstance> {

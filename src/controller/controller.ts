@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { closeSshConnections, loadSigner, type CommitSigning } from '../git/index.ts';
 import type { KubeObject } from '../kube-object.ts';
 import { typeKey } from '../kube-object.ts';
+import { holdSpeed } from '../optimize-for-size.ts';
 import { MemoryRelease } from '../reduce-memory.ts';
 import { compileRuleSet, type RuleSet } from '../rules/rule-set.ts';
 import type { KindName } from '../rules/schemas.ts';
@@ -63,6 +64,11 @@ class LeaderController implements Controller {
   private webhookProblem: string | undefined;
   private clusterUid: string | undefined;
   private largeSnapshots = 0;
+  /**
+   * The heap favours speed while this is held (optimize-for-size.ts): from the start until every
+   * watch has listed and no large snapshot waits for its push, and again during a later large one.
+   */
+  private speedHold: (() => void) | undefined = holdSpeed();
   private readonly memoryRelease: MemoryRelease;
   /** The configuration was applied once from synced custom resources (before, "every watch synced" is trivially true). */
   private applied = false;
@@ -105,7 +111,10 @@ class LeaderController implements Controller {
       nsLabels: (ns) => this.sources.namespaces.objects.get(`/${ns}`)?.metadata?.labels,
       onSnapshot: (type, n) => {
         d.metrics.resyncs.inc({ resource: typeKey(type) });
-        if (n >= LARGE_SNAPSHOT) this.largeSnapshots++;
+        if (n >= LARGE_SNAPSHOT) {
+          this.largeSnapshots++;
+          this.speedHold ??= holdSpeed();
+        }
       },
     });
     this.watches = this.buildWatchManager();
@@ -116,7 +125,10 @@ class LeaderController implements Controller {
     this.settingsSigning = await settingsSigning(this.d.secrets.signingKey);
     this.unsubscribe = this.sources.subscribe({
       changed: () => this.loop.request(),
-      unchanged: () => this.syncWebhook(), // also repairs rules changed by hand or registered after start
+      unchanged: () => {
+        this.favourSize(); // with no type to watch, nothing else would
+        return this.syncWebhook(); // also repairs rules changed by hand or registered after start
+      },
     });
     await this.sources.start(); // shared: started already (or being started) by the process
     this.loop.request(0); // the start-up snapshot is timed from process start: no need to wait here
@@ -132,6 +144,8 @@ class LeaderController implements Controller {
 
   async stop(): Promise<void> {
     this.memoryRelease.stop();
+    this.speedHold?.();
+    this.speedHold = undefined;
     this.unsubscribe?.();
     await this.loop.stop();
     if (!this.d.sources) await this.sources.stop();
@@ -296,6 +310,7 @@ class LeaderController implements Controller {
       onSynced: (t) => {
         this.forbidden.delete(typeKey(t));
         this.reportRoutes();
+        this.favourSize();
       },
       onSize: (t, n) => metrics.watchedObjects.set({ resource: typeKey(t) }, n),
       sink: this.router,
@@ -318,5 +333,13 @@ class LeaderController implements Controller {
   private releaseMemory(): void {
     this.largeSnapshots = 0;
     this.memoryRelease.request();
+    this.favourSize();
+  }
+
+  /** Lets the heap favour size again once no snapshot is under way (see speedHold). */
+  private favourSize(): void {
+    if (!this.speedHold || this.largeSnapshots > 0 || !this.watches.synced()) return;
+    this.speedHold();
+    this.speedHold = undefined;
   }
 }

@@ -1,6 +1,7 @@
 // Every metric kubescribe exports, in one place, registered on a Registry that is passed in
 // (never the global one), so tests and several app instances do not collide.
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
+import { favoursSize } from '../optimize-for-size.ts';
 
 export function createMetrics(registry: Registry) {
   const registers = [registry];
@@ -11,6 +12,7 @@ export function createMetrics(registry: Registry) {
     webhookLoopDelayMax: new Gauge({ name: 'kubescribe_webhook_eventloop_lag_max_seconds', help: 'The webhook thread\'s largest event-loop delay since the last scrape: the longest a review could wait before it was read.', registers }),
     webhookLoopDelayP99: new Gauge({ name: 'kubescribe_webhook_eventloop_lag_p99_seconds', help: 'The webhook thread\'s 99th percentile event-loop delay since the last scrape.', registers }),
     correlationsStored: new Counter({ name: 'kubescribe_correlations_stored_total', help: 'Correlations recorded by the webhook.', registers }),
+    heapFavoursSize: new Gauge({ name: 'kubescribe_heap_favours_size', help: '1 while V8 runs with --optimize-for-size (memory.optimizeForSize, except while a controller starts or a large snapshot is written), else 0.', registers, collect() { this.set(favoursSize() ? 1 : 0); } }),
     memoryRelease: new Histogram({ name: 'kubescribe_memory_release_seconds', help: 'Memory-reducing full GCs after a large snapshot: how long each held the event loop.', buckets: [0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers }),
     correlationStoreSize: new Gauge({ name: 'kubescribe_correlation_store_entries', help: 'Keys in the correlation store.', registers }),
     correlationEvictions: new Counter({ name: 'kubescribe_correlation_evictions_total', help: 'Correlations dropped before a watch event matched them, by reason (expire, evict).', labelNames: ['reason'], registers }),

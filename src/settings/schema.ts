@@ -190,6 +190,13 @@ export const SettingsSchema = z.object({
      */
     maxPendingBytes: z.number().int().positive().default(32 * 1024 * 1024),
   }).prefault({}),
+  memory: z.object({
+    /**
+     * V8's --optimize-for-size: a smaller heap between full collections, Buffers released sooner,
+     * for some more CPU (docs/configuration.md gives the measured cost).
+     */
+    optimizeForSize: z.boolean().default(true),
+  }).prefault({}),
   sanitize: z.object({
     /** Extra dotted paths to drop, e.g. `spec.replicas` or `metadata.annotations["example.com/x"]`. */
     excludeFields: z.array(z.union([z.string(), z.object({ path: z.string(), kinds: z.array(z.string()).optional() })])).default([]),

@@ -120,6 +120,7 @@ app.kubernetes.io/part-of: kubescribe
   "server" (dict "host" "0.0.0.0" "port" $v.server.port)
   "correlation" (dict "ttlMs" $v.correlation.ttlMs "maxEntries" $v.correlation.maxEntries)
   "queue" (dict "maxPending" $v.queue.maxPending "maxPendingBytes" (int64 $v.queue.maxPendingBytes))
+  "memory" (dict "optimizeForSize" $v.memory.optimizeForSize)
   "sanitize" (dict "excludeFields" $v.sanitize.excludeFields "secretHashKeyFile" $p.hashKey)
   "leaderElection" (dict "enabled" true "leaseName" (include "kubescribe.fullname" .) "perDestination" (and $v.leaderElection $v.leaderElection.perDestination | default false))
   "peers" (dict "secretFile" $p.peerSecret "service" (printf "%s-peers" (include "kubescribe.fullname" .)) "port" $v.webhook.port "caFile" $p.tlsCa)
