@@ -9,7 +9,7 @@
 // Printed: both throughputs, their ratio (target ≥ 2.5 where CPU allows), commits/s per replica,
 // changes committed as `unknown`, cores and load average.
 // Usage: npx tsx bench/scale-out.ts [--objects 50] [--rounds 6] [--modes leader,shared] [--baseline PROGRAM] [--dir /tmp/ks-bench/scale-out] [--keep] [--json results.jsonl]
-// --baseline: also the 3 replicas of another build (its dist/kubescribe.mjs), in the same run.
+// --baseline: also another build (its dist/kubescribe.mjs) in the same run, in each mode asked for.
 import { cpus } from 'node:os';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -146,7 +146,11 @@ await withStack(dir, async (env) => {
   console.log(`  1 leader:   ${fmt(leader.perSecond)} commits/s (${fmt(leader.seconds)} s; CPU ${leader.cpu.map(fmt).join(' / ')} s, ${fmt(perCpu(leader))} commits per CPU-second), not by alice: ${leader.unknown}  (load ${load()})`);
   const shared = modes.includes('shared') ? await run(env, 'shared') : none;
   console.log(`  3 replicas: ${replicasLine(shared)}`);
-  if (baseline) {
+  if (baseline && modes.includes('leader')) {
+    const base = await run(env, 'leader', baseline);
+    console.log(`  1 leader, baseline ${baseline}: ${fmt(base.perSecond)} commits/s (${fmt(base.seconds)} s; CPU ${base.cpu.map(fmt).join(' / ')} s, ${fmt(perCpu(base))} commits per CPU-second), not by alice: ${base.unknown}  (load ${load()})`);
+  }
+  if (baseline && modes.includes('shared')) {
     const base = await run(env, 'shared', baseline);
     console.log(`  3 replicas, baseline ${baseline}: ${replicasLine(base)}`);
   }

@@ -43,6 +43,13 @@ const DESTINATION_OPEN_WAIT_MS = 5 * 60_000;
 
 /** A snapshot this large is followed by a full GC once it is pushed (see releaseMemory). */
 const LARGE_SNAPSHOT = 1000;
+/**
+ * V8 runs for speed while this many changes wait for the writers, until they are down to
+ * BACKLOG_LOW (optimize-for-size.ts): replaying a backlog of 4,800 changes for size cost 1.5× the
+ * CPU per commit, a burst the writer keeps up with ~5%.
+ */
+const BACKLOG_HIGH = 1000;
+const BACKLOG_LOW = 100;
 
 export async function startController(deps: ControllerDeps): Promise<Controller> {
   const c = new LeaderController(deps);
@@ -69,6 +76,10 @@ class LeaderController implements Controller {
    * watch has listed and no large snapshot waits for its push, and again during a later large one.
    */
   private speedHold: (() => void) | undefined = holdSpeed();
+  /** Changes waiting, by destination, and the speed hold while they are a backlog (BACKLOG_HIGH). */
+  private readonly waiting = new Map<string, number>();
+  private waitingTotal = 0;
+  private backlogHold: (() => void) | undefined;
   private readonly memoryRelease: MemoryRelease;
   /** The configuration was applied once from synced custom resources (before, "every watch synced" is trivially true). */
   private applied = false;
@@ -146,6 +157,8 @@ class LeaderController implements Controller {
     this.memoryRelease.stop();
     this.speedHold?.();
     this.speedHold = undefined;
+    this.backlogHold?.();
+    this.backlogHold = undefined;
     this.unsubscribe?.();
     await this.loop.stop();
     if (!this.d.sources) await this.sources.stop();
@@ -275,6 +288,7 @@ class LeaderController implements Controller {
         clusterNow: () => this.clusterNow(),
         relist: (types, reason, routes) => this.watches.relist(types, reason, routes),
         pushedAll: (pending) => { if (this.largeSnapshots > 0 && pending === 0) this.releaseMemory(); },
+        queueDepth: (key, depth) => this.queueDepth(key, depth),
       }),
     });
     return destinations;
@@ -334,6 +348,16 @@ class LeaderController implements Controller {
     this.largeSnapshots = 0;
     this.memoryRelease.request();
     this.favourSize();
+  }
+
+  private queueDepth(key: string, depth: number): void {
+    this.waitingTotal += depth - (this.waiting.get(key) ?? 0);
+    this.waiting.set(key, depth);
+    if (this.waitingTotal >= BACKLOG_HIGH) this.backlogHold ??= holdSpeed();
+    else if (this.waitingTotal <= BACKLOG_LOW && this.backlogHold) {
+      this.backlogHold();
+      this.backlogHold = undefined;
+    }
   }
 
   /** Lets the heap favour size again once no snapshot is under way (see speedHold). */

@@ -26,6 +26,8 @@ export interface DestinationEventsDeps {
   relist: (typeKeys: ReadonlySet<string>, reason: string, routeKeys: readonly string[]) => void;
   /** After every successful push, with the commits still pending there. */
   pushedAll?: (pending: number) => void;
+  /** Each change of a destination's queue depth (changes waiting for its writer). */
+  queueDepth?: (destinationKey: string, depth: number) => void;
 }
 
 export function destinationEvents(deps: DestinationEventsDeps): DestinationEvents {
@@ -60,6 +62,7 @@ export function destinationEvents(deps: DestinationEventsDeps): DestinationEvent
     depth: (d, depth, bytes) => {
       metrics.queueDepth.set(labels(d), depth);
       metrics.queueBytes.set(labels(d), bytes);
+      deps.queueDepth?.(d.key, depth);
     },
     // A checkpoint written by another cluster, or ahead of this one, is never replayed from nor
     // trusted to skip changes: logged, shown in .status, dropped — the next list of its type (at
