@@ -4,8 +4,10 @@
 //   admission  as production runs it (src/app.ts): the webhook on a thread of its own
 //              (WebhookThread running src/admission/webhook-thread.ts), its records sent to this
 //              process's main thread, which holds a real CorrelationStore and the production
-//              metrics. CPU is the whole process's (both threads); the server-side times below are
-//              not sampled (the server runs on the other thread), the handler's are;
+//              metrics, and V8 for size once the thread runs (memory.optimizeForSize, as src/main.ts;
+//              KS_BENCH_OPTIMIZE_FOR_SIZE=0: without). CPU is the whole process's (both threads);
+//              the server-side times below are not sampled (the server runs on the other thread),
+//              the handler's are;
 //   route      the same route, handler, fingerprint sanitizedContentHash(obj,
 //              compileSanitizeOptions({secretKey})), store and metrics on one thread (what a
 //              request costs without the thread hop; the arrangement before 2026-12-06);
