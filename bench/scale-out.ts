@@ -136,6 +136,9 @@ async function run(env: StackEnv, mode: 'leader' | 'shared', program?: string): 
 const none: Result = { perSecond: NaN, seconds: NaN, unknown: NaN, perReplica: [], cpu: [], total: NaN };
 /** Commits per CPU-second of the kubescribe processes: what the writing costs, whatever else runs. */
 const perCpu = (r: Result): number => r.total / r.cpu.reduce((a, b) => a + b, 0);
+/** One leader as printed: throughput, CPU, authors. */
+const leaderLine = (r: Result): string =>
+  `${fmt(r.perSecond)} commits/s (${fmt(r.seconds)} s; CPU ${r.cpu.map(fmt).join(' / ')} s, ${fmt(perCpu(r))} commits per CPU-second), not by alice: ${r.unknown}  (load ${load()})`;
 /** One setup of 3 replicas as printed: throughput, per replica, CPU, authors. */
 const replicasLine = (r: Result): string =>
   `${fmt(r.perSecond)} commits/s (${fmt(r.seconds)} s; per replica ${r.perReplica.map(fmt).join(' / ')} commits/s, CPU ${r.cpu.map(fmt).join(' / ')} s, ${fmt(perCpu(r))} commits per CPU-second), not by alice: ${r.unknown}  (load ${load()})`;
@@ -143,12 +146,12 @@ const replicasLine = (r: Result): string =>
 await withStack(dir, async (env) => {
   console.log(`scale-out: ${D} destinations, ${objects} ConfigMaps each, ${rounds} rounds of changes by alice (${D * objects * rounds} changes); ${cpus().length} cores, load ${load()}`);
   const leader = modes.includes('leader') ? await run(env, 'leader') : none;
-  console.log(`  1 leader:   ${fmt(leader.perSecond)} commits/s (${fmt(leader.seconds)} s; CPU ${leader.cpu.map(fmt).join(' / ')} s, ${fmt(perCpu(leader))} commits per CPU-second), not by alice: ${leader.unknown}  (load ${load()})`);
+  console.log(`  1 leader:   ${leaderLine(leader)}`);
   const shared = modes.includes('shared') ? await run(env, 'shared') : none;
   console.log(`  3 replicas: ${replicasLine(shared)}`);
   if (baseline && modes.includes('leader')) {
     const base = await run(env, 'leader', baseline);
-    console.log(`  1 leader, baseline ${baseline}: ${fmt(base.perSecond)} commits/s (${fmt(base.seconds)} s; CPU ${base.cpu.map(fmt).join(' / ')} s, ${fmt(perCpu(base))} commits per CPU-second), not by alice: ${base.unknown}  (load ${load()})`);
+    console.log(`  1 leader, baseline ${baseline}: ${leaderLine(base)}`);
   }
   if (baseline && modes.includes('shared')) {
     const base = await run(env, 'shared', baseline);
