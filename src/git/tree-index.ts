@@ -5,13 +5,14 @@
 // objects: the paths, their map, and the names cut out of them kept each path alive). Each
 // folder keeps its entries in git's order (a create or delete is one insertion or removal, no
 // sort). A big folder (see DELTA_MIN_BYTES) also keeps its last serialized bytes and where each
-// entry sits in them: its next version is made of runs of those bytes copied as they are, the new entries written between them and the changed ids written in —
-// a loop of additions over the entries and a few copies, instead of 10,000 names and ids encoded
-// again. In a burst of creates into one folder of 10,000, encoding the whole folder again took
-// over half of kubescribe's CPU (issue 19, burst drain). The new version is written into the buffer
-// of the version before last when it is ours and big enough (buffers get a little room to grow):
-// such a burst then allocates nothing per commit instead of ~400 KB each, which kept tens of MiB
-// of dead Buffers waiting for the GC (issue 19, burst memory).
+// entry sits in them: its next version is made of runs of those bytes copied as they are, the new
+// entries written between them and the changed ids written in — a loop of additions over the
+// entries and a few copies, instead of 10,000 names and ids encoded again. In a burst of creates
+// into one folder of 10,000, encoding the whole folder again took over half of kubescribe's CPU
+// (issue 19, burst drain). The new version is written into the buffer of the version before last
+// when it is ours and big enough (buffers get a little room to grow): such a burst then allocates
+// nothing per commit instead of ~400 KB each, which kept tens of MiB of dead Buffers waiting for
+// the GC (issue 19, burst memory).
 import { KubescribeError } from '../errors.ts';
 import { compareTreeNames, decodeTree, EMPTY_TREE, FILE_MODE, TREE_MODE } from './object-format.ts';
 import { DELTA_MIN_BYTES, type DeltaBase, type ObjectStore } from './object-store.ts';
