@@ -169,6 +169,23 @@ describe('custom resources', () => {
     await eventually('Ready again', async () => (await condition('gitrepoconfig', ns, 'audit'))?.status === 'True', 30_000);
   });
 
+  it('a GitRepoConfig deleted while its changes wait takes its gauges with it, so no alert stays up', async () => {
+    const ns = await freshNamespace('crgone');
+    const repo = await newRepo('cr-gone');
+    await apply(credentialsSecret(ns, 'wrong-password'));
+    await apply(gitRepoConfig(ns, 'audit', repo.url));
+    await apply(watchRule(ns, 'cms', 'audit', { rules: [{ apiGroups: [''], resources: ['configmaps'] }] }));
+    await eventually('AccessDenied', async () => (await condition('gitrepoconfig', ns, 'audit'))?.reason === 'AccessDenied');
+    // Every replica's metrics: whichever leads exports the destination's series.
+    const series = async (): Promise<string[]> => (await Promise.all(stackEnv().kubescribe!.replicas.map(async (r) => (await (await fetch(r.metricsUrl)).text()).split('\n'))))
+      .flat().filter((l) => l.startsWith('kubescribe_queue_') && l.includes(`repo="${repo.url}"`));
+    await kubectl('alice', ['create', 'configmap', 'stuck', '-n', ns, '--from-literal=k=v']);
+    // The destination's first snapshot (added at runtime) and alice's change wait: it never opened.
+    await eventually('changes wait in the destination\'s queue', async () => (await series()).some((l) => /^kubescribe_queue_depth\{.*\} [1-9]/.test(l)));
+    await kubectl('admin', ['delete', 'gitrepoconfig', 'audit', '-n', ns]);
+    await eventually('the destination\'s series are gone', async () => (await series()).length === 0);
+  });
+
   it('rejects an invalid WatchRule by schema, or reports InvalidSpec saying what to fix', async () => {
     const ns = await freshNamespace('crbad');
     const repo = await newRepo('cr-bad');

@@ -352,7 +352,8 @@ class LeaderController implements Controller {
 
   private queueDepth(key: string, depth: number): void {
     this.waitingTotal += depth - (this.waiting.get(key) ?? 0);
-    this.waiting.set(key, depth);
+    if (depth > 0) this.waiting.set(key, depth);
+    else this.waiting.delete(key); // also a destination that closed (destination-events.ts)
     if (this.waitingTotal >= BACKLOG_HIGH) this.backlogHold ??= holdSpeed();
     else if (this.waitingTotal <= BACKLOG_LOW && this.backlogHold) {
       this.backlogHold();

@@ -11,7 +11,7 @@ import type { DestinationConfig } from './destinations.ts';
 import { RouteTable } from './route-table.ts';
 import { CATALOGUE, gitRepoConfig, watchRule } from './testing/fakes.ts';
 
-function setup(opts: { credentialsProblem?: boolean; clusterUid?: string } = {}) {
+function setup(opts: { credentialsProblem?: boolean; clusterUid?: string; queueDepth?: (key: string, depth: number) => void } = {}) {
   const rs = compileRuleSet({ repos: [gitRepoConfig('team', 'audit')], rules: [watchRule('team', 'a'), watchRule('team', 'b', { baseFolder: 'b' })], clusterRules: [], ownNamespace: 'kubescribe' });
   const { table } = RouteTable.build(rs, CATALOGUE);
   const reports: Array<{ ref: ObjectRef; conditions: Condition[]; extra?: Record<string, unknown> }> = [];
@@ -23,6 +23,7 @@ function setup(opts: { credentialsProblem?: boolean; clusterUid?: string } = {})
     destinations: () => ({ pending: () => 3, writer: () => undefined }), table: () => table, folder: (b) => b,
     clusterNow: async () => ({ uid: opts.clusterUid ?? 'this-cluster', resourceVersion: '1000' }),
     relist: (types, _reason, routes) => relists.push({ types: [...types], routes }),
+    ...(opts.queueDepth ? { queueDepth: opts.queueDepth } : {}),
   });
   const dest: DestinationConfig = { key: 'team/audit@main', repoKey: 'team/audit', url: 'https://u:secret@git.example/audit.git', branch: 'main', pushIntervalMs: 1, pushMaxCommits: 1, authorEmailTemplate: '', credentials: () => undefined, signing: () => undefined };
   return { events, reports, relists, registry, dest };
@@ -65,5 +66,17 @@ describe('destination events', () => {
     const { events, relists, dest } = setup();
     events.needsResync?.(dest);
     expect(relists).toEqual([{ types: ['core/configmaps'], routes: expect.arrayContaining([expect.any(String), expect.any(String)]) }]);
+  });
+
+  it('a closed destination takes its gauges with it, so no alert stays up for a repository that was removed', async () => {
+    const depths: Array<[string, number]> = [];
+    const { events, registry, dest } = setup({ queueDepth: (key, n) => depths.push([key, n]) });
+    events.depth?.(dest, 1200, 90_000);
+    events.pushed?.(dest, { ok: false, pushedCommits: 0, durationMs: 30, at: new Date(), error: new KubescribeError('KUBESCRIBE_ERR_GIT_UNREACHABLE', 'down') });
+    const series = async () => (await registry.metrics()).split('\n').filter((l) => /^kubescribe_(queue_depth|queue_bytes|pending_commits|last_successful_push)/.test(l));
+    expect(await series()).toHaveLength(3);
+    events.closed?.(dest);
+    expect(await series()).toEqual([]);
+    expect(depths).toEqual([['team/audit@main', 1200], ['team/audit@main', 0]]);
   });
 });

@@ -64,6 +64,12 @@ export function destinationEvents(deps: DestinationEventsDeps): DestinationEvent
       metrics.queueBytes.set(labels(d), bytes);
       deps.queueDepth?.(d.key, depth);
     },
+    // A removed destination's gauges go with it: a queue that never drained or commits that were
+    // never pushed would otherwise hold an alert (KubescribeLastPushTooOld) up after the removal.
+    closed: (d) => {
+      for (const gauge of [metrics.queueDepth, metrics.queueBytes, metrics.pendingCommits, metrics.lastPushTime]) gauge.remove(labels(d));
+      deps.queueDepth?.(d.key, 0);
+    },
     // A checkpoint written by another cluster, or ahead of this one, is never replayed from nor
     // trusted to skip changes: logged, shown in .status, dropped — the next list of its type (at
     // start, or the reconcile of a destination added at runtime) records the difference.

@@ -86,6 +86,20 @@ describe('Destinations', () => {
     await until(async () => (await authors().catch(() => [])).length === 2); // the two queued; the third comes from the resync
   });
 
+  it('a destination removed from the configuration reports closed; one reopened at another URL does not', async () => {
+    password = 'wrong'; // never opens: its queue never drains, so only `closed` says its depth is no longer current
+    const closed: string[] = [];
+    const depths: number[] = [];
+    const d = start({ closed: (c) => closed.push(c.url), depth: (_, n) => depths.push(n) });
+    await d.sync([config()]);
+    await d.push('team/audit@main', change(configMap('shop', 'a'), 'CREATE', 'alice'), target);
+    await d.sync([config({ url: `${remote.url}?moved` })]); // replaced: the key lives on in the new slot
+    expect(closed).toEqual([]);
+    await d.sync([]);
+    expect(closed).toEqual([`${remote.url}?moved`]);
+    expect(depths).toEqual([1]); // nothing drained it
+  });
+
   it('after fence nothing is committed or pushed', async () => {
     const d = start();
     await d.sync([config({ pushIntervalMs: 3_600_000 })]);

@@ -47,6 +47,11 @@ export interface DestinationEvents {
   /** The destination overflowed while down and is open again: resync everything routed to it. */
   needsResync?: (d: DestinationConfig) => void;
   overflow?: (d: DestinationConfig) => void;
+  /**
+   * The destination stopped and no slot of its key replaced it (removed from the configuration,
+   * fenced, or closed): what it reported (queue depth, pending commits) is no longer current.
+   */
+  closed?: (d: DestinationConfig) => void;
 }
 
 export interface DestinationsOptions {
@@ -169,6 +174,7 @@ export class Destinations {
     return Promise.all(slots.map(async (slot) => {
       await slot.done.catch(() => undefined);
       await slot.writer?.fence().catch(() => undefined); // also a writer that opened meanwhile
+      this.o.events.closed?.(slot.config);
     })).then(() => undefined);
   }
 
@@ -183,6 +189,7 @@ export class Destinations {
     slot.queue.close();
     await slot.done.catch(() => undefined);
     await slot.writer?.close().catch(() => undefined);
+    if (!this.slots.has(slot.config.key)) this.o.events.closed?.(slot.config);
   }
 
   private startSlot(config: DestinationConfig): Slot {
