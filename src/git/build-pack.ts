@@ -117,9 +117,11 @@ const WRITEV_PIECES = 1024;
  * A pack of objects as the pieces to write in order (headers, entries, the checksum), without one
  * buffer holding it all: a local pack is written piece by piece, a push copies them once into its
  * body. `compress` deflates each entry (slower, for long-lived packs), otherwise entries are
- * stored. `refDelta` writes deltas with their base's id instead of its offset.
+ * stored. `refDelta` writes deltas with their base's id instead of its offset; with `thin` too, a
+ * base may be missing from the pack (the remote that receives it has it: a thin pack, which git's
+ * receive-pack completes with `index-pack --fix-thin`).
  */
-export function packPieces(objects: readonly (PackObject | DeltaObject | RawEntry)[], opts: { index?: boolean; compress?: boolean; refDelta?: boolean } = {}): { name: string; pieces: Uint8Array[]; bytes: number; idx: Buffer } {
+export function packPieces(objects: readonly (PackObject | DeltaObject | RawEntry)[], opts: { index?: boolean; compress?: boolean; refDelta?: boolean; thin?: boolean } = {}): { name: string; pieces: Uint8Array[]; bytes: number; idx: Buffer } {
   const withIndex = opts.index ?? true;
   const offsets = new Map<string, number>();
   const chunks: Uint8Array[] = [];
@@ -142,8 +144,8 @@ export function packPieces(objects: readonly (PackObject | DeltaObject | RawEntr
     let payload: Uint8Array;
     if ('delta' in o) {
       const baseAt = offsets.get(o.base);
-      if (baseAt === undefined || baseAt === offset) throw new Error(`delta base ${o.base} of ${o.oid} is not earlier in the pack`);
-      head = deltaHeader(o.delta.byteLength, opts.refDelta ? undefined : offset - baseAt, o.base);
+      if ((baseAt === undefined && !(opts.thin && opts.refDelta)) || baseAt === offset) throw new Error(`delta base ${o.base} of ${o.oid} is not earlier in the pack`);
+      head = deltaHeader(o.delta.byteLength, opts.refDelta || baseAt === undefined ? undefined : offset - baseAt, o.base);
       payload = o.delta;
     } else {
       head = entryHeader(TYPE_CODE[o.type], o.body.byteLength);

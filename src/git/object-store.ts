@@ -41,9 +41,13 @@ export interface JournalRepairs {
 }
 /** A version an object can be stored as a delta against: its id and its body. */
 export interface DeltaBase { oid: string; body: Uint8Array }
-type Entry = (PackObject | DeltaObject) & { depth: number };
+/**
+ * `thin`: the first version of a folder in a pack is stored whole (a pack stands alone), but a push
+ * may send it as a delta of the version before it when the remote has that one (push-branch.ts).
+ */
+type Entry = (PackObject | DeltaObject) & { depth: number; thin?: { base: string; delta: Buffer } };
 
-const entryBytes = (e: Entry): number => ('body' in e ? e.body.byteLength : e.delta.byteLength);
+const entryBytes = (e: Entry): number => ('body' in e ? e.body.byteLength : e.delta.byteLength) + (e.thin?.delta.byteLength ?? 0);
 
 
 export class ObjectStore {
@@ -171,9 +175,17 @@ export class ObjectStore {
     // burst of creates into one folder, 270 MiB of Buffers for 10,000 creates. Whole from the
     // start it costs one body a pack.
     const b = base && base.oid !== oid && body.byteLength >= DELTA_MIN_BYTES ? this.pending.get(base.oid) : undefined;
-    if (base && b && b.depth < MAX_DEPTH) {
+    // A chain at its depth goes on from its first version, as git too picks bases by likeness:
+    // a version stored whole every MAX_DEPTH commits was most of a burst's pack bytes.
+    const from = base && b ? (b.depth < MAX_DEPTH ? { ...base, depth: b.depth } : this.chainRoot(base.oid)) : undefined;
+    if (base && from) {
+      const delta = encodeDelta(from.body, body);
+      if (delta.byteLength < body.byteLength / 2) o = { oid, type, base: from.oid, delta, depth: from.depth + 1 };
+    } else if (base && !b && base.oid !== oid && body.byteLength >= DELTA_MIN_BYTES) {
+      // Whole here, but for a push to a remote that has the base, the same small delta (a thin pack):
+      // otherwise every push of a burst into a folder of 10,000 sends (and deflates) it whole.
       const delta = encodeDelta(base.body, body);
-      if (delta.byteLength < body.byteLength / 2) o = { oid, type, base: base.oid, delta, depth: b.depth + 1 };
+      if (delta.byteLength < body.byteLength / 2) o.thin = { base: base.oid, delta };
     }
     this.pending.set(oid, o);
     this.pendingBytes += entryBytes(o);
@@ -187,6 +199,13 @@ export class ObjectStore {
     }
     this.remember(o);
     return oid;
+  }
+
+  /** The whole version a pending delta chain starts from (undefined if it starts in a pack). */
+  private chainRoot(oid: string): (DeltaBase & { depth: number }) | undefined {
+    let e = this.pending.get(oid);
+    for (let i = 0; e && 'delta' in e && i <= MAX_DEPTH; i++) e = this.pending.get(e.base);
+    return e && 'body' in e ? { oid: e.oid, body: e.body, depth: 0 } : undefined;
   }
 
   /** Whether oid is stored for good: waiting for the next pack, or in a pack on disk. */
@@ -263,14 +282,16 @@ export class ObjectStore {
 
   /**
    * The objects as pack entries, in order: a delta stays one when its base comes earlier in the
-   * list, otherwise the object goes whole (a pack holds its own bases).
+   * list, otherwise the object goes whole (a pack holds its own bases) — unless `remoteHas` says the
+   * remote holds the base: then it is a delta of it, for a thin pack that only a push may send.
    */
-  async packObjects(oids: Iterable<string>): Promise<(PackObject | DeltaObject)[]> {
+  async packObjects(oids: Iterable<string>, remoteHas?: (oid: string) => boolean): Promise<(PackObject | DeltaObject)[]> {
     const out: (PackObject | DeltaObject)[] = [];
     const placed = new Set<string>();
     for (const oid of oids) {
       const e = this.pending.get(oid) ?? this.recent.get(oid);
-      if (e && 'delta' in e && placed.has(e.base)) out.push({ oid, type: e.type, base: e.base, delta: e.delta });
+      if (e && 'delta' in e && (placed.has(e.base) || remoteHas?.(e.base))) out.push({ oid, type: e.type, base: e.base, delta: e.delta });
+      else if (e?.thin && (placed.has(e.thin.base) || remoteHas?.(e.thin.base))) out.push({ oid, type: e.type, base: e.thin.base, delta: e.thin.delta });
       else if (e) out.push({ oid, type: e.type, body: this.chains.body(oid) });
       else {
         const o = await this.read(oid);

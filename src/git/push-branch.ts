@@ -6,6 +6,9 @@
 // A push goes in bounded rounds: each sends the oldest pending commits whose objects fit in
 // MAX_ROUND_BYTES (deflated entries), so after a long outage no request outgrows a proxy's body
 // limit or the timeout; a 413 halves the budget and the round is sent again.
+// A round's pack is thin when it can be: a folder's first version in it (whole in the local pack)
+// goes as a delta of the version the last round landed, which the remote holds — as `git push`
+// does. A burst into a folder of 10,000 otherwise sent (and deflated) that folder whole each push.
 // Failures come back as a PushResult carrying a KubescribeError; the commits stay local.
 import * as fs from 'node:fs';
 import git from 'isomorphic-git';
@@ -26,7 +29,7 @@ const MAX_ROUNDS = 3;
 export const MAX_ROUND_BYTES = 8 * 1024 * 1024;
 const MIN_ROUND_BYTES = 64 * 1024;
 
-interface PushRound { input: SendPackInput; count: number; mark: number }
+interface PushRound { input: SendPackInput; count: number; mark: number; trees: string[] }
 
 const entrySize = (e: PackObject | DeltaObject): number => ('body' in e ? e.body.byteLength : e.delta.byteLength);
 
@@ -47,7 +50,10 @@ async function packRound(repo: Repo, signal: AbortSignal | undefined, budget: nu
     for (const o of await collectObjects(repo.store, [commit], repo.introduced)) oids.add(o);
     groups.push(oids.size);
   }
-  const entries = await repo.store.packObjects(oids);
+  // Bases the remote holds for sure: the trees of the round that landed the commit we build on.
+  const old = first?.parents[0] ?? ZERO_OID;
+  const landed = !repo.noThin && repo.landedTrees?.tip === old ? repo.landedTrees.trees : undefined;
+  const entries = await repo.store.packObjects(oids, landed && ((oid) => landed.has(oid)));
   // The longest prefix of commits whose objects fit in the budget (sizes before deflating), at least one.
   let count = 0;
   let bytes = 0;
@@ -59,16 +65,20 @@ async function packRound(repo: Repo, signal: AbortSignal | undefined, budget: nu
     count++;
   }
   const objects = entries.slice(0, groups[count - 1]);
+  const inPack = new Set(objects.map((o) => o.oid));
+  const thin = objects.some((o) => 'delta' in o && !inPack.has(o.base));
   return {
     count,
     mark,
+    trees: objects.filter((o) => o.type === 'tree').map((o) => o.oid),
     input: {
       url: repo.url,
       transport: transportFor(repo.url, repo.credentials()),
       ref: `refs/heads/${repo.branch}`,
-      old: first?.parents[0] ?? ZERO_OID,
+      old,
       new: repo.unpushed[count - 1]!,
-      pack: packPieces(objects, { index: false, refDelta: true, compress: true }).pieces,
+      pack: packPieces(objects, { index: false, refDelta: true, compress: true, thin }).pieces,
+      thin,
       signal,
     },
   };
@@ -78,6 +88,7 @@ async function landed(repo: Repo, p: PushRound): Promise<void> {
   const sha = p.input.new;
   await git.writeRef({ fs, gitdir: repo.dir, ref: `refs/remotes/origin/${repo.branch}`, value: sha, force: true });
   repo.remoteTip = sha;
+  repo.landedTrees = { tip: sha, trees: new Set(p.trees) };
   // Commits made while the pack was on its way stay pending.
   const pushed = repo.unpushed.indexOf(sha) + 1;
   for (const oid of repo.unpushed.slice(0, pushed)) repo.introduced.delete(oid);
@@ -119,12 +130,17 @@ export async function pushBranch(repo: Repo, lock: RepoLock, signal?: AbortSigna
       if ((err as { code?: string }).code === 'KUBESCRIBE_ERR_GIT_PUSH_TOO_LARGE' && (round.count > 1 || budget > MIN_ROUND_BYTES)) {
         // A proxy or server limit on the body: smaller rounds.
         budget = Math.max(MIN_ROUND_BYTES, Math.floor(budget / 2));
-        repo.logger.info({ event: 'git.push-too-large', commits: round.count, bytes: round.input.pack.length, nextBudget: budget }, 'push body too large for the remote; pushing in smaller rounds');
+        repo.logger.info({ event: 'git.push-too-large', commits: round.count, bytes: round.input.pack.reduce((n, piece) => n + piece.byteLength, 0), nextBudget: budget }, 'push body too large for the remote; pushing in smaller rounds');
         continue;
       }
       return result({ ok: false, sha: repo.tip, pushedCommits: pushed, error: toGitError(err, repo.url, 'push') });
     }
     const p = round;
+    if (outcome.status === 'thin-refused') {
+      repo.noThin = true;
+      repo.logger.info({ event: 'git.no-thin' }, 'the remote refuses thin packs; pushing whole ones');
+      continue;
+    }
     if (outcome.status === 'ok') {
       await lock.run(() => landed(repo, p));
       pushed += p.count;

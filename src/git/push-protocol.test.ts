@@ -124,6 +124,89 @@ describe('push protocol answers', () => {
     process.stdout.write(`[push-rounds] ${bodies.filter((b) => b.status === 413).length} refused, ${accepted.length} accepted rounds, largest ${Math.max(...accepted.map((b) => b.bytes))} bytes\n`);
   });
 
+  /** A proxy in front of `remote` that records each push body and can add a capability to the advertisement. */
+  async function recordingProxy(r: GitRemote, addCap?: string): Promise<{ url: string; pushes: number[] }> {
+    const upstream = new URL(r.url);
+    const pushes: number[] = [];
+    const { server, url } = await listen((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        if (req.method === 'POST' && req.url?.endsWith('git-receive-pack')) pushes.push(body.length);
+        const fwd = request({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: { ...req.headers, host: upstream.host } }, (up) => {
+          const answer: Buffer[] = [];
+          up.on('data', (c: Buffer) => answer.push(c));
+          up.on('end', () => {
+            let out: Buffer = Buffer.concat(answer);
+            if (addCap && req.url?.includes('info/refs?service=git-receive-pack')) out = withCapability(out, addCap);
+            const { 'content-length': _, 'transfer-encoding': __, ...headers } = up.headers;
+            res.writeHead(up.statusCode ?? 502, { ...headers, 'content-length': out.length }).end(out);
+          });
+        });
+        fwd.end(body);
+      });
+    });
+    servers.push(server);
+    return { url: url + upstream.pathname, pushes };
+  }
+
+  /** The advertisement with `cap` added to the capabilities of its first ref line. */
+  function withCapability(adv: Buffer, cap: string): Buffer {
+    const out: Buffer[] = [];
+    for (let at = 0; at < adv.length;) {
+      const len = parseInt(adv.subarray(at, at + 4).toString('latin1'), 16);
+      if (len === 0) {
+        out.push(adv.subarray(at, at + 4));
+        at += 4;
+        continue;
+      }
+      let line = adv.subarray(at + 4, at + len).toString('latin1');
+      if (line.includes('\0')) line = line.replace(/\n?$/, ` ${cap}\n`);
+      out.push(Buffer.from(pktLine(line), 'latin1'));
+      at += len;
+    }
+    return Buffer.concat(out);
+  }
+
+  // A burst of creates into one folder of thousands: each push sends the folder's new version as a
+  // delta of the one the remote has (a thin pack, as `git push` sends), not the whole folder again.
+  it.each([
+    { remoteSays: 'nothing', thin: true },
+    { remoteSays: 'no-thin', thin: false },
+  ])('a big folder\'s next version goes as a delta of what the remote has; the remote says $remoteSays', async ({ remoteSays, thin }) => {
+    remote = await startGitRemote();
+    const gitDir = `${remote.tmp}/srv/audit.git`;
+    await remote.git(['--git-dir', gitDir, 'config', 'receive.fsckObjects', 'true']);
+    const proxy = await recordingProxy(remote, thin ? undefined : remoteSays);
+    const w = await GitWriter.open({ dir: `${remote.tmp}/clone`, url: proxy.url, branch: 'main', credentials: () => ({ username: USER, password: PASSWORD }), committer: { name: 'kubescribe', email: 'k@x' }, pushIntervalMs: 3_600_000, pushMaxCommits: 1_000_000, logger: silentLogger });
+    const file = (i: number) => ({ path: `ns/core/configmaps/cm-${i}.yaml`, content: `i: ${i}\n` });
+    try {
+      await w.commit({ changes: Array.from({ length: 3000 }, (_, i) => file(i)), author: { name: 'alice', email: 'a@x' }, message: 'RECONCILE\n' });
+      expect(await w.flush()).toMatchObject({ ok: true, pushedCommits: 1 });
+      for (let round = 0; round < 4; round++) {
+        for (let k = 0; k < 3; k++) {
+          const i = 3000 + round * 3 + k;
+          await w.commit({ changes: [file(i)], author: { name: 'bob', email: 'b@x' }, message: `CREATE v1 configmaps ns/cm-${i}\n` });
+        }
+        expect(await w.flush()).toMatchObject({ ok: true, pushedCommits: 3 });
+      }
+    } finally {
+      await w.close();
+    }
+    await remote.git(['--git-dir', gitDir, 'fsck', '--strict']);
+    expect(Number((await remote.git(['--git-dir', gitDir, 'rev-list', '--count', 'main'])).trim())).toBe(13);
+    expect((await remote.git(['--git-dir', gitDir, 'ls-tree', '-r', '--name-only', 'main'])).trim().split('\n')).toHaveLength(3012);
+    // The folder of 3,000 files is ~135 KB as a tree: whole, it is in every push; as a delta, in none after the first.
+    const folder = (await remote.git(['--git-dir', gitDir, 'cat-file', '-s', 'main:ns/core/configmaps'])).trim();
+    const [first, ...rest] = proxy.pushes;
+    expect(proxy.pushes).toHaveLength(5);
+    expect(first).toBeGreaterThan(Number(folder) / 2);
+    if (thin) expect(Math.max(...rest)).toBeLessThan(8 * 1024);
+    else expect(Math.min(...rest)).toBeGreaterThan(Number(folder) / 2);
+    process.stdout.write(`[thin-pack] remote says ${remoteSays}: folder ${folder} bytes; push bodies ${proxy.pushes.join(', ')} bytes\n`);
+  });
+
   it('reaches the remote through the configured HTTP proxy (gitTransport.proxyUrl), fetch and push', async () => {
     remote = await startGitRemote();
     const seen: string[] = [];

@@ -25,6 +25,13 @@ export interface Repo {
    * find them again; commits without an entry (found again after a restart) are diffed.
    */
   introduced: Map<string, string[]>;
+  /**
+   * The trees of the last round that landed, and the commit it landed: while the remote is at that
+   * commit, a push may send a folder's next version as a delta of them (a thin pack).
+   */
+  landedTrees?: { tip: string; trees: ReadonlySet<string> };
+  /** The remote advertised `no-thin`: packs go whole. */
+  noThin?: boolean;
   committer: { name: string; email: string };
   /** Read at each commit: sign with this key, refuse to commit (key missing), or leave unsigned. */
   signing: () => CommitSigning;

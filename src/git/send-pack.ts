@@ -12,7 +12,9 @@ export const ZERO_OID = '0000000000000000000000000000000000000000';
 export type SendPackOutcome =
   | { status: 'ok' }
   /** The remote branch is not at `old`: fetch, replay, try again. */
-  | { status: 'behind'; remoteOid: string };
+  | { status: 'behind'; remoteOid: string }
+  /** The pack was thin and the remote advertises `no-thin`: nothing sent; pack it whole. */
+  | { status: 'thin-refused' };
 
 function pkt(line: string): Buffer {
   const body = Buffer.from(line, 'utf8');
@@ -115,6 +117,8 @@ export interface SendPackInput {
   new: string;
   /** The pack in pieces (build-pack's packPieces), copied once, behind the command, into the request's body. */
   pack: readonly Uint8Array[];
+  /** The pack has deltas of objects only the remote holds (a thin pack). */
+  thin?: boolean;
   /** Aborted when the writer is fenced (leadership lost): nothing is sent after that. */
   signal?: AbortSignal;
 }
@@ -128,6 +132,7 @@ export async function sendPack(p: SendPackInput): Promise<SendPackOutcome> {
     if (remoteOid === p.new) return { status: 'ok' }; // an earlier push landed already
     if (remoteOid !== p.old) return { status: 'behind', remoteOid };
 
+    if (p.thin && caps.has('no-thin')) return { status: 'thin-refused' };
     const sideBand = caps.has('side-band-64k');
     const wanted = ['report-status', ...(sideBand ? ['side-band-64k'] : []), 'agent=kubescribe'];
     const head = Buffer.concat([pkt(`${p.old} ${p.new} ${p.ref}\0${wanted.join(' ')}\n`), Buffer.from('0000')]);
