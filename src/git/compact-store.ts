@@ -20,13 +20,16 @@ export async function compactStore(repo: Repo): Promise<{ objects: number; bytes
   const c = await readCommit(store, tip);
   if (!c) return undefined;
   const objects: (PackObject | RawEntry)[] = [];
+  // The tree index holds the tip's big folders whole; in the store they are deltas (bench/folder-creates.ts).
+  const kept = repo.tree.keptBodies();
   const add = async (oid: string): Promise<Uint8Array | undefined> => {
     const raw = store.rawEntry(oid);
     if (raw) {
       objects.push({ oid, raw });
       return undefined;
     }
-    const o = await store.read(oid);
+    const k = kept.get(oid);
+    const o = k ? { type: 'tree' as const, body: k } : await store.read(oid);
     objects.push({ oid, type: o.type, body: o.body });
     return o.body;
   };
@@ -35,8 +38,8 @@ export async function compactStore(repo: Repo): Promise<{ objects: number; bytes
   const walk = async (oid: string): Promise<void> => {
     if (seen.has(oid)) return;
     seen.add(oid);
-    await add(oid);
-    for (const e of decodeTree((await store.read(oid, 'tree')).body)) {
+    const body = (await add(oid)) ?? (await store.read(oid, 'tree')).body;
+    for (const e of decodeTree(body)) {
       if (e.mode === TREE_MODE) await walk(e.oid);
       else if (e.mode !== '160000' && !seen.has(e.oid)) {
         seen.add(e.oid);

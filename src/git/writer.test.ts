@@ -257,6 +257,21 @@ describe('GitWriter against a real git server', () => {
     expect(await log(await cliClone(), '%s')).toEqual(['two', 'one']);
   });
 
+  it('compacts a big folder from the bytes its tree index keeps: git reads the compacted tip', async () => {
+    const w = await open({ compactAfterBytes: 1 });
+    await w.commit({ changes: Array.from({ length: 300 }, (_, i) => ({ path: cm(`big-${i}`), content: yaml(`big-${i}`, '0') })), author: alice, message: 'many' });
+    for (let i = 0; i < 60; i++) await w.commit({ changes: [{ path: cm(`big-${i}`), content: yaml(`big-${i}`, '1') }], author: bob, message: `u${i}` }); // past one delta chain's depth
+    expect(await w.flush()).toMatchObject({ ok: true, pushedCommits: 61 });
+    const local = join(remote.tmp, 'clone');
+    const packs = (await readdir(join(local, 'objects', 'pack'))).filter((f) => f.endsWith('.pack'));
+    expect(packs).toHaveLength(1);
+    await remote.git(['--git-dir', local, 'fsck', '--strict']);
+    const files = (await remote.git(['--git-dir', local, 'ls-tree', '-r', '--name-only', w.tip()!])).trim().split('\n');
+    expect(files).toHaveLength(300);
+    expect(await w.readFile(cm('big-59'))).toBe(yaml('big-59', '1'));
+    expect(await w.readFile(cm('big-60'))).toBe(yaml('big-60', '0'));
+  });
+
   it('compacts its local store once pushed, and keeps working on it (replay, reopen)', async () => {
     const w = await open({ compactAfterBytes: 1 });
     for (let i = 0; i < 5; i++) await w.commit({ changes: [{ path: cm(`c${i}`), content: yaml(`c${i}`, String(i)) }], author: alice, message: `c${i}` });
