@@ -9,7 +9,7 @@
 //     zlib use too) — what the GC has to chase.
 // --src DIR runs another checkout's src/ (e.g. a worktree of the commit before) in the same run's
 // conditions: before/after.
-// Usage: npx tsx bench/folder-creates.ts [--src /tmp/base/src] [--creates 10000] [--json results.jsonl]
+// Usage: npx tsx bench/folder-creates.ts [--src /tmp/base/src] [--creates 10000] [--frames 2] [--json results.jsonl]
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,6 +24,9 @@ import { arg, fmt, load, record, sleep } from './support/report.ts';
 
 const src = resolve(arg('src', new URL('../src', import.meta.url).pathname));
 const creates = Number(arg('creates', '10000'));
+/** How many of our frames name an allocation site (--frames N). */
+const frames = Number(arg('frames', '2'));
+Error.stackTraceLimit = Math.max(10, frames + 4);
 const MiB = 1024 * 1024;
 const from = async <T>(rel: string): Promise<T> => (await import(pathToFileURL(join(src, rel)).href)) as T;
 
@@ -68,9 +71,9 @@ async function bigAllocations(run: () => Promise<void>): Promise<Map<string, { n
     Buffer[name] = ((size: number) => {
       const b = orig(size);
       if (size >= 32 * 1024) {
-        const frames = (new Error().stack ?? '').split('\n').slice(2).map((l) => l.trim().replace(/^at /, ''));
-        const ours = frames.filter((f) => f.includes('/src/')).slice(0, 2).map((f) => f.replace(/\(.*\/src\//, '(src/').replace(/:\d+\)$/, ')'));
-        const k = `${frames[0]?.split(' ')[0] ?? '?'} < ${ours.join(' < ')}`;
+        const stack = (new Error().stack ?? '').split('\n').slice(2).map((l) => l.trim().replace(/^at /, ''));
+        const ours = stack.filter((f) => f.includes('/src/')).slice(0, frames).map((f) => f.replace(/\(.*\/src\//, '(src/').replace(/:\d+\)$/, ')'));
+        const k = `${stack[0]?.split(' ')[0] ?? '?'} < ${ours.join(' < ')}`;
         const e = sites.get(k) ?? { n: 0, bytes: 0 };
         e.n++;
         e.bytes += size;
