@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it, vi } from 'vitest';
 import { blobOid } from './blob-oid.ts';
+import { writePack } from './build-pack.ts';
 import { encodeCommit, formatIdent } from './object-format.ts';
 import { DiskObjects } from './disk-objects.ts';
 import { ObjectStore } from './object-store.ts';
@@ -100,6 +101,43 @@ describe('ObjectStore', () => {
     const listed = (await exec('git', ['--git-dir', dir, 'ls-tree', '-r', tip!])).stdout.trim().split('\n');
     expect(listed).toHaveLength(400);
     expect(listed).toContain(`100644 blob ${blobOid('v: 120\n')}\tns/core/configmaps/cm-${(120 * 37) % 400}.yaml`);
+  });
+
+  it('a push pack joins a big folder\'s chains across local packs, never past 50 deep: git verifies it', async () => {
+    const store = await ObjectStore.open(dir, 'main');
+    const tree = await TreeIndex.load(store, undefined);
+    const ident = formatIdent({ name: 'alice', email: 'a@example.com' }, 1_700_000_000);
+    let tip: string | undefined;
+    const sent: string[] = [];
+    const commit = (changes: Record<string, string>): void => {
+      const written: string[] = [];
+      tree.apply(Object.entries(changes).map(([path, content]) => ({ path, oid: store.write('blob', Buffer.from(content)) })));
+      tree.write(store, written);
+      tip = store.write('commit', encodeCommit({ tree: written.at(-1)!, parents: tip ? [tip] : [], author: ident, committer: ident, message: 'm' }));
+      store.setTip(tip);
+      sent.push(...written, tip);
+    };
+    const seed: Record<string, string> = {};
+    for (let i = 0; i < 400; i++) seed[`ns/core/configmaps/cm-${i}.yaml`] = `i: ${i}\n`;
+    commit(seed);
+    // Two local packs in one push (a long wait): the first version of the folder in the second is
+    // whole there, a delta of the last one of the first pack in the push.
+    for (let k = 1; k <= 140; k++) {
+      commit({ [`ns/core/configmaps/new-${k}.yaml`]: `k: ${k}\n` });
+      if (k === 80) await store.flush();
+    }
+    const entries = await store.packObjects(sent);
+    const depth = new Map<string, number>();
+    for (const e of entries) if ('delta' in e) depth.set(e.oid, (depth.get(e.base) ?? 0) + 1);
+    expect(Math.max(...depth.values())).toBe(50);
+    expect(entries.filter((e) => 'body' in e && e.type === 'tree' && e.body.byteLength > 4096)).toHaveLength(2); // the seed, and one where a chain hit 50
+    const pushDir = join(dir, 'push-pack');
+    fs.mkdirSync(pushDir);
+    const { name } = await writePack(pushDir, entries);
+    const verify = (await exec('git', ['verify-pack', '-v', join(pushDir, `${name}.idx`)])).stdout;
+    expect(verify).toMatch(/chain length = 50:/);
+    expect(verify).not.toMatch(/chain length = (5[1-9]|[6-9]\d|\d{3,}):/);
+    await store.close();
   });
 
   it('packs a big folder without rebuilding it from an older pack: its first version in each pack is kept whole', async () => {
