@@ -287,18 +287,22 @@ export class ObjectStore {
    */
   async packObjects(oids: Iterable<string>, remoteHas?: (oid: string) => boolean): Promise<(PackObject | DeltaObject)[]> {
     const out: (PackObject | DeltaObject)[] = [];
+    const list = [...oids];
+    const listed = remoteHas ? new Set(list) : undefined;
     const placed = new Set<string>();
     // The depth of each delta in this pack: joining chains (a thin delta of a version placed earlier)
     // must not make one longer than MAX_DEPTH, which every reader of the pack would walk.
     const depths = new Map<string, number>();
     const usable = (oid: string, base: string): boolean => {
-      if (!placed.has(base) && !remoteHas?.(base)) return false;
+      // A base the remote has but that this pack also sends, later (a folder back to an earlier
+      // version): not before it is placed, or the pack's reader meets the delta before its base.
+      if (!placed.has(base) && !(remoteHas?.(base) && !listed?.has(base))) return false;
       const depth = (depths.get(base) ?? 0) + 1;
       if (depth > MAX_DEPTH) return false;
       depths.set(oid, depth);
       return true;
     };
-    for (const oid of oids) {
+    for (const oid of list) {
       const e = this.pending.get(oid) ?? this.recent.get(oid);
       if (e && 'delta' in e && usable(oid, e.base)) out.push({ oid, type: e.type, base: e.base, delta: e.delta });
       else if (e?.thin && usable(oid, e.thin.base)) out.push({ oid, type: e.type, base: e.thin.base, delta: e.thin.delta });

@@ -34,7 +34,7 @@ interface PushRound { input: SendPackInput; count: number; mark: number; trees: 
 const entrySize = (e: PackObject | DeltaObject): number => ('body' in e ? e.body.byteLength : e.delta.byteLength);
 
 /** The oldest pending commits whose objects fit in `budget` bytes (at least one), packed. */
-async function packRound(repo: Repo, signal: AbortSignal | undefined, budget: number): Promise<PushRound | undefined> {
+async function packRound(repo: Repo, signal: AbortSignal | undefined, budget: number, thinAllowed = true): Promise<PushRound | undefined> {
   signal?.throwIfAborted();
   if (repo.unpushed.length === 0 || !repo.tip) return undefined;
   await repo.store.flush();
@@ -52,7 +52,7 @@ async function packRound(repo: Repo, signal: AbortSignal | undefined, budget: nu
   }
   // Bases the remote holds for sure: the trees of the round that landed the commit we build on.
   const old = first?.parents[0] ?? ZERO_OID;
-  const landed = !repo.noThin && repo.landedTrees?.tip === old ? repo.landedTrees.trees : undefined;
+  const landed = thinAllowed && !repo.noThin && repo.landedTrees?.tip === old ? repo.landedTrees.trees : undefined;
   const entries = await repo.store.packObjects(oids, landed && ((oid) => landed.has(oid)));
   // The longest prefix of commits whose objects fit in the budget (sizes before deflating), at least one.
   let count = 0;
@@ -120,8 +120,15 @@ export async function pushBranch(repo: Repo, lock: RepoLock, signal?: AbortSigna
     try {
       round = await lock.run(() => packRound(repo, signal, budget));
     } catch (err) {
-      // Packing is local work: its failure is the store's, never the remote's.
-      return result({ ok: false, sha: repo.tip, pushedCommits: pushed, error: localError(err) });
+      // Packing is local work: its failure is the store's, never the remote's. A thin pack is an
+      // optimisation: should building one ever fail, the push goes whole rather than failing at every try.
+      if (signal?.aborted) return result({ ok: false, sha: repo.tip, pushedCommits: pushed, error: localError(err) });
+      repo.logger.warn({ event: 'git.pack-failed', err: (err as Error).message }, 'packing the push failed; packing it once more without thin deltas');
+      try {
+        round = await lock.run(() => packRound(repo, signal, budget, false));
+      } catch (again) {
+        return result({ ok: false, sha: repo.tip, pushedCommits: pushed, error: localError(again) });
+      }
     }
     if (!round) return result({ ok: true, sha, pushedCommits: pushed });
     try {

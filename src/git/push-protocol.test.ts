@@ -6,8 +6,9 @@ import { createServer, request, type IncomingMessage, type Server, type ServerRe
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { configureGitTransport, GitWriter } from './index.ts';
+import { ObjectStore } from './object-store.ts';
 import { sendPack } from './send-pack.ts';
 import { transportFor } from './transport.ts';
 import { PASSWORD, silentLogger, startGitRemote, USER, type GitRemote } from './testing/git-remote.ts';
@@ -191,20 +192,50 @@ describe('push protocol answers', () => {
         }
         expect(await w.flush()).toMatchObject({ ok: true, pushedCommits: 3 });
       }
+      // The folder changed and back in one push: its version the remote has is in the pack too, after the change.
+      await w.commit({ changes: [{ path: file(3011).path, content: 'changed\n' }], author: { name: 'carol', email: 'c@x' }, message: 'UPDATE v1 configmaps ns/cm-3011\n' });
+      await w.commit({ changes: [file(3011)], author: { name: 'carol', email: 'c@x' }, message: 'UPDATE v1 configmaps ns/cm-3011\n' });
+      expect(await w.flush()).toMatchObject({ ok: true, pushedCommits: 2 });
     } finally {
       await w.close();
     }
     await remote.git(['--git-dir', gitDir, 'fsck', '--strict']);
-    expect(Number((await remote.git(['--git-dir', gitDir, 'rev-list', '--count', 'main'])).trim())).toBe(13);
+    expect(Number((await remote.git(['--git-dir', gitDir, 'rev-list', '--count', 'main'])).trim())).toBe(15);
     expect((await remote.git(['--git-dir', gitDir, 'ls-tree', '-r', '--name-only', 'main'])).trim().split('\n')).toHaveLength(3012);
     // The folder of 3,000 files is ~135 KB as a tree: whole, it is in every push; as a delta, in none after the first.
     const folder = (await remote.git(['--git-dir', gitDir, 'cat-file', '-s', 'main:ns/core/configmaps'])).trim();
-    const [first, ...rest] = proxy.pushes;
-    expect(proxy.pushes).toHaveLength(5);
+    const [first, ...rest] = proxy.pushes.slice(0, 5);
+    expect(proxy.pushes).toHaveLength(6);
     expect(first).toBeGreaterThan(Number(folder) / 2);
     if (thin) expect(Math.max(...rest)).toBeLessThan(8 * 1024);
     else expect(Math.min(...rest)).toBeGreaterThan(Number(folder) / 2);
     process.stdout.write(`[thin-pack] remote says ${remoteSays}: folder ${folder} bytes; push bodies ${proxy.pushes.join(', ')} bytes\n`);
+  });
+
+  it('a push whose thin pack cannot be built goes whole instead of failing at every try', async () => {
+    remote = await startGitRemote();
+    const gitDir = `${remote.tmp}/srv/audit.git`;
+    const proxy = await recordingProxy(remote);
+    const w = await GitWriter.open({ dir: `${remote.tmp}/clone`, url: proxy.url, branch: 'main', credentials: () => ({ username: USER, password: PASSWORD }), committer: { name: 'kubescribe', email: 'k@x' }, pushIntervalMs: 3_600_000, pushMaxCommits: 1_000_000, logger: silentLogger });
+    const file = (i: number) => ({ path: `ns/core/configmaps/cm-${i}.yaml`, content: `i: ${i}\n` });
+    const real = ObjectStore.prototype.packObjects;
+    const thinFails = vi.spyOn(ObjectStore.prototype, 'packObjects').mockImplementation(function (this: ObjectStore, oids, remoteHas) {
+      if (remoteHas) throw new Error('a bug in thin packing');
+      return real.call(this, oids);
+    });
+    try {
+      await w.commit({ changes: Array.from({ length: 3000 }, (_, i) => file(i)), author: { name: 'alice', email: 'a@x' }, message: 'RECONCILE\n' });
+      expect(await w.flush()).toMatchObject({ ok: true, pushedCommits: 1 });
+      await w.commit({ changes: [file(3000)], author: { name: 'bob', email: 'b@x' }, message: 'CREATE v1 configmaps ns/cm-3000\n' });
+      expect(await w.flush()).toMatchObject({ ok: true, pushedCommits: 1 });
+      expect(thinFails.mock.calls.some(([, remoteHas]) => remoteHas !== undefined)).toBe(true);
+    } finally {
+      thinFails.mockRestore();
+      await w.close();
+    }
+    expect(proxy.pushes[1]).toBeGreaterThan(50_000); // whole
+    await remote.git(['--git-dir', gitDir, 'fsck', '--strict']);
+    expect((await remote.git(['--git-dir', gitDir, 'log', '--format=%an', 'main'])).trim().split('\n')).toEqual(['bob', 'alice']);
   });
 
   it('reaches the remote through the configured HTTP proxy (gitTransport.proxyUrl), fetch and push', async () => {
