@@ -174,18 +174,19 @@ export class ObjectStore {
     // each push) rebuilt it through that older pack's chain — ~15 bodies of 0.4 MB a push in a
     // burst of creates into one folder, 270 MiB of Buffers for 10,000 creates. Whole from the
     // start it costs one body a pack.
-    const b = base && base.oid !== oid && body.byteLength >= DELTA_MIN_BYTES ? this.pending.get(base.oid) : undefined;
-    // A chain at its depth goes on from its first version, as git too picks bases by likeness:
-    // a version stored whole every MAX_DEPTH commits was most of a burst's pack bytes.
-    const from = base && b ? (b.depth < MAX_DEPTH ? { ...base, depth: b.depth } : this.chainRoot(base.oid)) : undefined;
-    if (base && from) {
-      const delta = encodeDelta(from.body, body);
-      if (delta.byteLength < body.byteLength / 2) o = { oid, type, base: from.oid, delta, depth: from.depth + 1 };
-    } else if (base && !b && base.oid !== oid && body.byteLength >= DELTA_MIN_BYTES) {
+    const candidate = base && base.oid !== oid && body.byteLength >= DELTA_MIN_BYTES ? base : undefined;
+    const b = candidate && this.pending.get(candidate.oid);
+    if (candidate && b) {
+      // A chain at its depth goes on from its first version, as git too picks bases by likeness:
+      // a version stored whole every MAX_DEPTH commits was most of a burst's pack bytes.
+      const from = b.depth < MAX_DEPTH ? { ...candidate, depth: b.depth } : this.chainRoot(candidate.oid);
+      const delta = from ? encodeDelta(from.body, body) : undefined;
+      if (from && delta && delta.byteLength < body.byteLength / 2) o = { oid, type, base: from.oid, delta, depth: from.depth + 1 };
+    } else if (candidate) {
       // Whole here, but for a push to a remote that has the base, the same small delta (a thin pack):
       // otherwise every push of a burst into a folder of 10,000 sends (and deflates) it whole.
-      const delta = encodeDelta(base.body, body);
-      if (delta.byteLength < body.byteLength / 2) o.thin = { base: base.oid, delta };
+      const delta = encodeDelta(candidate.body, body);
+      if (delta.byteLength < body.byteLength / 2) o.thin = { base: candidate.oid, delta };
     }
     this.pending.set(oid, o);
     this.pendingBytes += entryBytes(o);
