@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it, vi } from 'vitest';
 import { blobOid } from './blob-oid.ts';
-import { writePack } from './build-pack.ts';
+import { packPieces, writePack } from './build-pack.ts';
 import { encodeCommit, formatIdent } from './object-format.ts';
 import { DiskObjects } from './disk-objects.ts';
 import { ObjectStore } from './object-store.ts';
@@ -101,6 +101,52 @@ describe('ObjectStore', () => {
     const listed = (await exec('git', ['--git-dir', dir, 'ls-tree', '-r', tip!])).stdout.trim().split('\n');
     expect(listed).toHaveLength(400);
     expect(listed).toContain(`100644 blob ${blobOid('v: 120\n')}\tns/core/configmaps/cm-${(120 * 37) % 400}.yaml`);
+  });
+
+  it('a thin push of 140 versions of a big folder sends none of them whole, and git completes it', async () => {
+    const store = await ObjectStore.open(dir, 'main');
+    const tree = await TreeIndex.load(store, undefined);
+    const ident = formatIdent({ name: 'alice', email: 'a@example.com' }, 1_700_000_000);
+    let tip: string | undefined;
+    let sent: string[] = [];
+    const commit = (changes: Record<string, string>): void => {
+      const written: string[] = [];
+      const blobs = Object.entries(changes).map(([path, content]) => ({ path, oid: store.write('blob', Buffer.from(content)) }));
+      tree.apply(blobs);
+      sent.push(...blobs.map((b) => b.oid));
+      tree.write(store, written);
+      tip = store.write('commit', encodeCommit({ tree: written.at(-1)!, parents: tip ? [tip] : [], author: ident, committer: ident, message: 'm' }));
+      store.setTip(tip);
+      sent.push(...written, tip);
+    };
+    const seed: Record<string, string> = {};
+    for (let i = 0; i < 400; i++) seed[`ns/core/configmaps/cm-${i}.yaml`] = `i: ${i}\n`;
+    commit(seed);
+    // The seed is pushed (the remote has its trees); 140 commits follow in one local pack's time, as
+    // in a burst with slow pushes. The first folder version is whole locally, thin in the push.
+    const landed = new Set(sent);
+    await store.flush();
+    const remoteTip = tip!;
+    sent = [];
+    for (let k = 1; k <= 140; k++) commit({ [`ns/core/configmaps/new-${k}.yaml`]: `k: ${k}\n` });
+    const entries = await store.packObjects(sent, (oid) => landed.has(oid));
+    const depth = new Map<string, number>();
+    for (const e of entries) if ('delta' in e) depth.set(e.oid, (depth.get(e.base) ?? 0) + 1);
+    expect(entries.filter((e) => 'delta' in e && landed.has(e.base)).length).toBeGreaterThan(0); // thin
+    expect(entries.filter((e) => 'body' in e && e.type === 'tree' && e.body.byteLength > 4096)).toEqual([]); // before: each 50th went whole
+    expect(Math.max(...depth.values())).toBeLessThanOrEqual(50);
+    // git's receive-pack step: index-pack --fix-thin completes it from the repository that has the seed.
+    const remote = join(dir, 'remote.git');
+    await exec('git', ['init', '--bare', '-q', remote]);
+    await exec('git', ['--git-dir', dir, 'push', '-q', remote, `${remoteTip}:refs/heads/main`]);
+    const thinPack = join(dir, 'thin.pack');
+    fs.writeFileSync(thinPack, Buffer.concat(packPieces(entries, { index: false, refDelta: true, compress: true, thin: true }).pieces));
+    await exec('sh', ['-c', `git --git-dir '${remote}' index-pack --stdin --fix-thin --strict < '${thinPack}'`]);
+    await exec('git', ['--git-dir', remote, 'update-ref', 'refs/heads/main', tip!]);
+    await exec('git', ['--git-dir', remote, 'fsck', '--strict']);
+    const listed = (await exec('git', ['--git-dir', remote, 'ls-tree', '-r', 'main'])).stdout.trim().split('\n');
+    expect(listed).toHaveLength(540);
+    await store.close();
   });
 
   it('a push pack joins a big folder\'s chains across local packs, never past 50 deep: git verifies it', async () => {

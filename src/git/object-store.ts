@@ -44,6 +44,7 @@ export interface DeltaBase { oid: string; body: Uint8Array }
 /**
  * `thin`: the first version of a folder in a pack is stored whole (a pack stands alone), but a push
  * may send it as a delta of the version before it when the remote has that one (push-branch.ts).
+ * `depth`: of the delta chain it ends, as a push may send it; so a whole version with `thin` is 1.
  */
 type Entry = (PackObject | DeltaObject) & { depth: number; thin?: { base: string; delta: Buffer } };
 
@@ -185,8 +186,11 @@ export class ObjectStore {
     } else if (candidate) {
       // Whole here, but for a push to a remote that has the base, the same small delta (a thin pack):
       // otherwise every push of a burst into a folder of 10,000 sends (and deflates) it whole.
+      // Its chain then starts one deep: in a push it is that delta, and the versions after it must
+      // still fit in MAX_DEPTH there, or the last of every 50 went whole (a chart burst: 3 whole
+      // folders of 0.4 MB in a push of 150 commits).
       const delta = encodeDelta(candidate.body, body);
-      if (delta.byteLength < body.byteLength / 2) o.thin = { base: candidate.oid, delta };
+      if (delta.byteLength < body.byteLength / 2) o = { ...o, thin: { base: candidate.oid, delta }, depth: 1 };
     }
     this.pending.set(oid, o);
     this.pendingBytes += entryBytes(o);
@@ -206,7 +210,7 @@ export class ObjectStore {
   private chainRoot(oid: string): (DeltaBase & { depth: number }) | undefined {
     let e = this.pending.get(oid);
     for (let i = 0; e && 'delta' in e && i <= MAX_DEPTH; i++) e = this.pending.get(e.base);
-    return e && 'body' in e ? { oid: e.oid, body: e.body, depth: 0 } : undefined;
+    return e && 'body' in e ? { oid: e.oid, body: e.body, depth: e.depth } : undefined;
   }
 
   /** Whether oid is stored for good: waiting for the next pack, or in a pack on disk. */
