@@ -7,12 +7,15 @@
 // Buffers (external) and the rest of RSS at the sample of the highest RSS, and what a full GC
 // leaves after the burst (with KS_HEAP_SNAPSHOT=1 in the environment, also a heap snapshot for
 // bench/heap-summary.ts). --node-options adds V8 flags to kubescribe's, to compare settings.
+// The stack's Git server logs each push (KUBESCRIBE_GIT_SERVER_LOG): the bytes pushed and the
+// server's time for them are printed, since a push that grows (a big folder sent whole) slows the
+// drain without showing in kubescribe's own figures.
 // Usage: npx tsx bench/burst-memory.ts [--lists 10] [--per-list 1000] [--dir /tmp/ks-bench/burst] [--node-options '...'] [--profile DIR] [--program OTHER/dist/kubescribe.mjs] [--glibc-malloc] [--one-thread] [--json results.jsonl]
 //        --glibc-malloc: without the image's MALLOC_* settings (e2e/stack/image-env.ts), for a before/after;
 //        --one-thread: webhook.ownThread false (the webhook on the main event loop, one V8 heap).
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { arg, flag, fmt, load, record, sleep } from './support/report.ts';
 import { benchInstance, cpuSecondsOf, kubescribePid, memoryOf, memTrace, probed, retainedHeap, withStack, type MemSample } from './support/stack.ts';
@@ -36,7 +39,18 @@ async function filesInRemote(repo: string): Promise<number> {
   return out.stdout.split('\n').filter((l) => l.includes('/configmaps/')).length;
 }
 
+/** The pushes to repo as the Git server logged them: count, bytes, and the server's time. */
+async function pushesTo(logFile: string, repo: string): Promise<{ count: number; bytes: number; serverMs: number[] }> {
+  const text = await readFile(logFile, 'utf8').catch(() => '');
+  const lines = text.split('\n').map((l) => l.split(' ')).filter((f) => f[3] === `/${basename(repo)}/git-receive-pack`);
+  return { count: lines.length, bytes: lines.reduce((n, f) => n + Number(f[2]), 0), serverMs: lines.map((f) => Number(f[1])).sort((a, b) => a - b) };
+}
+
 async function main(): Promise<void> {
+  // Kept beside the stack's folder, which is removed; the stack's Git server inherits it.
+  const serverLog = `${dir}-git-server.log`;
+  await rm(serverLog, { force: true });
+  process.env.KUBESCRIBE_GIT_SERVER_LOG = serverLog;
   await withStack(dir, async (env) => {
     const kubectl = (args: string[]) => exec(env.bin.kubectl, ['--kubeconfig', env.kubeconfigs.alice, ...args], { maxBuffer: 1 << 26 });
     await exec(env.bin.kubectl, ['--kubeconfig', env.kubeconfigs.admin, 'create', 'namespace', NS]);
@@ -92,6 +106,9 @@ async function main(): Promise<void> {
       const drainS = (allPushed - lastCreate) / 1000;
       console.log(`${total} ConfigMaps created by kubectl (${lists} Lists of ${perList}) in ${fmt(createS)} s; load ${l}`);
       console.log(`  in the remote: ${inRemote}/${total}, ${fmt(drainS)} s after the last create; kubescribe's CPU ${fmt(cpuS)} s`);
+      const pushes = await pushesTo(serverLog, inst.git.repo);
+      const at = (q: number): number => pushes.serverMs[Math.min(pushes.serverMs.length - 1, Math.floor(q * pushes.serverMs.length))] ?? NaN;
+      console.log(`  pushes: ${pushes.count}, ${fmt(pushes.bytes / 2 ** 20)} MiB sent; the Git server's time for one: median ${at(0.5)} ms, p90 ${at(0.9)} ms`);
       console.log(`  kubescribe VmRSS: idle ${fmt(idle.rssMiB)} MiB, peak sampled ${fmt(peakSample)} MiB, VmHWM ${fmt(after.hwmMiB)} MiB, after ${fmt(after.rssMiB)} MiB; ${heap}`);
       const first = samples[0];
       if (first) console.log(`  at the first sample (${m(first.vmRss)} MiB RSS): ${parts(first)}`);
@@ -103,6 +120,7 @@ async function main(): Promise<void> {
       record({ bench: 'burst', figure: 'kubescribe CPU for the burst', value: cpuS, unit: 's', x, loadavg: l, note: nodeOptions || undefined });
       record({ bench: 'burst', figure: 'peak VmRSS ÷ idle VmRSS', value: after.hwmMiB / idle.rssMiB, unit: '×', x, loadavg: l });
       record({ bench: 'burst', figure: 'last create → all in the remote', value: drainS, unit: 's', x, loadavg: l, target: '≤ 30 s', met: inRemote >= total && drainS <= 30, note: `${inRemote}/${total} pushed; creating took ${fmt(createS)} s` });
+      record({ bench: 'burst', figure: 'bytes pushed for the burst', value: pushes.bytes / 2 ** 20, unit: 'MiB', x, loadavg: l, note: `${pushes.count} pushes` });
     } finally {
       await inst.close();
     }

@@ -3,9 +3,12 @@
 // (isomorphic-git in kubescribe, the git CLI in tests) talk real smart HTTP, push included.
 // Also a script: `npx tsx e2e/stack/git-server.ts --root DIR --user U --password P [--port N]
 // [--repo audit]` prints {"url":...,"port":...} as one JSON line and serves until SIGTERM.
+// With KUBESCRIBE_GIT_SERVER_LOG=FILE in its environment, it appends a line per POST (a push or a
+// fetch): `<start ms> <ms until the backend exited> <request body bytes> <path>`, so a benchmark
+// can say what was pushed and what the server spent on it (bench/burst-memory.ts).
 import { execFile, spawn } from 'node:child_process';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { constants } from 'node:fs';
+import { appendFileSync, constants } from 'node:fs';
 import { access, mkdir, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -151,6 +154,9 @@ function runBackend(backend: string, root: string, user: string, req: IncomingMe
   if (req.headers['git-protocol']) env.GIT_PROTOCOL = String(req.headers['git-protocol']);
 
   const child = spawn(backend, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const started = Date.now();
+  let reqBytes = 0;
+  req.on('data', (d: Buffer) => { reqBytes += d.length; });
   req.pipe(child.stdin);
   child.stdin.on('error', () => { /* the backend may stop reading early (e.g. an error answer) */ });
   let stderr = '';
@@ -177,6 +183,8 @@ function runBackend(backend: string, root: string, user: string, req: IncomingMe
   });
   child.on('error', (err) => fail(err.message));
   child.on('close', (code) => {
+    const requestLog = process.env.KUBESCRIBE_GIT_SERVER_LOG;
+    if (requestLog && req.method === 'POST') appendFileSync(requestLog, `${started} ${Date.now() - started} ${reqBytes} ${url.pathname}\n`);
     if (!headersDone) fail(`git-http-backend exited with ${code}: ${stderr.trim()}`);
     else res.end();
   });
