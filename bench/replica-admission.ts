@@ -15,8 +15,12 @@
 // event-loop delay max over 250 ms windows are read until --gc-wait seconds after the push.
 // --baseline PROGRAM adds, in the same run, 3 replicas of another build (e.g. main's
 // dist/kubescribe.mjs built elsewhere): before/after under the same load.
+// The machine's floor, in the same runs: an idle Node process (the canary) measures its own
+// event-loop delay the same way (10 ms resolution). What it sees is the scheduler's alone: on 2
+// cores shared with the client and 3 replicas, no code in kubescribe can stall less than that.
 // Usage: npx tsx bench/replica-admission.ts [--rate 1000] [--seconds 20] [--rounds 2] [--baseline PROGRAM]
 //        [--gc-objects 10000] [--gc-wait 20] [--dir /tmp/ks-bench/replicas] [--keep] [--json results.jsonl]
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { openLoop } from './support/open-loop.ts';
@@ -71,7 +75,26 @@ async function lagMax(metricsUrl: string): Promise<{ webhook: number; main: numb
 }
 const finiteMax = (xs: number[]): number => Math.max(...xs.filter(Number.isFinite));
 
-interface Run { latencies: number[]; errors: number; late: number; lagMs: Array<{ webhook: number; main: number }>; load: number; pushesPerSecond: number }
+/** An idle process that reports (and resets) its event-loop delay max on GET: the machine's floor. */
+const CANARY = `
+const { monitorEventLoopDelay } = require('node:perf_hooks');
+const h = monitorEventLoopDelay({ resolution: 10 });
+h.enable();
+const server = require('node:http').createServer((req, res) => { res.end(String(h.max / 1e6)); h.reset(); });
+server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+process.on('SIGTERM', () => process.exit(0));
+`;
+async function startCanary(): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['-e', CANARY], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<string>((ok, fail) => {
+    child.stdout!.once('data', (d: Buffer) => ok(d.toString().trim()));
+    child.once('exit', (code) => fail(new Error(`the canary exited with ${code}`)));
+  });
+  return { url: `http://127.0.0.1:${port}/`, child };
+}
+const canaryMax = async (url: string): Promise<number> => Number(await (await fetch(url)).text());
+
+interface Run { latencies: number[]; errors: number; late: number; lagMs: Array<{ webhook: number; main: number }>; canaryMs: number; load: number; pushesPerSecond: number }
 
 /** Peer pushes every replica has sent so far (kubescribe_peer_pushes_total, all results). */
 async function pushes(metricsUrls: string[]): Promise<number> {
@@ -82,13 +105,15 @@ async function pushes(metricsUrls: string[]): Promise<number> {
 }
 
 /** One round on a warm client: its connections stay open between rounds, as the API server's do. */
-async function admissionRun(c: ReturnType<typeof reviewer>, metricsUrls: string[]): Promise<Run> {
+async function admissionRun(c: ReturnType<typeof reviewer>, metricsUrls: string[], canaryUrl: string): Promise<Run> {
   await Promise.all(metricsUrls.map(lagMax)); // resets every replica's histogram
   const pushed0 = await pushes(metricsUrls);
+  await canaryMax(canaryUrl);
   const { shots, late } = await openLoop({ rate, seconds, send: () => c.send() });
+  const canaryMs = await canaryMax(canaryUrl);
   const lagMs = await Promise.all(metricsUrls.map(lagMax));
   const pushesPerSecond = (await pushes(metricsUrls) - pushed0) / seconds / metricsUrls.length;
-  return { latencies: shots.filter((s) => s.result !== undefined).map((s) => s.result!), errors: shots.filter((s) => s.error).length, late, lagMs, load: load(), pushesPerSecond };
+  return { latencies: shots.filter((s) => s.result !== undefined).map((s) => s.result!), errors: shots.filter((s) => s.error).length, late, lagMs, canaryMs, load: load(), pushesPerSecond };
 }
 
 async function main(): Promise<void> {
@@ -110,15 +135,17 @@ async function main(): Promise<void> {
     const clients = new Map(setups.map((s) => [s.label, reviewer(s.url, ca)]));
     for (const s of setups) await openLoop({ rate, seconds: 3, send: () => clients.get(s.label)!.send() });
     const runs = new Map<string, Run[]>(setups.map((s) => [s.label, []]));
+    const canary = await startCanary();
     for (let i = 0; i < rounds; i++) {
       for (const s of i % 2 === 0 ? setups : [...setups].reverse()) {
-        const r = await admissionRun(clients.get(s.label)!, s.metrics);
+        const r = await admissionRun(clients.get(s.label)!, s.metrics, canary.url);
         runs.get(s.label)!.push(r);
         const m = summarize(r.latencies);
         console.log(`  ${s.label}: p50 ${m.p50.toFixed(2)} p99 ${m.p99.toFixed(2)} max ${m.max.toFixed(1)} ms (${m.n} answers, ${r.errors} errors, ${r.late} sent late);`
-          + ` event-loop delay max per replica, webhook thread ${r.lagMs.map((v) => fmt(v.webhook)).join(', ')} ms, main ${r.lagMs.map((v) => fmt(v.main)).join(', ')} ms; peer pushes ${fmt(r.pushesPerSecond)}/s a replica; load ${r.load}`);
+          + ` event-loop delay max per replica, webhook thread ${r.lagMs.map((v) => fmt(v.webhook)).join(', ')} ms, main ${r.lagMs.map((v) => fmt(v.main)).join(', ')} ms, an idle process ${fmt(r.canaryMs)} ms; peer pushes ${fmt(r.pushesPerSecond)}/s a replica; load ${r.load}`);
       }
     }
+    canary.child.kill();
     const p99 = new Map<string, number>();
     for (const [label, rs] of runs) {
       const m = summarize(rs.flatMap((r) => r.latencies));
@@ -134,6 +161,9 @@ async function main(): Promise<void> {
         record({ bench: 'replicas', figure: 'webhook thread event-loop delay max (any replica)', value: lag, unit: 'ms', x, series, loadavg: l, ...(series ? {} : { target: '≤ 20 ms', met: lag <= 20 }),
           note: `per round and replica: ${rs.map((r) => r.lagMs.map((v) => fmt(v.webhook)).join('/')).join('; ')}` });
       }
+      const floor = Math.max(...rs.map((r) => r.canaryMs));
+      record({ bench: 'replicas', figure: 'event-loop delay max of an idle process beside them (the machine\'s floor)', value: floor, unit: 'ms', x, series, loadavg: l,
+        note: `per round: ${rs.map((r) => fmt(r.canaryMs)).join('; ')}` });
       if (x.value > 1) record({ bench: 'replicas', figure: `peer pushes a second, each replica, at ${rate}/s`, value: rs.reduce((a, r) => a + r.pushesPerSecond, 0) / rs.length, unit: '/s', x, series, loadavg: l });
       record({ bench: 'replicas', figure: 'main event-loop delay max (any replica; watch and Git)', value: mainLag, unit: 'ms', x, series, loadavg: l,
         note: `per round and replica: ${rs.map((r) => r.lagMs.map((v) => fmt(v.main)).join('/')).join('; ')}` });
