@@ -57,12 +57,13 @@ describe.skipIf(!env.node.ready)('the Helm chart on the node', () => {
     return file;
   };
   /** The replica's own figures, scraped from its pod on the bridge. */
-  const scrape = async (pod: Pod): Promise<{ reviews: number; leader: number; commits: number; pushFailures: number; misses: number }> => {
+  const scrape = async (pod: Pod): Promise<{ reviews: number; leader: number; commits: number; pushFailures: number; misses: number; pushedBytes: number }> => {
     const text = await (await fetch(`http://${pod.status.podIP}:8080/metrics`, { signal: AbortSignal.timeout(5000) })).text();
     const sum = (name: string): number => text.split('\n').filter((l) => l.startsWith(name)).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
     return {
       reviews: sum('kubescribe_webhook_requests_total{outcome="recorded"}'), leader: sum('kubescribe_leader '), commits: sum('kubescribe_commits_total{'),
       pushFailures: sum('kubescribe_peer_pushes_total{result="failed"}'), misses: sum('kubescribe_enrichment_total{result="miss"}'),
+      pushedBytes: sum('kubescribe_pushed_bytes_total{'),
     };
   };
   const holder = async (): Promise<string> => (JSON.parse(await kubectl('admin', ['get', 'lease', fullname, '-n', releaseNs, '-o', 'json'])) as { spec: { holderIdentity?: string } }).spec.holderIdentity ?? '';
@@ -243,6 +244,8 @@ describe.skipIf(!env.node.ready)('the Helm chart on the node', () => {
     if (!cgroup) throw new Error(`no memory cgroup for pod ${uid} under ${kubepods}`);
     const bytes = async (file: string): Promise<number> => Number((await readFile(join(cgroup, file), 'utf8')).trim());
     const limit = await bytes('memory.limit_in_bytes');
+    const leaderPod = (): Promise<Pod> => running().then((ps) => ps.find((p) => p.metadata.name === leaderName)!);
+    const pushedBefore = (await scrape(await leaderPod())).pushedBytes;
     const countBefore = (await log()).length;
     const t0 = Date.now();
     // The performance issue's burst (bench/burst-memory.ts runs it outside a pod): alice creates 10 Lists of 1,000.
@@ -256,6 +259,11 @@ describe.skipIf(!env.node.ready)('the Helm chart on the node', () => {
     await eventually('all 10,000 committed', async () => (await log()).length >= countBefore + lists * 1000 || undefined, 300_000, 1000);
     const drainMs = Date.now() - t0 - createdMs;
     const peak = await bytes('memory.max_usage_in_bytes');
+    // What a commit costs on the wire. A folder of 10,000 is ~0.4 MB whole: a push that sends it
+    // whole (3 a push while thin pushes capped their chains one short, 3.3 KB a commit) shows here.
+    const perCommit = ((await scrape(await leaderPod())).pushedBytes - pushedBefore) / (lists * 1000);
+    expect(perCommit).toBeGreaterThan(0);
+    expect(perCommit).toBeLessThan(2048);
     const after = (await running()).find((p) => p.metadata.name === leaderName);
     expect(after?.status.containerStatuses?.[0]?.restartCount).toBe(0);
     expect(peak).toBeLessThan(limit);
@@ -264,7 +272,7 @@ describe.skipIf(!env.node.ready)('the Helm chart on the node', () => {
     const burstCommits = (await log()).filter((c) => c.subject.startsWith(`CREATE v1 configmaps ${shop}/burst-`));
     expect(burstCommits).toHaveLength(lists * 1000);
     expect(burstCommits.filter((c) => c.author !== 'alice')).toEqual([]);
-    process.stderr.write(`[chart-node.e2e] burst: ${lists * 1000} created in ${createdMs} ms, committed ${drainMs} ms after the last create; leader pod peak memory ${(peak / 2 ** 20).toFixed(0)} MiB of a ${(limit / 2 ** 20).toFixed(0)} MiB limit\n`);
+    process.stderr.write(`[chart-node.e2e] burst: ${lists * 1000} created in ${createdMs} ms, committed ${drainMs} ms after the last create; leader pod peak memory ${(peak / 2 ** 20).toFixed(0)} MiB of a ${(limit / 2 ** 20).toFixed(0)} MiB limit; ${perCommit.toFixed(0)} bytes pushed a commit\n`);
   }, 600_000);
 
   it('the PodDisruptionBudget refuses the eviction that would leave no replica', async () => {

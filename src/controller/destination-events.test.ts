@@ -34,10 +34,13 @@ const reason = (r: { conditions: Condition[] }) => r.conditions.find((c) => c.ty
 describe('destination events', () => {
   it('a push shows in the GitRepoConfig status and the metrics, never with the URL credentials', async () => {
     const { events, reports, registry, dest } = setup();
-    events.pushed?.(dest, { ok: true, sha: 'abc', pushedCommits: 2, durationMs: 30, at: new Date() });
+    events.pushed?.(dest, { ok: true, sha: 'abc', pushedCommits: 2, pushedBytes: 1500, durationMs: 30, at: new Date() });
     events.pushed?.(dest, { ok: false, pushedCommits: 0, durationMs: 30, at: new Date(), error: new KubescribeError('KUBESCRIBE_ERR_GIT_AUTH', 'denied') });
-    expect(reports.map((r) => [r.ref.name, reason(r), r.extra?.pendingCommits])).toEqual([['audit', 'Pushed', 3], ['audit', 'AccessDenied', 3]]);
+    // A push that failed after a round landed: that round's bytes count.
+    events.pushed?.(dest, { ok: false, pushedCommits: 1, pushedBytes: 700, durationMs: 30, at: new Date(), error: new KubescribeError('KUBESCRIBE_ERR_GIT_UNREACHABLE', 'down') });
+    expect(reports.map((r) => [r.ref.name, reason(r), r.extra?.pendingCommits])).toEqual([['audit', 'Pushed', 3], ['audit', 'AccessDenied', 3], ['audit', 'RepoUnreachable', 3]]);
     const text = await registry.metrics();
+    expect(text).toContain('kubescribe_pushed_bytes_total{repo="https://git.example/audit.git",branch="main"} 2200');
     expect(text).toContain('repo="https://git.example/audit.git"');
     expect(text).not.toContain('secret');
   });

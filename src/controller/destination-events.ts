@@ -45,6 +45,7 @@ export function destinationEvents(deps: DestinationEventsDeps): DestinationEvent
     pushed: (d, r) => {
       const pending = deps.destinations().pending(d.key);
       metrics.pushDuration.observe(labels(d), r.durationMs / 1000);
+      if (r.pushedBytes) metrics.pushedBytes.inc(labels(d), r.pushedBytes);
       metrics.pendingCommits.set(labels(d), pending);
       if (r.ok) metrics.lastPushTime.set(labels(d), r.at.getTime() / 1000);
       else metrics.pushFailures.inc({ ...labels(d), reason: r.error?.code ?? 'unknown' });

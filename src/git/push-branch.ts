@@ -107,7 +107,8 @@ function localError(err: unknown): KubescribeError {
  */
 export async function pushBranch(repo: Repo, lock: RepoLock, signal?: AbortSignal): Promise<PushResult> {
   const started = Date.now();
-  const result = (r: Omit<PushResult, 'durationMs' | 'at'>): PushResult => ({ ...r, durationMs: Date.now() - started, at: new Date() });
+  let pushedBytes = 0;
+  const result = (r: Omit<PushResult, 'durationMs' | 'at' | 'pushedBytes'>): PushResult => ({ ...r, pushedBytes, durationMs: Date.now() - started, at: new Date() });
   // Rounds until what was pending at the start is on the remote (commits made meanwhile may ride along).
   const goal = repo.unpushed.length;
   let pushed = 0;
@@ -151,6 +152,7 @@ export async function pushBranch(repo: Repo, lock: RepoLock, signal?: AbortSigna
     if (outcome.status === 'ok') {
       await lock.run(() => landed(repo, p));
       pushed += p.count;
+      pushedBytes += p.input.pack.reduce((n, piece) => n + piece.byteLength, 0);
       sha = p.input.new;
       if (repo.unpushed.length === 0 || pushed >= goal) return result({ ok: true, sha, pushedCommits: pushed });
       continue;

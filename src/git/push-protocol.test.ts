@@ -11,6 +11,7 @@ import { configureGitTransport, GitWriter } from './index.ts';
 import { ObjectStore } from './object-store.ts';
 import { sendPack } from './send-pack.ts';
 import { transportFor } from './transport.ts';
+import type { PushResult } from './types.ts';
 import { PASSWORD, silentLogger, startGitRemote, USER, type GitRemote } from './testing/git-remote.ts';
 
 function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; url: string }> {
@@ -182,20 +183,26 @@ describe('push protocol answers', () => {
     const proxy = await recordingProxy(remote, thin ? undefined : remoteSays);
     const w = await GitWriter.open({ dir: `${remote.tmp}/clone`, url: proxy.url, branch: 'main', credentials: () => ({ username: USER, password: PASSWORD }), committer: { name: 'kubescribe', email: 'k@x' }, pushIntervalMs: 3_600_000, pushMaxCommits: 1_000_000, logger: silentLogger });
     const file = (i: number) => ({ path: `ns/core/configmaps/cm-${i}.yaml`, content: `i: ${i}\n` });
+    const pushed: number[] = [];
+    const flush = async (): Promise<PushResult> => {
+      const r = await w.flush();
+      pushed.push(r.pushedBytes ?? 0);
+      return r;
+    };
     try {
       await w.commit({ changes: Array.from({ length: 3000 }, (_, i) => file(i)), author: { name: 'alice', email: 'a@x' }, message: 'RECONCILE\n' });
-      expect(await w.flush()).toMatchObject({ ok: true, pushedCommits: 1 });
+      expect(await flush()).toMatchObject({ ok: true, pushedCommits: 1 });
       for (let round = 0; round < 4; round++) {
         for (let k = 0; k < 3; k++) {
           const i = 3000 + round * 3 + k;
           await w.commit({ changes: [file(i)], author: { name: 'bob', email: 'b@x' }, message: `CREATE v1 configmaps ns/cm-${i}\n` });
         }
-        expect(await w.flush()).toMatchObject({ ok: true, pushedCommits: 3 });
+        expect(await flush()).toMatchObject({ ok: true, pushedCommits: 3 });
       }
       // The folder changed and back in one push: its version the remote has is in the pack too, after the change.
       await w.commit({ changes: [{ path: file(3011).path, content: 'changed\n' }], author: { name: 'carol', email: 'c@x' }, message: 'UPDATE v1 configmaps ns/cm-3011\n' });
       await w.commit({ changes: [file(3011)], author: { name: 'carol', email: 'c@x' }, message: 'UPDATE v1 configmaps ns/cm-3011\n' });
-      expect(await w.flush()).toMatchObject({ ok: true, pushedCommits: 2 });
+      expect(await flush()).toMatchObject({ ok: true, pushedCommits: 2 });
     } finally {
       await w.close();
     }
@@ -209,6 +216,12 @@ describe('push protocol answers', () => {
     expect(first).toBeGreaterThan(Number(folder) / 2);
     if (thin) expect(Math.max(...rest)).toBeLessThan(8 * 1024);
     else expect(Math.min(...rest)).toBeGreaterThan(Number(folder) / 2);
+    // What kubescribe_pushed_bytes_total counts: each body's pack, without the ref update's command.
+    expect(pushed).toHaveLength(6);
+    for (const [n, body] of proxy.pushes.entries()) {
+      expect(body - pushed[n]!).toBeGreaterThan(0);
+      expect(body - pushed[n]!).toBeLessThan(300);
+    }
     process.stdout.write(`[thin-pack] remote says ${remoteSays}: folder ${folder} bytes; push bodies ${proxy.pushes.join(', ')} bytes\n`);
   });
 

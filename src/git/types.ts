@@ -19,6 +19,8 @@ export interface PushResult {
   /** The branch tip that was pushed (or is waiting to be). */
   sha?: string;
   pushedCommits: number;
+  /** Pack bytes of the rounds the remote accepted (absent: nothing was sent). */
+  pushedBytes?: number;
   durationMs: number;
   error?: KubescribeError;
   at: Date;

@@ -23,6 +23,7 @@ export function createMetrics(registry: Registry) {
     queueBytes: new Gauge({ name: 'kubescribe_queue_bytes', help: 'Bytes (canonical JSON of the sanitized objects) of the changes waiting for the Git writer; bounded by queue.maxPendingBytes.', labelNames: ['repo', 'branch'], registers }),
     commits: new Counter({ name: 'kubescribe_commits_total', help: 'Commits written, by repo, branch and kind (change, reconcile).', labelNames: ['repo', 'branch', 'kind'], registers }),
     pushDuration: new Histogram({ name: 'kubescribe_push_duration_seconds', help: 'Duration of pushes.', labelNames: ['repo', 'branch'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers }),
+    pushedBytes: new Counter({ name: 'kubescribe_pushed_bytes_total', help: 'Pack bytes the remote accepted (pushes\' bodies, deflated): divided by kubescribe_commits_total, what a commit costs on the wire.', labelNames: ['repo', 'branch'], registers }),
     pushFailures: new Counter({ name: 'kubescribe_push_failures_total', help: 'Failed pushes by reason (error code).', labelNames: ['repo', 'branch', 'reason'], registers }),
     lastPushTime: new Gauge({ name: 'kubescribe_last_successful_push_timestamp_seconds', help: 'Unix time of the last successful push.', labelNames: ['repo', 'branch'], registers }),
     pendingCommits: new Gauge({ name: 'kubescribe_pending_commits', help: 'Commits written locally but not pushed yet.', labelNames: ['repo', 'branch'], registers }),
