@@ -18,6 +18,31 @@ describe('ObjectStore', () => {
   let dir: string;
   freshBareRepoPerTest('object-store-', (d) => { dir = d; });
 
+  /**
+   * Commits into a big folder as the writer does (one tree index kept across commits), after a seed
+   * of 400 files; `sent` collects what each commit introduced (blobs, trees, the commit), in the
+   * order a push sends it.
+   */
+  async function folderHistory(store: ObjectStore): Promise<{ commit: (changes: Record<string, string>) => void; sent: string[]; tip: () => string }> {
+    const tree = await TreeIndex.load(store, undefined);
+    const ident = formatIdent({ name: 'alice', email: 'a@example.com' }, 1_700_000_000);
+    let tip: string | undefined;
+    const sent: string[] = [];
+    const commit = (changes: Record<string, string>): void => {
+      const written: string[] = [];
+      const blobs = Object.entries(changes).map(([path, content]) => ({ path, oid: store.write('blob', Buffer.from(content)) }));
+      tree.apply(blobs);
+      tree.write(store, written);
+      tip = store.write('commit', encodeCommit({ tree: written.at(-1)!, parents: tip ? [tip] : [], author: ident, committer: ident, message: 'm' }));
+      store.setTip(tip);
+      sent.push(...blobs.map((b) => b.oid), ...written, tip);
+    };
+    const seed: Record<string, string> = {};
+    for (let i = 0; i < 400; i++) seed[`ns/core/configmaps/cm-${i}.yaml`] = `i: ${i}\n`;
+    commit(seed);
+    return { commit, sent, tip: () => tip! };
+  }
+
   async function commitFiles(store: ObjectStore, files: Record<string, string>, parent?: string): Promise<string> {
     const tree = await TreeIndex.load(store, undefined);
     const changes = Object.entries(files).map(([path, content]) => ({ path, oid: store.write('blob', Buffer.from(content)) }));
@@ -105,29 +130,13 @@ describe('ObjectStore', () => {
 
   it('a thin push of 140 versions of a big folder sends none of them whole, and git completes it', async () => {
     const store = await ObjectStore.open(dir, 'main');
-    const tree = await TreeIndex.load(store, undefined);
-    const ident = formatIdent({ name: 'alice', email: 'a@example.com' }, 1_700_000_000);
-    let tip: string | undefined;
-    let sent: string[] = [];
-    const commit = (changes: Record<string, string>): void => {
-      const written: string[] = [];
-      const blobs = Object.entries(changes).map(([path, content]) => ({ path, oid: store.write('blob', Buffer.from(content)) }));
-      tree.apply(blobs);
-      sent.push(...blobs.map((b) => b.oid));
-      tree.write(store, written);
-      tip = store.write('commit', encodeCommit({ tree: written.at(-1)!, parents: tip ? [tip] : [], author: ident, committer: ident, message: 'm' }));
-      store.setTip(tip);
-      sent.push(...written, tip);
-    };
-    const seed: Record<string, string> = {};
-    for (let i = 0; i < 400; i++) seed[`ns/core/configmaps/cm-${i}.yaml`] = `i: ${i}\n`;
-    commit(seed);
+    const { commit, sent, tip } = await folderHistory(store);
     // The seed is pushed (the remote has its trees); 140 commits follow in one local pack's time, as
     // in a burst with slow pushes. The first folder version is whole locally, thin in the push.
     const landed = new Set(sent);
     await store.flush();
-    const remoteTip = tip!;
-    sent = [];
+    const remoteTip = tip();
+    sent.length = 0;
     for (let k = 1; k <= 140; k++) commit({ [`ns/core/configmaps/new-${k}.yaml`]: `k: ${k}\n` });
     const entries = await store.packObjects(sent, (oid) => landed.has(oid));
     const depth = new Map<string, number>();
@@ -142,7 +151,7 @@ describe('ObjectStore', () => {
     const thinPack = join(dir, 'thin.pack');
     fs.writeFileSync(thinPack, Buffer.concat(packPieces(entries, { index: false, refDelta: true, compress: true, thin: true }).pieces));
     await exec('sh', ['-c', `git --git-dir '${remote}' index-pack --stdin --fix-thin --strict < '${thinPack}'`]);
-    await exec('git', ['--git-dir', remote, 'update-ref', 'refs/heads/main', tip!]);
+    await exec('git', ['--git-dir', remote, 'update-ref', 'refs/heads/main', tip()]);
     await exec('git', ['--git-dir', remote, 'fsck', '--strict']);
     const listed = (await exec('git', ['--git-dir', remote, 'ls-tree', '-r', 'main'])).stdout.trim().split('\n');
     expect(listed).toHaveLength(540);
@@ -151,21 +160,7 @@ describe('ObjectStore', () => {
 
   it('a push pack joins a big folder\'s chains across local packs, never past 50 deep: git verifies it', async () => {
     const store = await ObjectStore.open(dir, 'main');
-    const tree = await TreeIndex.load(store, undefined);
-    const ident = formatIdent({ name: 'alice', email: 'a@example.com' }, 1_700_000_000);
-    let tip: string | undefined;
-    const sent: string[] = [];
-    const commit = (changes: Record<string, string>): void => {
-      const written: string[] = [];
-      tree.apply(Object.entries(changes).map(([path, content]) => ({ path, oid: store.write('blob', Buffer.from(content)) })));
-      tree.write(store, written);
-      tip = store.write('commit', encodeCommit({ tree: written.at(-1)!, parents: tip ? [tip] : [], author: ident, committer: ident, message: 'm' }));
-      store.setTip(tip);
-      sent.push(...written, tip);
-    };
-    const seed: Record<string, string> = {};
-    for (let i = 0; i < 400; i++) seed[`ns/core/configmaps/cm-${i}.yaml`] = `i: ${i}\n`;
-    commit(seed);
+    const { commit, sent } = await folderHistory(store);
     // Two local packs in one push (a long wait): the first version of the folder in the second is
     // whole there, a delta of the last one of the first pack in the push.
     for (let k = 1; k <= 140; k++) {
