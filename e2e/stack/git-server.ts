@@ -154,9 +154,10 @@ function runBackend(backend: string, root: string, user: string, req: IncomingMe
   if (req.headers['git-protocol']) env.GIT_PROTOCOL = String(req.headers['git-protocol']);
 
   const child = spawn(backend, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const requestLog = req.method === 'POST' ? process.env.KUBESCRIBE_GIT_SERVER_LOG : undefined;
   const started = Date.now();
   let reqBytes = 0;
-  req.on('data', (d: Buffer) => { reqBytes += d.length; });
+  if (requestLog) req.on('data', (d: Buffer) => { reqBytes += d.length; });
   req.pipe(child.stdin);
   child.stdin.on('error', () => { /* the backend may stop reading early (e.g. an error answer) */ });
   let stderr = '';
@@ -183,8 +184,7 @@ function runBackend(backend: string, root: string, user: string, req: IncomingMe
   });
   child.on('error', (err) => fail(err.message));
   child.on('close', (code) => {
-    const requestLog = process.env.KUBESCRIBE_GIT_SERVER_LOG;
-    if (requestLog && req.method === 'POST') appendFileSync(requestLog, `${started} ${Date.now() - started} ${reqBytes} ${url.pathname}\n`);
+    if (requestLog) appendFileSync(requestLog, `${started} ${Date.now() - started} ${reqBytes} ${url.pathname}\n`);
     if (!headersDone) fail(`git-http-backend exited with ${code}: ${stderr.trim()}`);
     else res.end();
   });
