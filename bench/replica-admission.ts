@@ -18,7 +18,7 @@
 // The machine's floor, in the same runs: an idle Node process (the canary) measures its own
 // event-loop delay the same way (10 ms resolution). What it sees is the scheduler's alone: on 2
 // cores shared with the client and 3 replicas, no code in kubescribe can stall less than that.
-// Usage: npx tsx bench/replica-admission.ts [--rate 1000] [--seconds 20] [--rounds 2] [--baseline PROGRAM]
+// Usage: npx tsx bench/replica-admission.ts [--rate 1000] [--seconds 20] [--rounds 2] [--warmup 3] [--baseline PROGRAM]
 //        [--gc-objects 10000] [--gc-wait 20] [--dir /tmp/ks-bench/replicas] [--keep] [--json results.jsonl]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -34,6 +34,8 @@ const seconds = Number(arg('seconds', '20'));
 const rounds = Number(arg('rounds', '2'));
 const gcObjects = Number(arg('gc-objects', '10000'));
 const gcWait = Number(arg('gc-wait', '20'));
+/** Seconds of reviews at --rate to each setup before the measured rounds (connections, JIT, heap sizes). */
+const warmup = Number(arg('warmup', '3'));
 const dir = arg('dir', '/tmp/ks-bench/replicas');
 const baseline = arg('baseline', '');
 
@@ -133,7 +135,7 @@ async function main(): Promise<void> {
     // handshake on a replica's webhook thread), not measured. Before, each round opened its
     // connections anew after a warm-up at 200/s, and its first second held the stalls.
     const clients = new Map(setups.map((s) => [s.label, reviewer(s.url, ca)]));
-    for (const s of setups) await openLoop({ rate, seconds: 3, send: () => clients.get(s.label)!.send() });
+    for (const s of setups) await openLoop({ rate, seconds: warmup, send: () => clients.get(s.label)!.send() });
     const runs = new Map<string, Run[]>(setups.map((s) => [s.label, []]));
     const canary = await startCanary();
     for (let i = 0; i < rounds; i++) {
