@@ -29,7 +29,8 @@ const MAX_ROUNDS = 3;
 export const MAX_ROUND_BYTES = 8 * 1024 * 1024;
 const MIN_ROUND_BYTES = 64 * 1024;
 
-interface PushRound { input: SendPackInput; count: number; mark: number; trees: string[] }
+/** `bytes`: the pack's length, as packPieces counted it. */
+interface PushRound { input: SendPackInput; count: number; mark: number; trees: string[]; bytes: number }
 
 const entrySize = (e: PackObject | DeltaObject): number => ('body' in e ? e.body.byteLength : e.delta.byteLength);
 
@@ -67,9 +68,11 @@ async function packRound(repo: Repo, signal: AbortSignal | undefined, budget: nu
   const objects = entries.slice(0, groups[count - 1]);
   const inPack = new Set(objects.map((o) => o.oid));
   const thin = objects.some((o) => 'delta' in o && !inPack.has(o.base));
+  const pack = packPieces(objects, { index: false, refDelta: true, compress: true, thin });
   return {
     count,
     mark,
+    bytes: pack.bytes,
     trees: objects.filter((o) => o.type === 'tree').map((o) => o.oid),
     input: {
       url: repo.url,
@@ -77,7 +80,7 @@ async function packRound(repo: Repo, signal: AbortSignal | undefined, budget: nu
       ref: `refs/heads/${repo.branch}`,
       old,
       new: repo.unpushed[count - 1]!,
-      pack: packPieces(objects, { index: false, refDelta: true, compress: true, thin }).pieces,
+      pack: pack.pieces,
       thin,
       signal,
     },
@@ -138,7 +141,7 @@ export async function pushBranch(repo: Repo, lock: RepoLock, signal?: AbortSigna
       if ((err as { code?: string }).code === 'KUBESCRIBE_ERR_GIT_PUSH_TOO_LARGE' && (round.count > 1 || budget > MIN_ROUND_BYTES)) {
         // A proxy or server limit on the body: smaller rounds.
         budget = Math.max(MIN_ROUND_BYTES, Math.floor(budget / 2));
-        repo.logger.info({ event: 'git.push-too-large', commits: round.count, bytes: round.input.pack.reduce((n, piece) => n + piece.byteLength, 0), nextBudget: budget }, 'push body too large for the remote; pushing in smaller rounds');
+        repo.logger.info({ event: 'git.push-too-large', commits: round.count, bytes: round.bytes, nextBudget: budget }, 'push body too large for the remote; pushing in smaller rounds');
         continue;
       }
       return result({ ok: false, sha: repo.tip, pushedCommits: pushed, error: toGitError(err, repo.url, 'push') });
@@ -152,7 +155,7 @@ export async function pushBranch(repo: Repo, lock: RepoLock, signal?: AbortSigna
     if (outcome.status === 'ok') {
       await lock.run(() => landed(repo, p));
       pushed += p.count;
-      pushedBytes += p.input.pack.reduce((n, piece) => n + piece.byteLength, 0);
+      pushedBytes += p.bytes;
       sha = p.input.new;
       if (repo.unpushed.length === 0 || pushed >= goal) return result({ ok: true, sha, pushedCommits: pushed });
       continue;
