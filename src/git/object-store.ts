@@ -181,8 +181,10 @@ export class ObjectStore {
       // A chain at its depth goes on from its first version, as git too picks bases by likeness:
       // a version stored whole every MAX_DEPTH commits was most of a burst's pack bytes.
       const from = b.depth < MAX_DEPTH ? { ...candidate, depth: b.depth } : this.chainRoot(candidate.oid);
-      const delta = from ? encodeDelta(from.body, body) : undefined;
-      if (from && delta && delta.byteLength < body.byteLength / 2) o = { oid, type, base: from.oid, delta, depth: from.depth + 1 };
+      if (from) {
+        const delta = encodeDelta(from.body, body);
+        if (delta.byteLength < body.byteLength / 2) o = { oid, type, base: from.oid, delta, depth: from.depth + 1 };
+      }
     } else if (candidate) {
       // Whole here, but for a push to a remote that has the base, the same small delta (a thin pack):
       // otherwise every push of a burst into a folder of 10,000 sends (and deflates) it whole.
