@@ -85,9 +85,11 @@ h.enable();
 const server = require('node:http').createServer((req, res) => { res.end(String(h.max / 1e6)); h.reset(); });
 server.listen(0, '127.0.0.1', () => console.log(server.address().port));
 process.on('SIGTERM', () => process.exit(0));
+// Its stdin is a pipe from the benchmark: closed when the benchmark ends, however it ends.
+process.stdin.on('end', () => process.exit(0)).resume();
 `;
 async function startCanary(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['-e', CANARY], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['-e', CANARY], { stdio: ['pipe', 'pipe', 'inherit'] });
   const port = await new Promise<string>((ok, fail) => {
     child.stdout!.once('data', (d: Buffer) => ok(d.toString().trim()));
     child.once('exit', (code) => fail(new Error(`the canary exited with ${code}`)));
