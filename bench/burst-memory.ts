@@ -6,18 +6,20 @@
 // What the peak is made of comes from the preloaded probe (bench/support/probe.mjs): V8 heap,
 // Buffers (external) and the rest of RSS at the sample of the highest RSS, and what a full GC
 // leaves after the burst (with KS_HEAP_SNAPSHOT=1 in the environment, also a heap snapshot for
-// bench/heap-summary.ts). --node-options adds V8 flags to kubescribe's, to compare settings.
+// bench/heap-summary.ts). --node-options adds V8 flags to kubescribe's, to compare settings;
+// --node-args replaces the flags the image gives node on its command line (ENTRYPOINT; those not
+// allowed in NODE_OPTIONS, such as --single-threaded-gc), '' for none.
 // The stack's Git server logs each push (KUBESCRIBE_GIT_SERVER_LOG): the bytes pushed and the
 // server's time for them are printed, since a push that grows (a big folder sent whole) slows the
 // drain without showing in kubescribe's own figures.
-// Usage: npx tsx bench/burst-memory.ts [--lists 10] [--per-list 1000] [--dir /tmp/ks-bench/burst] [--node-options '...'] [--profile DIR] [--program OTHER/dist/kubescribe.mjs] [--glibc-malloc] [--one-thread] [--json results.jsonl]
+// Usage: npx tsx bench/burst-memory.ts [--lists 10] [--per-list 1000] [--dir /tmp/ks-bench/burst] [--node-options '...'] [--node-args '...'] [--profile DIR] [--program OTHER/dist/kubescribe.mjs] [--glibc-malloc] [--one-thread] [--json results.jsonl]
 //        --glibc-malloc: without the image's MALLOC_* settings (e2e/stack/image-env.ts), for a before/after;
 //        --one-thread: webhook.ownThread false (the webhook on the main event loop, one V8 heap).
 import { execFile } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
-import { arg, flag, fmt, load, record, sleep } from './support/report.ts';
+import { arg, flag, fmt, load, nodeArgs, record, sleep } from './support/report.ts';
 import { benchInstance, cpuSecondsOf, kubescribePid, memoryOf, memTrace, probed, retainedHeap, withStack, type MemSample } from './support/stack.ts';
 
 const exec = promisify(execFile);
@@ -25,6 +27,7 @@ const lists = Number(arg('lists', '10'));
 const perList = Number(arg('per-list', '1000'));
 const dir = arg('dir', '/tmp/ks-bench/burst');
 const nodeOptions = arg('node-options', '');
+const args = nodeArgs();
 /** A folder for CPU profiles of kubescribe's threads (bench/profile-summary.ts reads them). */
 const profileDir = arg('profile', '');
 /** Another kubescribe build to run (e.g. main's dist/kubescribe.mjs built elsewhere): before/after. */
@@ -62,7 +65,7 @@ async function main(): Promise<void> {
       files.push(file);
     }
     const inst = await benchInstance(env, {
-      name: 'burst', namespaces: [NS], imageEnv, ...(program ? { program } : {}),
+      name: 'burst', namespaces: [NS], imageEnv, ...(program ? { program } : {}), ...(args ? { nodeArgs: args } : {}),
       ...(oneThread ? { settings: (s: Record<string, unknown>) => { (s.webhook as Record<string, unknown>).ownThread = false; } } : {}),
     });
     try {

@@ -14,18 +14,22 @@
 // kubescribe_memory_release_seconds (how long the memory-reducing GC held the event loop) and the
 // event-loop delay max over 250 ms windows are read until --gc-wait seconds after the push.
 // --baseline PROGRAM adds, in the same run, 3 replicas of another build (e.g. main's
-// dist/kubescribe.mjs built elsewhere): before/after under the same load.
+// dist/kubescribe.mjs built elsewhere): before/after under the same load. --baseline-node-args
+// 'flags' gives the baseline's node other flags than the image's (ENTRYPOINT), and alone runs this
+// build as the baseline: the same code with and without a flag. --node-args does so for this build.
+// --baseline-set 'a.b=value,…' changes the baseline's settings (alone, too: this build).
 // The machine's floor, in the same runs: an idle Node process (the canary) measures its own
 // event-loop delay the same way (10 ms resolution). What it sees is the scheduler's alone: on 2
 // cores shared with the client and 3 replicas, no code in kubescribe can stall less than that.
 // Usage: npx tsx bench/replica-admission.ts [--rate 1000] [--seconds 20] [--rounds 2] [--warmup 3] [--baseline PROGRAM]
+//        [--node-args 'flags'] [--baseline-node-args 'flags'] [--baseline-set 'memory.optimizeForSize=false']
 //        [--gc-objects 10000] [--gc-wait 20] [--dir /tmp/ks-bench/replicas] [--keep] [--json results.jsonl]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { openLoop } from './support/open-loop.ts';
 import { createConfigMaps, KubeClient } from './support/kube-client.ts';
-import { arg, fmt, load, record, sleep, summarize } from './support/report.ts';
+import { arg, fmt, load, nodeArgs, record, settingsPatch, sleep, summarize } from './support/report.ts';
 import { benchInstance, withStack } from './support/stack.ts';
 import { reviewBody } from './support/webhook-process.ts';
 
@@ -38,6 +42,10 @@ const gcWait = Number(arg('gc-wait', '20'));
 const warmup = Number(arg('warmup', '3'));
 const dir = arg('dir', '/tmp/ks-bench/replicas');
 const baseline = arg('baseline', '');
+const ownArgs = nodeArgs();
+const baselineArgs = nodeArgs('baseline-node-args');
+const baselineSet = settingsPatch('baseline-set');
+const own = ownArgs ? { nodeArgs: ownArgs } : {};
 
 const template = reviewBody(true).split('[<id>]');
 let ids = 0;
@@ -123,16 +131,18 @@ async function admissionRun(c: ReturnType<typeof reviewer>, metricsUrls: string[
 async function main(): Promise<void> {
   await withStack(dir, async (env) => {
     const ca = readFileSync(env.apiserver.caFile);
-    const one = await benchInstance(env, { name: 'ra1', namespaces: ['bench-ra1'], resources: ['configmaps'] });
-    const three = await benchInstance(env, { name: 'ra3', namespaces: ['bench-ra3'], resources: ['configmaps'], replicas: 3 });
-    const base = baseline ? await benchInstance(env, { name: 'rab', namespaces: ['bench-rab'], resources: ['configmaps'], replicas: 3, program: baseline }) : undefined;
+    const one = await benchInstance(env, { name: 'ra1', namespaces: ['bench-ra1'], resources: ['configmaps'], ...own });
+    const three = await benchInstance(env, { name: 'ra3', namespaces: ['bench-ra3'], resources: ['configmaps'], replicas: 3, ...own });
+    const base = baseline || baselineArgs || baselineSet
+      ? await benchInstance(env, { name: 'rab', namespaces: ['bench-rab'], resources: ['configmaps'], replicas: 3, ...(baseline ? { program: baseline } : {}), ...(baselineArgs ? { nodeArgs: baselineArgs } : {}), ...(baselineSet ? { settings: baselineSet } : {}) })
+      : undefined;
     for (const i of [one, three, base]) await i?.startKubescribe();
     const setups = [
       { n: 1, label: '1 replica', url: one.webhookUrl, metrics: [one.metricsUrl] },
       { n: 3, label: '3 replicas', url: three.webhookUrl, metrics: three.replicas.map((r) => r.metricsUrl) },
       ...(base ? [{ n: 3, label: '3 replicas, baseline', url: base.webhookUrl, metrics: base.replicas.map((r) => r.metricsUrl) }] : []),
     ];
-    console.log(`replica admission: ${rate} reviews/s open loop for ${seconds} s, ${rounds} rounds; review ${template.join('x').length} bytes;${base ? ` baseline ${baseline};` : ''} load ${load()}`);
+    console.log(`replica admission: ${rate} reviews/s open loop for ${seconds} s, ${rounds} rounds; review ${template.join('x').length} bytes;${ownArgs ? ` node ${ownArgs.join(' ') || '(no flags)'};` : ''}${base ? ` baseline ${baseline || 'this build'}${baselineArgs ? `, node ${baselineArgs.join(' ') || '(no flags)'}` : ''}${baselineSet ? `, settings ${arg('baseline-set', '')}` : ''};` : ''} load ${load()}`);
     // Warm-up at the measured rate (JIT, and the connections a client opens at that rate: each a TLS
     // handshake on a replica's webhook thread), not measured. Before, each round opened its
     // connections anew after a warm-up at 200/s, and its first second held the stalls.
@@ -188,7 +198,7 @@ async function gcPause(env: Parameters<typeof benchInstance>[0], ca: Buffer): Pr
   const t = performance.now();
   await createConfigMaps(admin, ns, { from: 0, to: gcObjects, concurrency: 32 }).finally(() => admin.close());
   console.log(`created ${gcObjects} ConfigMaps in ${fmt((performance.now() - t) / 1000)} s; load ${load()}`);
-  const inst = await benchInstance(env, { name: 'ragc', namespaces: [ns], resources: ['configmaps'] });
+  const inst = await benchInstance(env, { name: 'ragc', namespaces: [ns], resources: ['configmaps'], ...own });
   try {
     await inst.startKubescribe();
     const c = reviewer(inst.webhookUrl, ca);

@@ -15,16 +15,19 @@
 // --external URL: another webhook (e.g. a peer's, built outside this repository) measured in the
 // same rounds with the same review; --external-pid PID gives its CPU per request (/proc/PID/stat).
 // Every request records under a key of its own (new uid and old resourceVersion), as real traffic.
+// kubescribe's server runs with node's flags from the image's ENTRYPOINT (e2e/stack/image-env.ts),
+// --node-args 'flags' others ('' none); the bare route with node's defaults, --bare-node-args others.
 // Usage: npx tsx bench/webhook.ts [--rounds 5] [--seconds 5] [--rates 10,100,1000] [--rate-seconds 10]
 //        [--connections 10] [--plain] [--profile DIR] [--json results.jsonl] [--mode admission|route]
-//        [--external URL [--external-pid PID] [--external-name NAME]]
+//        [--external URL [--external-pid PID] [--external-name NAME]] [--node-args 'flags'] [--bare-node-args 'flags']
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon, { type Result } from 'autocannon';
 import { deploymentFixture } from '../src/sanitize/testing/fixtures.ts';
-import { arg, flag, fmt, load, numbers, record, summarize } from './support/report.ts';
+import { imageNodeArgs } from '../e2e/stack/image-env.ts';
+import { arg, flag, fmt, load, nodeArgs, numbers, record, summarize } from './support/report.ts';
 import { makeServingCert, reviewBody, startServer, uniqueRequests, type ServerHandle } from './support/webhook-process.ts';
 
 const rounds = Number(arg('rounds', '5'));
@@ -41,6 +44,8 @@ if (ourMode !== 'admission' && ourMode !== 'route') throw new Error('--mode: adm
 const externalUrl = arg('external', '');
 const externalPid = Number(arg('external-pid', '0'));
 const externalName = arg('external-name', 'external');
+const ourArgs = nodeArgs() ?? imageNodeArgs(join(import.meta.dirname, '..'));
+const bareArgs = nodeArgs('bare-node-args') ?? [];
 /** Issue 19, target 5: both ratios at least this. */
 const TARGET = 0.9;
 
@@ -128,12 +133,12 @@ async function main(): Promise<void> {
   const servers: ServerHandle[] = [];
   try {
     if (tls) await makeServingCert(certDir);
-    const admission = await startServer(ourMode, { tls, maxEntries: 100_000, certDir, cpuProfileDir });
+    const admission = await startServer(ourMode, { tls, maxEntries: 100_000, certDir, cpuProfileDir, nodeArgs: ourArgs });
     servers.push(admission);
-    const bare = await startServer('bare', { tls, maxEntries: 100_000, certDir, cpuProfileDir });
+    const bare = await startServer('bare', { tls, maxEntries: 100_000, certDir, cpuProfileDir, nodeArgs: bareArgs });
     servers.push(bare);
     console.log(`webhook: ${tls ? 'TLS' : 'plain HTTP'}; review ${body.length} bytes (a ${JSON.stringify(deploymentFixture()).length}-byte Deployment as object and oldObject);`
-      + ` ${connections} connections; load average ${load()}`);
+      + ` ${connections} connections; node flags: kubescribe ${ourArgs.join(' ') || '(none)'}, bare ${bareArgs.join(' ') || '(none)'}; load average ${load()}`);
 
     // Warm-up (JIT, TLS sessions, the store filling): not measured.
     await fire(bare.url, { duration: 2 });

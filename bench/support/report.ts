@@ -66,6 +66,40 @@ export function arg(name: string, def: string): string {
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : def;
 }
 
+/**
+ * `--NAME 'flags…'`: node's flags before kubescribe's program, split on spaces; `--NAME ''` none.
+ * Absent: undefined, and the instance runs with the image's (e2e/stack/image-env.ts).
+ */
+export function nodeArgs(name = 'node-args'): string[] | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return undefined;
+  return (process.argv[i + 1] ?? '').split(/\s+/).filter(Boolean);
+}
+
+/**
+ * `--NAME 'a.b=value,c=value'`: settings to change in an instance's settings file (values as
+ * JSON, else strings), e.g. `--baseline-set memory.optimizeForSize=false`; undefined when absent.
+ */
+export function settingsPatch(name: string): ((s: Record<string, unknown>) => void) | undefined {
+  const spec = arg(name, '');
+  if (!spec) return undefined;
+  const pairs = spec.split(',').map((p) => {
+    const i = p.indexOf('=');
+    if (i < 1) throw new Error(`--${name}: expected path=value, got ${p}`);
+    const raw = p.slice(i + 1);
+    let value: unknown = raw;
+    try { value = JSON.parse(raw); } catch { /* a string */ }
+    return { path: p.slice(0, i).split('.'), value };
+  });
+  return (s) => {
+    for (const { path, value } of pairs) {
+      let o = s;
+      for (const k of path.slice(0, -1)) o = (o[k] ??= {}) as Record<string, unknown>;
+      o[path.at(-1)!] = value;
+    }
+  };
+}
+
 export function numbers(name: string, def: string): number[] {
   return arg(name, def).split(',').filter(Boolean).map(Number);
 }

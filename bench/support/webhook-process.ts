@@ -26,9 +26,10 @@ export async function makeServingCert(dir: string): Promise<void> {
   await ensureCert(dir, ca, { name: 'webhook', commonName: 'kubescribe-webhook', usage: 'server', ips: ['127.0.0.1'], dnsNames: ['localhost'] });
 }
 
-export async function startServer(mode: ServerMode, o: { tls: boolean; maxEntries: number; certDir: string; cpuProfileDir?: string }): Promise<ServerHandle> {
+/** o.nodeArgs: node's flags for the server's process (kubescribe's: the image's, e2e/stack/image-env.ts). */
+export async function startServer(mode: ServerMode, o: { tls: boolean; maxEntries: number; certDir: string; cpuProfileDir?: string; nodeArgs?: string[] }): Promise<ServerHandle> {
   const child: ChildProcess = fork(join(here, 'webhook-server.ts'), [mode, o.tls ? 'tls' : 'plain', String(o.maxEntries), o.certDir], {
-    execArgv: ['--import', 'tsx', '--expose-gc', ...(o.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(o.cpuProfileDir, mode)}`] : [])],
+    execArgv: [...(o.nodeArgs ?? []), '--import', 'tsx', '--expose-gc', ...(o.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(o.cpuProfileDir, mode)}`] : [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const ask = <T>(type: string, extra: Record<string, unknown> = {}): Promise<T> => new Promise((resolve, reject) => {

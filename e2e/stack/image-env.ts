@@ -1,7 +1,8 @@
 // The environment the image gives kubescribe that changes how the process runs, read from the
 // Dockerfile's final stage, so that the local stack, the e2e specs and the benchmarks run
-// kubescribe the way a pod does: glibc's malloc thresholds (docs/install.md, "The image"). Only
-// MALLOC_* is taken; NODE_ENV is the image's business and changes nothing in kubescribe.
+// kubescribe the way a pod does: glibc's malloc thresholds and node's own flags before the program
+// (docs/install.md, "The image"). Only MALLOC_* is taken; NODE_ENV is the image's business and
+// changes nothing in kubescribe.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -31,4 +32,20 @@ export function finalStageEnv(dockerfile: string): Record<string, string> {
 export function imageRuntimeEnv(repoRoot: string): Record<string, string> {
   const env = finalStageEnv(readFileSync(join(repoRoot, 'Dockerfile'), 'utf8'));
   return Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('MALLOC_')));
+}
+
+/** The ENTRYPOINT's exec form of the Dockerfile's last stage: `["node", ..., "dist/kubescribe.mjs"]`. */
+export function finalStageEntrypoint(dockerfile: string): string[] {
+  const final = dockerfile.slice(dockerfile.lastIndexOf('\nFROM ') + 1);
+  const m = /^\s*ENTRYPOINT\s+(\[.*\])\s*$/im.exec(final);
+  if (!m) throw new Error('the Dockerfile\'s last stage has no ENTRYPOINT in exec form');
+  return JSON.parse(m[1]!) as string[];
+}
+
+/** node's flags in the image's ENTRYPOINT (those between `node` and the program), for a local process. */
+export function imageNodeArgs(repoRoot: string): string[] {
+  const [node, ...rest] = finalStageEntrypoint(readFileSync(join(repoRoot, 'Dockerfile'), 'utf8'));
+  if (node !== 'node') throw new Error(`the image's ENTRYPOINT starts with ${String(node)}, not node`);
+  const program = rest.findIndex((a) => !a.startsWith('-'));
+  return program < 0 ? rest : rest.slice(0, program);
 }

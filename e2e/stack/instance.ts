@@ -11,7 +11,7 @@ import { kubectl as kubectlAs, type ControlPlaneInfo } from './control-plane.ts'
 import type { StackEnv } from './env.ts';
 import { ensureCert } from './pki.ts';
 import { freePort, isRunning, killNow, sleep, startDetached, stopProcess, waitFor, type ProcessRecord } from './processes.ts';
-import { imageRuntimeEnv } from './image-env.ts';
+import { imageNodeArgs, imageRuntimeEnv } from './image-env.ts';
 import { repoRoot, webhookConfiguration } from './stack.ts';
 
 export interface InstanceOptions {
@@ -27,6 +27,8 @@ export interface InstanceOptions {
   program?: string;
   /** Run with the image's malloc settings (default true; false: glibc's own, for a before/after). */
   imageEnv?: boolean;
+  /** node's flags before the program (default: the image's ENTRYPOINT's, e2e/stack/image-env.ts). */
+  nodeArgs?: string[];
 }
 
 export interface Replica {
@@ -125,6 +127,7 @@ export async function startInstance(env: StackEnv, o: InstanceOptions, target: I
   const settingsFile = join(dir, 'settings.yaml');
   const settingsFiles: string[] = [];
   const runtimeEnv = o.imageEnv === false ? {} : imageRuntimeEnv(repoRoot);
+  const nodeArgs = o.nodeArgs ?? imageNodeArgs(repoRoot);
   for (let i = 0; i < count; i++) {
     const file = i === 0 ? settingsFile : join(dir, `settings-${i}.yaml`);
     const rp = replicaPorts[i] as { webhook: number; metrics: number };
@@ -183,7 +186,7 @@ export async function startInstance(env: StackEnv, o: InstanceOptions, target: I
           signalled.delete(prev.pid);
         }
         if (!isRunning(procs[i])) {
-          procs[i] = startDetached(process.execPath, [o.program ?? join(repoRoot, 'dist', 'kubescribe.mjs'), 'run', '--settings', settingsFiles[i] as string], { log: rlog, marker, cwd: repoRoot, env: runtimeEnv });
+          procs[i] = startDetached(process.execPath, [...nodeArgs, o.program ?? join(repoRoot, 'dist', 'kubescribe.mjs'), 'run', '--settings', settingsFiles[i] as string], { log: rlog, marker, cwd: repoRoot, env: runtimeEnv });
         }
         const p = procs[i];
         await waitFor(`instance ${o.name} replica ${i} /readyz (log ${rlog})`, async () => {
