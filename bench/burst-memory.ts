@@ -12,14 +12,15 @@
 // The stack's Git server logs each push (KUBESCRIBE_GIT_SERVER_LOG): the bytes pushed and the
 // server's time for them are printed, since a push that grows (a big folder sent whole) slows the
 // drain without showing in kubescribe's own figures.
-// Usage: npx tsx bench/burst-memory.ts [--lists 10] [--per-list 1000] [--dir /tmp/ks-bench/burst] [--node-options '...'] [--node-args '...'] [--profile DIR] [--program OTHER/dist/kubescribe.mjs] [--glibc-malloc] [--one-thread] [--json results.jsonl]
+// Usage: npx tsx bench/burst-memory.ts [--lists 10] [--per-list 1000] [--dir /tmp/ks-bench/burst] [--node-options '...'] [--node-args '...'] [--profile DIR] [--program OTHER/dist/kubescribe.mjs] [--glibc-malloc] [--one-thread] [--set 'a.b=value,…'] [--json results.jsonl]
 //        --glibc-malloc: without the image's MALLOC_* settings (e2e/stack/image-env.ts), for a before/after;
-//        --one-thread: webhook.ownThread false (the webhook on the main event loop, one V8 heap).
+//        --one-thread: webhook.ownThread false (the webhook on the main event loop, one V8 heap);
+//        --set: settings changed, e.g. memory.optimizeForSize=false.
 import { execFile } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
-import { arg, flag, fmt, load, nodeArgs, record, sleep } from './support/report.ts';
+import { arg, flag, fmt, load, nodeArgs, record, settingsPatch, sleep } from './support/report.ts';
 import { benchInstance, cpuSecondsOf, kubescribePid, memoryOf, memTrace, probed, retainedHeap, withStack, type MemSample } from './support/stack.ts';
 
 const exec = promisify(execFile);
@@ -28,6 +29,8 @@ const perList = Number(arg('per-list', '1000'));
 const dir = arg('dir', '/tmp/ks-bench/burst');
 const nodeOptions = arg('node-options', '');
 const args = nodeArgs();
+/** --set 'a.b=value,…': settings to change (e.g. memory.optimizeForSize=false). */
+const patch = settingsPatch('set');
 /** A folder for CPU profiles of kubescribe's threads (bench/profile-summary.ts reads them). */
 const profileDir = arg('profile', '');
 /** Another kubescribe build to run (e.g. main's dist/kubescribe.mjs built elsewhere): before/after. */
@@ -66,7 +69,10 @@ async function main(): Promise<void> {
     }
     const inst = await benchInstance(env, {
       name: 'burst', namespaces: [NS], imageEnv, ...(program ? { program } : {}), ...(args ? { nodeArgs: args } : {}),
-      ...(oneThread ? { settings: (s: Record<string, unknown>) => { (s.webhook as Record<string, unknown>).ownThread = false; } } : {}),
+      settings: (s: Record<string, unknown>) => {
+        if (oneThread) (s.webhook as Record<string, unknown>).ownThread = false;
+        patch?.(s);
+      },
     });
     try {
       const heapDir = `${dir}-heap`; // kept after the stack's folder is removed (a heap snapshot)

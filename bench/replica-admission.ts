@@ -17,12 +17,13 @@
 // dist/kubescribe.mjs built elsewhere): before/after under the same load. --baseline-node-args
 // 'flags' gives the baseline's node other flags than the image's (ENTRYPOINT), and alone runs this
 // build as the baseline: the same code with and without a flag. --node-args does so for this build.
-// --baseline-set 'a.b=value,…' changes the baseline's settings (alone, too: this build).
+// --baseline-set 'a.b=value,…' changes the baseline's settings (alone, too: this build); --set
+// this build's.
 // The machine's floor, in the same runs: an idle Node process (the canary) measures its own
 // event-loop delay the same way (10 ms resolution). What it sees is the scheduler's alone: on 2
 // cores shared with the client and 3 replicas, no code in kubescribe can stall less than that.
 // Usage: npx tsx bench/replica-admission.ts [--rate 1000] [--seconds 20] [--rounds 2] [--warmup 3] [--baseline PROGRAM]
-//        [--node-args 'flags'] [--baseline-node-args 'flags'] [--baseline-set 'memory.optimizeForSize=false']
+//        [--node-args 'flags'] [--baseline-node-args 'flags'] [--set 'a.b=value,…'] [--baseline-set 'memory.optimizeForSize=false']
 //        [--gc-objects 10000] [--gc-wait 20] [--dir /tmp/ks-bench/replicas] [--keep] [--json results.jsonl]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -45,7 +46,8 @@ const baseline = arg('baseline', '');
 const ownArgs = nodeArgs();
 const baselineArgs = nodeArgs('baseline-node-args');
 const baselineSet = settingsPatch('baseline-set');
-const own = ownArgs ? { nodeArgs: ownArgs } : {};
+const ownSet = settingsPatch('set');
+const own = { ...(ownArgs ? { nodeArgs: ownArgs } : {}), ...(ownSet ? { settings: ownSet } : {}) };
 
 const template = reviewBody(true).split('[<id>]');
 let ids = 0;
@@ -142,7 +144,7 @@ async function main(): Promise<void> {
       { n: 3, label: '3 replicas', url: three.webhookUrl, metrics: three.replicas.map((r) => r.metricsUrl) },
       ...(base ? [{ n: 3, label: '3 replicas, baseline', url: base.webhookUrl, metrics: base.replicas.map((r) => r.metricsUrl) }] : []),
     ];
-    console.log(`replica admission: ${rate} reviews/s open loop for ${seconds} s, ${rounds} rounds; review ${template.join('x').length} bytes;${ownArgs ? ` node ${ownArgs.join(' ') || '(no flags)'};` : ''}${base ? ` baseline ${baseline || 'this build'}${baselineArgs ? `, node ${baselineArgs.join(' ') || '(no flags)'}` : ''}${baselineSet ? `, settings ${arg('baseline-set', '')}` : ''};` : ''} load ${load()}`);
+    console.log(`replica admission: ${rate} reviews/s open loop for ${seconds} s, ${rounds} rounds; review ${template.join('x').length} bytes;${ownArgs ? ` node ${ownArgs.join(' ') || '(no flags)'};` : ''}${ownSet ? ` settings ${arg('set', '')};` : ''}${base ? ` baseline ${baseline || 'this build'}${baselineArgs ? `, node ${baselineArgs.join(' ') || '(no flags)'}` : ''}${baselineSet ? `, settings ${arg('baseline-set', '')}` : ''};` : ''} load ${load()}`);
     // Warm-up at the measured rate (JIT, and the connections a client opens at that rate: each a TLS
     // handshake on a replica's webhook thread), not measured. Before, each round opened its
     // connections anew after a warm-up at 200/s, and its first second held the stalls.
