@@ -46,5 +46,6 @@ EXPOSE 9443 8080
 # No --enable-source-maps: the first stack trace formatted under it parses the bundle's map into
 # ~70 MiB of V8 heap, kept for the life of the process (docs/benchmarks.md, "Burst memory").
 # Traces name dist/kubescribe.mjs (not minified); NODE_OPTIONS=--enable-source-maps maps them to src/.
+# node's flags here (before the program) are what local instances run with too (e2e/stack/image-env.ts).
 ENTRYPOINT ["node", "dist/kubescribe.mjs"]
 CMD ["run", "--settings", "/etc/kubescribe/settings.yaml"]

@@ -1,15 +1,19 @@
 // The environment the image gives kubescribe that changes how the process runs, read from the
 // Dockerfile's final stage, so that the local stack, the e2e specs and the benchmarks run
 // kubescribe the way a pod does: glibc's malloc thresholds and node's own flags before the program
-// (docs/install.md, "The image"). Only MALLOC_* is taken; NODE_ENV is the image's business and
-// changes nothing in kubescribe.
+// (docs/install.md, "The image"). Of its ENV only MALLOC_* is taken; NODE_ENV is the image's
+// business and changes nothing in kubescribe.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+/** The Dockerfile's last stage: from its last FROM on. */
+function finalStage(dockerfile: string): string {
+  return dockerfile.slice(dockerfile.lastIndexOf('\nFROM ') + 1);
+}
+
 /** `ENV` pairs of the Dockerfile's last stage (both `ENV A=1 B=2` and `ENV A 1`), in order. */
 export function finalStageEnv(dockerfile: string): Record<string, string> {
-  const final = dockerfile.slice(dockerfile.lastIndexOf('\nFROM ') + 1);
-  const lines = final.replace(/\\\r?\n/g, ' ').split('\n');
+  const lines = finalStage(dockerfile).replace(/\\\r?\n/g, ' ').split('\n');
   const env: Record<string, string> = {};
   for (const line of lines) {
     const m = /^\s*ENV\s+(.*)$/i.exec(line);
@@ -36,8 +40,7 @@ export function imageRuntimeEnv(repoRoot: string): Record<string, string> {
 
 /** The ENTRYPOINT's exec form of the Dockerfile's last stage: `["node", ..., "dist/kubescribe.mjs"]`. */
 export function finalStageEntrypoint(dockerfile: string): string[] {
-  const final = dockerfile.slice(dockerfile.lastIndexOf('\nFROM ') + 1);
-  const m = /^\s*ENTRYPOINT\s+(\[.*\])\s*$/im.exec(final);
+  const m = /^\s*ENTRYPOINT\s+(\[.*\])\s*$/im.exec(finalStage(dockerfile));
   if (!m) throw new Error('the Dockerfile\'s last stage has no ENTRYPOINT in exec form');
   return JSON.parse(m[1]!) as string[];
 }
