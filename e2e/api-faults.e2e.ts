@@ -4,34 +4,19 @@
 // test switches: black hole (stop forwarding without closing), stall the connections open now.
 // Asserted on what a user checks: the Git repository, the requests that reached the Git server,
 // the Lease in the cluster. Figures are printed as [api-faults] lines.
-import { readFileSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { startInstance, type Instance, type ReplicaControls } from './stack/instance.ts';
-import { startFaultProxy, type FaultProxy } from './stack/tcp-proxy.ts';
-import { eventually, freshNamespace, git, kubectl, stackEnv, watchObject, type User } from './support.ts';
+import { startFaultProxy } from './stack/tcp-proxy.ts';
+import { apiBackend, eventually, freshNamespace, git, kubeconfigVia, kubectl, stackEnv, watchObject, type User } from './support.ts';
 
 type Inst = Instance & ReplicaControls;
 const USERS: User[] = ['alice', 'bob', 'carol'];
 
-/** The kubescribe kubeconfig, pointed at a fault proxy in front of the API server. */
-async function kubeconfigVia(dir: string, name: string, proxy: FaultProxy): Promise<string> {
-  const env = stackEnv();
-  const text = readFileSync(env.kubeconfigs.kubescribe, 'utf8').replace(/server: https:\/\/[^\s]+/, `server: https://127.0.0.1:${proxy.port}`);
-  const file = join(dir, `kubeconfig-${name}`);
-  await writeFile(file, text, { mode: 0o600 });
-  return file;
-}
-
 function scratch(): Promise<string> {
   return mkdtemp(join(stackEnv().stackDir, 'api-faults-'));
-}
-
-function apiBackend(): { host: string; port: number } {
-  const u = new URL(stackEnv().apiserver.server);
-  return { host: u.hostname, port: Number(u.port) };
 }
 
 /** Every version of a file on main, oldest first: [author, content]. */

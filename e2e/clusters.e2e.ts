@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from './stack/stack.ts';
 import { startInstance, type Instance } from './stack/instance.ts';
 import { startPrivateCluster, type PrivateCluster } from './stack/private-cluster.ts';
-import { eventually, freshNamespace, git, stackEnv, type User } from './support.ts';
+import { eventually, freshNamespace, git, parallel, stackEnv, type User } from './support.ts';
 
 const exec = promisify(execFile);
 const USERS: User[] = ['alice', 'bob', 'carol'];
@@ -26,11 +26,6 @@ async function history(repo: string): Promise<Commit[]> {
     const [sha = '', author = '', subject = '', cluster = '', rest = ''] = c.split('\0');
     return { sha, author, subject, cluster: cluster.trim(), files: rest.split('\n').filter(Boolean) };
   });
-}
-
-async function parallel(limit: number, tasks: Array<() => Promise<unknown>>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: limit }, async () => { while (next < tasks.length) await tasks[next++]!(); }));
 }
 
 describe('two clusters, one repository and branch', () => {
@@ -69,8 +64,8 @@ describe('two clusters, one repository and branch', () => {
   it('lands every change of both clusters once, with its author, under its folder, each cluster with its own checkpoints', async () => {
     // Three users on each cluster at once: create, then patch each of their objects.
     const load = (c: 'east' | 'west', ns: string) => async () => {
-      await parallel(3, names.map((n) => () => run[c](n.split('-')[0]!, ['create', 'configmap', n, '-n', ns, `--from-literal=by=${n}`])));
-      await parallel(3, names.map((n) => () => run[c](n.split('-')[0]!, ['patch', 'configmap', n, '-n', ns, '--type=merge', '-p', '{"data":{"v":"2"}}'])));
+      await parallel<unknown>(3, names.map((n) => () => run[c](n.split('-')[0]!, ['create', 'configmap', n, '-n', ns, `--from-literal=by=${n}`])));
+      await parallel<unknown>(3, names.map((n) => () => run[c](n.split('-')[0]!, ['patch', 'configmap', n, '-n', ns, '--type=merge', '-p', '{"data":{"v":"2"}}'])));
     };
     await Promise.all([load('east', nsEast)(), load('west', nsWest)()]);
 

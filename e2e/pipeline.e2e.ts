@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compileSanitizeOptions, sanitize, toYaml } from '../src/sanitize/index.ts';
 import type { KubeObject } from '../src/kube-object.ts';
-import { eventually, freshNamespace, git, kubectl, remoteFile, remoteLog, stackEnv, type User } from './support.ts';
+import { eventually, freshNamespace, git, kubectl, parallel, remoteFile, remoteLog, stackEnv, type User } from './support.ts';
 
 const cmPath = (ns: string, name: string): string => `${ns}/core/configmaps/${name}.yaml`;
 
@@ -27,18 +27,6 @@ function expectedYaml(obj: KubeObject): string {
 
 async function getJson(user: User, args: string[]): Promise<KubeObject> {
   return JSON.parse(await kubectl(user, ['get', ...args, '-o', 'json'])) as KubeObject;
-}
-
-async function parallel<T>(limit: number, tasks: Array<() => Promise<T>>): Promise<T[]> {
-  const out: T[] = [];
-  let next = 0;
-  await Promise.all(Array.from({ length: limit }, async () => {
-    while (next < tasks.length) {
-      const i = next++;
-      out[i] = await tasks[i]!();
-    }
-  }));
-  return out;
 }
 
 describe('core pipeline', () => {

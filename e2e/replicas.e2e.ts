@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInstance, type Instance, type ReplicaControls } from './stack/instance.ts';
-import { eventually, freshNamespace, git, kubectl, stackEnv, type User } from './support.ts';
+import { eventually, freshNamespace, git, kubectl, parallel, stackEnv, type User } from './support.ts';
 
 const exec = promisify(execFile);
 type Inst = Instance & ReplicaControls;
@@ -45,11 +45,6 @@ async function commits(inst: Inst, path: string): Promise<Array<{ sha: string; a
     const out = await git(inst.git.repo, ['log', '--reverse', '--format=%H%x00%an%x00%s', 'main', '--', path]);
     return out.split('\n').filter(Boolean).map((l) => { const [sha = '', author = '', subject = ''] = l.split('\0'); return { sha, author, subject }; });
   } catch { return []; }
-}
-
-async function parallel(limit: number, tasks: Array<() => Promise<unknown>>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: limit }, async () => { while (next < tasks.length) await tasks[next++]!(); }));
 }
 
 describe('several replicas', () => {

@@ -8,17 +8,12 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Instance, ReplicaControls } from './stack/instance.ts';
 import { startPrivateCluster, type PrivateCluster } from './stack/private-cluster.ts';
-import { eventually, git, stackEnv } from './support.ts';
+import { eventually, git, parallel, stackEnv } from './support.ts';
 
 type Inst = Instance & ReplicaControls;
 const N = 6;
 const namespaces = Array.from({ length: N }, (_, i) => `shard-${i}`);
 const branch = (i: number): string => `b${i}`;
-
-async function parallel(limit: number, tasks: Array<() => Promise<unknown>>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: limit }, async () => { while (next < tasks.length) await tasks[next++]!(); }));
-}
 
 describe('replicas sharing the writing, one Lease per destination', () => {
   let cluster: PrivateCluster;

@@ -1,13 +1,14 @@
 // Helpers for e2e specs: run kubectl as one of the stack's users (helm as admin), read the audit repo with the
 // git CLI, and poll (never sleep) until a condition holds.
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { inject } from 'vitest';
 import { createKubeApi, loadKubeConnection } from '../src/watch/index.ts';
 import type { StackEnv } from './stack/env.ts';
+import type { FaultProxy } from './stack/tcp-proxy.ts';
 
 const exec = promisify(execFile);
 
@@ -98,6 +99,33 @@ export async function eventually<T>(what: string, fn: () => Promise<T | undefine
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what}${last ? ` (last error: ${String(last)})` : ''}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/** Runs the tasks, at most `limit` at once; their results in the tasks' order. */
+export async function parallel<T>(limit: number, tasks: Array<() => Promise<T>>): Promise<T[]> {
+  const out: T[] = [];
+  let next = 0;
+  await Promise.all(Array.from({ length: limit }, async () => {
+    while (next < tasks.length) {
+      const i = next++;
+      out[i] = await tasks[i]!();
+    }
+  }));
+  return out;
+}
+
+/** The shared API server's address, for a fault proxy in front of it. */
+export function apiBackend(): { host: string; port: number } {
+  const u = new URL(stackEnv().apiserver.server);
+  return { host: u.hostname, port: Number(u.port) };
+}
+
+/** The kubescribe kubeconfig, pointed at a fault proxy in front of the API server. */
+export async function kubeconfigVia(dir: string, name: string, proxy: FaultProxy): Promise<string> {
+  const text = (await readFile(stackEnv().kubeconfigs.kubescribe, 'utf8')).replace(/server: https:\/\/[^\s]+/, `server: https://127.0.0.1:${proxy.port}`);
+  const file = join(dir, `kubeconfig-${name}`);
+  await writeFile(file, text, { mode: 0o600 });
+  return file;
 }
 
 let counter = 0;

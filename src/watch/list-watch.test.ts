@@ -107,6 +107,31 @@ describe('list + watch', () => {
     expect(log.slice(0, 3).map((x) => x.split(' ')[0])).toEqual(['list', 'relist', 'relist']);
   });
 
+  it('a resync lists at the last resourceVersion handed on and watches on from it: changes meanwhile come as events', async () => {
+    const { api, calls } = fakeApi([[cm('a', '1')], [cm('a', '11')], [cm('a', '11')]], [
+      [{ type: 'MODIFIED', object: cm('a', '11') }, { type: 'BOOKMARK', object: { metadata: { resourceVersion: '13' } } }],
+      'hang', // the stream reopened from 13, until the resync cuts it
+      [{ type: 'MODIFIED', object: cm('a', '14') }], // after the resync: from its list
+      'hang',
+    ]);
+    const log = await run(api, (l) => l.includes('MODIFIED a@14'), { resyncIntervalMs: 60 });
+    const lists = calls.filter((c) => c.startsWith('list'));
+    const watches = calls.filter((c) => c.startsWith('watch'));
+    expect(lists[0]).not.toMatch(/resourceVersion=/); // the first list: now
+    expect(watches[1]).toMatch(/resourceVersion=13/);
+    expect(lists[1]).toMatch(/resourceVersion=13&resourceVersionMatch=Exact/); // at the bookmark handed on
+    expect(log).toEqual(['list a @10 kind=ConfigMap', 'MODIFIED a@11', 'relist a @40 kind=ConfigMap', 'MODIFIED a@14']);
+  });
+
+  it('a resync whose resourceVersion is compacted away lists now', async () => {
+    const { api, calls } = fakeApi([[cm('a', '1')], new KubeApiError(410, 'Expired', 'too old resource version'), [cm('a', '1')]], [[], 'hang', 'hang']);
+    const log = await run(api, (l) => l.some((x) => x.startsWith('relist')), { resyncIntervalMs: 30 });
+    const lists = calls.filter((c) => c.startsWith('list'));
+    expect(lists[1]).toMatch(/resourceVersion=10&resourceVersionMatch=Exact/);
+    expect(lists[2]).not.toMatch(/resourceVersion=/);
+    expect(log[1]).toMatch(/^relist a @/);
+  });
+
   it('prepares each listed object as its page arrives, and hands onList the prepared ones', async () => {
     const { api } = fakeApi([[cm('a', '1'), cm('b', '2')]], ['hang']);
     const prepared: string[] = [];

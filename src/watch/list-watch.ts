@@ -1,5 +1,6 @@
 // List + watch of one resource type, cluster-wide or in one namespace, forever: list (paged), then
-// watch from the list's resourceVersion with bookmarks; relist on 410 Gone; reconnect with
+// watch from the list's resourceVersion with bookmarks; a resync (periodic or asked for) lists at the
+// last resourceVersion handed on and watches on from there, so nothing is folded; relist on 410 Gone; reconnect with
 // exponential backoff (with jitter, at least a 429's Retry-After) on any other error; a watch that
 // goes silent (no event, no bookmark within the client's idle bound: half-open) is reopened at once.
 // The handler is awaited for every event, so a full queue slows the reading instead of dropping
@@ -82,6 +83,13 @@ export async function runListWatch<L = KubeObject>(o: ListWatchOptions<L>): Prom
   // with it: a writer that cannot open (its Secret's watch already stopped) would hold the stop,
   // and with it a destination's hand-over, forever.
   let from: string | undefined = lists === 0 && o.startFrom ? await unlessAborted(o.startFrom(), o.signal) : undefined;
+  // A resync (periodic, or asked for by a new rule) lists AT the last resourceVersion handed on, then
+  // watches from it: what changed since comes as events, each with its author. Listed now, two
+  // updates of one object made while the list ran would be folded into one diff without authors.
+  const relistFromHandled = (): void => {
+    if (rv !== undefined) from = rv;
+    rv = undefined;
+  };
   while (!o.signal.aborted) {
     // One stream at a time, cut at the next resync so the relist runs in this same loop: nothing
     // from the stream is handled while the list is, so a reconcile never overtakes newer events.
@@ -92,7 +100,7 @@ export async function runListWatch<L = KubeObject>(o: ListWatchOptions<L>): Prom
     try {
       if (o.control?.requested) {
         o.control.requested = false;
-        rv = undefined;
+        relistFromHandled();
       }
       if (rv === undefined) {
         let items: L[] = [];
@@ -126,7 +134,7 @@ export async function runListWatch<L = KubeObject>(o: ListWatchOptions<L>): Prom
           listRv = page.metadata.resourceVersion;
           page.items = []; // the frame keeps `page` while it waits for the next one
         }
-        if (from) log.info({ resourceVersion: from }, 'listed at the checkpoint; replaying changes since');
+        if (from) log[lists === 0 ? 'info' : 'debug']({ resourceVersion: from }, lists === 0 ? 'listed at the checkpoint; replaying changes since' : 'relisted at the last resourceVersion handed on');
         from = undefined;
         await o.handler.onList(items, listRv, lists > 0);
         if (o.control) o.control.handled = listRv;
@@ -172,11 +180,11 @@ export async function runListWatch<L = KubeObject>(o: ListWatchOptions<L>): Prom
           backoff.reset();
         }
       }
-      if (resyncDue(o, listedAt)) rv = undefined;
+      if (resyncDue(o, listedAt)) relistFromHandled();
     } catch (err) {
       if (o.signal.aborted) break;
       if (stream.signal.aborted) {
-        rv = undefined; // a periodic or requested resync cut the stream
+        relistFromHandled(); // a periodic or requested resync cut the stream
         continue;
       }
       if (err instanceof KubescribeError && err.code === 'KUBESCRIBE_ERR_KUBE_WATCH_SILENT') {
@@ -189,7 +197,7 @@ export async function runListWatch<L = KubeObject>(o: ListWatchOptions<L>): Prom
       if (err instanceof KubeApiError && err.status === 410) {
         rv = undefined;
         if (from) {
-          log.info({ resourceVersion: from }, 'the checkpoint is compacted away; listing now (a reconcile records the difference)');
+          log.info({ resourceVersion: from }, lists === 0 ? 'the checkpoint is compacted away; listing now (a reconcile records the difference)' : 'the last resourceVersion handed on is compacted away; relisting now');
           from = undefined;
           continue;
         }
