@@ -71,6 +71,8 @@ class LeaderController implements Controller {
   private webhookProblem: string | undefined;
   private clusterUid: string | undefined;
   private largeSnapshots = 0;
+  /** Route key → the type keys listed for it since it (or its types) last changed: its Ready. */
+  private readonly listedFor = new Map<string, Set<string>>();
   /**
    * The heap favours speed while this is held (optimize-for-size.ts): from the start until every
    * watch has listed and no large snapshot waits for its push, and again during a later large one.
@@ -120,6 +122,16 @@ class LeaderController implements Controller {
       // long the clone takes to open: listing now would fold the changes made meanwhile into a RECONCILE.
       ...(this.scope.kind === 'destination' ? { openWaitMs: DESTINATION_OPEN_WAIT_MS } : {}),
       nsLabels: (ns) => this.sources.namespaces.objects.get(`/${ns}`)?.metadata?.labels,
+      onListed: (type, routeKeys) => {
+        const key = typeKey(type);
+        let more = false;
+        for (const r of routeKeys) {
+          const set = this.listedFor.get(r) ?? new Set<string>();
+          if (!set.has(key)) { set.add(key); more = true; }
+          this.listedFor.set(r, set);
+        }
+        if (more) this.reportRoutes();
+      },
       onSnapshot: (type, n) => {
         d.metrics.resyncs.inc({ resource: typeKey(type) });
         if (n >= LARGE_SNAPSHOT) {
@@ -197,6 +209,9 @@ class LeaderController implements Controller {
     await this.destinations.sync(scope.kind === 'catalogue' ? [] : configs);
     const next = RouteTable.build(this.ruleSet, this.sources.discovery.catalogue(), this.table);
     this.table = next.table;
+    // A new or changed rule waits for a snapshot taken for it, a removed one is forgotten.
+    for (const k of next.relistRoutes) this.listedFor.delete(k);
+    for (const k of this.listedFor.keys()) if (!next.table.routes.some((r) => r.key === k)) this.listedFor.delete(k);
     const table = this.table;
     const started = new Set(this.watches.setTypes(scope.kind === 'catalogue' ? [] : [...table.types()], (t) => table.watchNamespace(t)));
     if (scope.kind !== 'catalogue') this.watches.relist([...next.relist].filter((k) => !started.has(k)), 'configuration changed', next.relistRoutes);
@@ -209,7 +224,7 @@ class LeaderController implements Controller {
   private reportRoutes(): void {
     if (this.scope.kind === 'catalogue') return;
     reportRouteStatus(this.table, this.sources.discovery.catalogue(), this.forbidden, {
-      listed: (key) => this.watches.listed(key),
+      listed: (key, route) => this.listedFor.get(route)?.has(key) ?? false,
       // Another process keeps the webhook's rules (a destination's writer): not this one's to tell.
       inWebhook: (key) => this.webhookCovers?.has(key) ?? !this.keepsWebhook(),
       ...(this.webhookProblem ? { webhookProblem: this.webhookProblem } : {}),

@@ -42,6 +42,15 @@ describe('reportRouteStatus', () => {
     expect(report(progress(all, all))).toMatchObject({ cms: { status: 'True', reason: 'Active' }, both: { status: 'True', reason: 'Active' } });
   });
 
+  it('a rule waits for a list taken for it, though another rule of the same type has been listed long since', () => {
+    const all = ['core/configmaps', 'apps/deployments'];
+    const [cms, both] = table.routes.map((r) => r.key) as [string, string];
+    const r = report({ listed: (k, route) => route === both || (k === 'core/configmaps' && route !== cms), inWebhook: () => true });
+    expect(r.both).toMatchObject({ status: 'True', reason: 'Active' });
+    expect(r.cms).toMatchObject({ status: 'False', reason: 'Starting', message: expect.stringContaining('the first list of core/configmaps') });
+    expect(report(progress(all, all)).cms).toMatchObject({ status: 'True', reason: 'Active' });
+  });
+
   it('a forbidden type is reported as such, not as still starting', () => {
     const r = report(progress([], ['core/configmaps']), new Map([['core/configmaps', 'configmaps is forbidden']]));
     expect(r.cms).toMatchObject({ status: 'False', reason: 'AccessDenied' });

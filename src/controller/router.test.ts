@@ -53,6 +53,19 @@ describe('Router', () => {
     expect(destinations.pushed[0]!.target.baseFolder).toBe('prod');
   });
 
+  it('names the rules a snapshot was taken for once it reached their folders: a relist for one rule counts for it alone', async () => {
+    const rules = [watchRule('team', 'a'), watchRule('team', 'b', { baseFolder: 'b' })];
+    const { table } = RouteTable.build(compileRuleSet({ repos: [gitRepoConfig('team', 'audit')], rules, clusterRules: [], ownNamespace: 'kubescribe' }), CATALOGUE);
+    const [a, b] = table.routes.map((r) => r.key) as [string, string];
+    const destinations = new FakeDestinations();
+    const listed: Array<{ keys: readonly string[]; pushedBefore: number }> = [];
+    const r = new Router({ table: () => table, destinations, nsLabels: () => undefined, onListed: (_t, keys) => listed.push({ keys, pushedBefore: destinations.pushed.length }) });
+    await r.snapshot(CONFIGMAPS, [configMap('team', 'app')], 'configuration changed', '100', new Set([b]));
+    expect(listed).toEqual([{ keys: [b], pushedBefore: 1 }]);
+    await r.snapshot(CONFIGMAPS, [configMap('team', 'app')], 'periodic resync', '101');
+    expect(listed[1]).toEqual({ keys: [a, b], pushedBefore: 3 });
+  });
+
   it('replays a type from the oldest checkpoint of its folders, or lists when one has none', async () => {
     const { router: r, destinations } = router([watchRule('team', 'a'), watchRule('team', 'b', { baseFolder: 'b' })]);
     expect(await r.startFrom(CONFIGMAPS)).toBeUndefined(); // not open: list

@@ -23,6 +23,8 @@ export interface RouterDeps {
   /** This cluster's top folder in the repository ('' or undefined: none). */
   clusterFolder?: string;
   onSnapshot?: (type: ResourceType, objects: number) => void;
+  /** After a snapshot reached its targets: the routes it was taken for (a route is recorded with authors from then on). */
+  onListed?: (type: ResourceType, routeKeys: readonly string[]) => void;
   /** How long `startFrom` waits for a destination to open before listing instead. */
   openWaitMs?: number;
 }
@@ -52,12 +54,15 @@ export class Router implements WatchSink {
 
   async snapshot(type: ResourceType, objects: KubeObject[], reason: string, resourceVersion: string, only?: ReadonlySet<string>): Promise<void> {
     this.d.onSnapshot?.(type, objects.length);
+    const listedFor: string[] = [];
     for (const t of this.d.table().targets(type)) {
       if (only && !t.routes.some((r) => only.has(r.key))) continue;
       const selected = objects.filter((o) => t.routes.some((r) => selectsObject(r, o, this.d.nsLabels)));
       const recorded = (ns: string): boolean => t.routes.some((r) => r.namespace(ns, this.d.nsLabels(ns)));
       await this.d.destinations.push(t.destination, { kind: 'reconcile', type, objects: selected, recorded, reason, resourceVersion }, this.target(t.routes[0]!));
+      listedFor.push(...t.routes.map((r) => r.key));
     }
+    this.d.onListed?.(type, listedFor);
   }
 
   /**

@@ -59,32 +59,6 @@ describe('watch manager', () => {
     expect(waited).toHaveLength(2);
   });
 
-  it('a type counts as listed only once its first snapshot is handed on (what a rule\'s Ready waits for)', async () => {
-    let release!: () => void;
-    const handed = new Promise<void>((r) => { release = r; });
-    let snapshotAsked = false;
-    const manager = new WatchManager({
-      api: fakeApi([]),
-      prepare: (obj) => ({ sanitized: obj, hash: JSON.stringify(obj.data) }),
-      correlations: { take: () => undefined, takeStartingWith: () => undefined, peek: () => undefined, record: () => undefined },
-      logger: pino({ level: 'silent' }),
-      backoffMs: 5, maxBackoffMs: 20, resyncIntervalMs: 0,
-      sink: { changes: async () => undefined, snapshot: async () => { snapshotAsked = true; await handed; } },
-    });
-    expect(manager.listed('core/configmaps')).toBe(false); // not watched at all
-    manager.setTypes([{ group: '', version: 'v1', resource: 'configmaps', namespaced: true, kind: 'ConfigMap' }]);
-    const deadline = Date.now() + 3000;
-    while (!snapshotAsked && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-    expect(snapshotAsked).toBe(true);
-    expect(manager.listed('core/configmaps')).toBe(false); // listed, but the snapshot is not taken yet
-    release();
-    while (!manager.listed('core/configmaps') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-    expect(manager.listed('core/configmaps')).toBe(true);
-    manager.setTypes([]);
-    expect(manager.listed('core/configmaps')).toBe(false);
-    await manager.stop();
-  });
-
   it('a type whose namespace changes is watched anew from where the old watch got to, after its changes', async () => {
     const lists: string[] = [];
     const watches: string[] = [];

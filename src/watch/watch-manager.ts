@@ -110,11 +110,6 @@ export class WatchManager {
     return [...this.running.values()].every((r) => r.synced);
   }
 
-  /** Whether the watch of this type has listed at least once (a type not watched has not). */
-  listed(key: string): boolean {
-    return this.running.get(key)?.synced ?? false;
-  }
-
   async stop(): Promise<void> {
     for (const r of this.running.values()) r.abort.abort();
     await Promise.allSettled([...this.running.values()].map((r) => r.done));
