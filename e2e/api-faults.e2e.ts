@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { startInstance, type Instance, type ReplicaControls } from './stack/instance.ts';
 import { startFaultProxy } from './stack/tcp-proxy.ts';
-import { apiBackend, eventually, freshNamespace, git, kubeconfigVia, kubectl, stackEnv, watchObject, type User } from './support.ts';
+import { apiBackend, eventually, freshNamespace, git, kubeconfigVia, kubectl, stackEnv, watchLease, type User } from './support.ts';
 
 type Inst = Instance & ReplicaControls;
 const USERS: User[] = ['alice', 'bob', 'carol'];
@@ -35,23 +35,6 @@ async function history(inst: Inst, path: string): Promise<Array<{ author: string
 async function metric(url: string, name: string): Promise<number> {
   const text = await (await fetch(url)).text();
   return text.split('\n').filter((l) => l.startsWith(name)).reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
-}
-
-interface LeaseRecord { holder: string; renew: number; acquire: number; seen: number }
-
-/** Every version of a Lease as the cluster stores it (watched as admin), until stopped. */
-function watchLease(namespace: string, name: string): { records: LeaseRecord[]; stop: () => Promise<void> } {
-  type Spec = { renewTime?: string; acquireTime?: string; holderIdentity?: string };
-  const w = watchObject(stackEnv().kubeconfigs.admin, `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`, name, (o) => {
-    const spec = o.spec as Spec | undefined;
-    return spec?.renewTime ? spec : undefined;
-  });
-  return {
-    get records(): LeaseRecord[] {
-      return w.seen.map(({ value, at }) => ({ holder: value.holderIdentity ?? '', renew: Date.parse(value.renewTime!), acquire: Date.parse(value.acquireTime ?? ''), seen: at }));
-    },
-    stop: w.stop,
-  };
 }
 
 const cleanups: Array<() => Promise<unknown>> = [];

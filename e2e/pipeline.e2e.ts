@@ -103,7 +103,11 @@ describe('core pipeline', () => {
     const logs = await eventually('90 updates recorded', async () => {
       const all = await Promise.all(names.map((nm) => remoteLog(cmPath(ns, nm))));
       return all.every((l) => l.length === 4) ? all : undefined;
-    }, 60_000);
+    }, 60_000).catch(async (err: Error) => {
+      // What Git holds, so that a failure says whether changes were folded, doubled or late.
+      const all = await Promise.all(names.map((nm) => remoteLog(cmPath(ns, nm))));
+      throw new Error(`${err.message}; commits per object: ${all.map((l) => l.map((c) => `${c.subject.split(' ')[0]}:${c.author}`).join(' ')).filter((x) => x.split(' ').length !== 4).join(' | ')}`);
+    });
     const repo = join(stackEnv().git.root, 'audit.git');
     for (const [i, log] of logs.entries()) {
       expect(log[0]!.author).toBe('admin');

@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInstance, type Instance, type ReplicaControls } from './stack/instance.ts';
-import { eventually, freshNamespace, git, kubectl, parallel, stackEnv, type User } from './support.ts';
+import { eventually, freshNamespace, git, kubectl, parallel, stackEnv, watchLease, type User } from './support.ts';
 
 const exec = promisify(execFile);
 type Inst = Instance & ReplicaControls;
@@ -50,12 +50,21 @@ async function commits(inst: Inst, path: string): Promise<Array<{ sha: string; a
 describe('several replicas', () => {
   let inst: Inst;
   let ns: string;
+  // The Lease as the cluster stores it: the failover is measured from its records.
+  const leaseName = `replicas-${Date.now().toString(36)}`;
+  const lease = watchLease('default', leaseName);
   beforeAll(async () => {
     ns = await freshNamespace('rep');
-    inst = await startInstance(stackEnv(), { name: 'replicas', namespaces: [ns], replicas: 3, resources: ['configmaps'] });
+    inst = await startInstance(stackEnv(), {
+      name: 'replicas', namespaces: [ns], replicas: 3, resources: ['configmaps'],
+      settings: (s) => { s.leaderElection = { ...(s.leaderElection as object), leaseName, namespace: 'default' }; },
+    });
     await inst.startKubescribe();
   });
-  afterAll(async () => { await inst?.close(); });
+  afterAll(async () => {
+    await inst?.close();
+    await lease.stop();
+  });
 
   it('commits every change once, by the leader, with the right author, wherever the webhook call landed', async () => {
     const users: User[] = ['alice', 'bob', 'carol'];
@@ -133,8 +142,17 @@ describe('several replicas', () => {
         expect(contents[log.indexOf(c)]).toMatch(new RegExp(`^  by: ${c.author}$`, 'm'));
       }
     }
-    console.log(`failover: replica ${next} leads ${failoverMs} ms after replica ${old} was killed (lease 4 s); ${attributed}/${total} changes committed with their author, the rest in reconcile commits`);
-    expect(failoverMs).toBeLessThan(4000 + 1000 + 1500); // lease duration + renew interval + slack
+    // From the Lease: the killed leader's last renewal, and the new holder's acquisition. A replica
+    // takes over a lease duration after the last renewal it saw (never sooner), plus up to one
+    // retry period to see it and one to try again, and scheduling slack on a busy 2-core machine.
+    // (The time until the new leader answered as one also counts its takeover work and the test's
+    // polling: printed, not bounded.)
+    const timing = { leaseDurationMs: 4000, renewIntervalMs: 1000 };
+    const lastRenew = Math.max(...lease.records.filter((r) => r.holder === `replicas-${old}` && r.renew <= killedAt).map((r) => r.renew));
+    const acquired = lease.records.find((r) => r.holder === `replicas-${next}` && r.acquire > lastRenew)?.acquire ?? NaN;
+    console.log(`failover: replica ${next} acquired the Lease ${acquired - lastRenew} ms after replica ${old}'s last renewal (${killedAt - lastRenew} ms before the kill), and led ${failoverMs} ms after the kill (lease 4 s, retry 1 s); ${attributed}/${total} changes committed with their author, the rest in reconcile commits`);
+    expect(acquired - lastRenew).toBeGreaterThanOrEqual(timing.leaseDurationMs);
+    expect(acquired - lastRenew).toBeLessThanOrEqual(timing.leaseDurationMs + 2 * timing.renewIntervalMs + 1000);
   });
 
   it('refuses a peer with a wrong or missing secret (401) and accepts nothing from it', async () => {

@@ -156,3 +156,20 @@ export function watchObject<T>(kubeconfig: string, path: string, name: string, p
   })();
   return { seen, stop: async () => { stop.abort(); await running; } };
 }
+
+export interface LeaseRecord { holder: string; renew: number; acquire: number; seen: number }
+
+/** Every version of a Lease as the cluster stores it (watched as admin), until stopped. */
+export function watchLease(namespace: string, name: string): { records: LeaseRecord[]; stop: () => Promise<void> } {
+  type Spec = { renewTime?: string; acquireTime?: string; holderIdentity?: string };
+  const w = watchObject(stackEnv().kubeconfigs.admin, `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`, name, (o) => {
+    const spec = o.spec as Spec | undefined;
+    return spec?.renewTime ? spec : undefined;
+  });
+  return {
+    get records(): LeaseRecord[] {
+      return w.seen.map(({ value, at }) => ({ holder: value.holderIdentity ?? '', renew: Date.parse(value.renewTime!), acquire: Date.parse(value.acquireTime ?? ''), seen: at }));
+    },
+    stop: w.stop,
+  };
+}
