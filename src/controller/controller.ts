@@ -210,7 +210,7 @@ class LeaderController implements Controller {
     const next = RouteTable.build(this.ruleSet, this.sources.discovery.catalogue(), this.table);
     this.table = next.table;
     // A new or changed rule waits for a snapshot taken for it, a removed one is forgotten.
-    for (const k of next.relistRoutes) this.listedFor.delete(k);
+    for (const k of next.changedRoutes) this.listedFor.delete(k);
     for (const k of this.listedFor.keys()) if (!next.table.routes.some((r) => r.key === k)) this.listedFor.delete(k);
     const table = this.table;
     const started = new Set(this.watches.setTypes(scope.kind === 'catalogue' ? [] : [...table.types()], (t) => table.watchNamespace(t)));

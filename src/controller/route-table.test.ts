@@ -38,6 +38,22 @@ describe('RouteTable', () => {
     expect([...after.relist]).toEqual(['apps/deployments']);
   });
 
+  it('a "*" rule whose types grow relists only the new ones; an edit of the rule relists them all', () => {
+    const r = (generation = 1) => rules(watchRule('team', 'all', { rules: [{ apiGroups: ['*'], resources: ['*'] }] }, generation));
+    const first = RouteTable.build(r(), [CONFIGMAPS]);
+    expect([...first.relist]).toEqual(['core/configmaps']);
+    expect(first.changedRoutes.size).toBe(1);
+    const grown = RouteTable.build(r(), CATALOGUE, first.table); // more types appeared (CRDs, say)
+    expect([...grown.relist].sort()).toEqual(CATALOGUE.map((t) => `${t.group || 'core'}/${t.resource}`).filter((k) => k !== 'core/configmaps').sort());
+    expect(grown.relistRoutes.size).toBe(1);
+    expect(grown.changedRoutes.size).toBe(0); // what was listed for it still holds
+    const shrunk = RouteTable.build(r(), [CONFIGMAPS], grown.table);
+    expect(shrunk.relist.size).toBe(0);
+    const edited = RouteTable.build(r(2), [CONFIGMAPS], shrunk.table);
+    expect([...edited.relist]).toEqual(['core/configmaps']);
+    expect(edited.changedRoutes.size).toBe(1);
+  });
+
   it('watches a type in the one namespace its rules are bound to, else cluster-wide', () => {
     const cms = { ...CONFIGMAPS, namespaced: true };
     const nodes = { group: '', version: 'v1', resource: 'nodes', namespaced: false };

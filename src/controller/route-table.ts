@@ -2,8 +2,10 @@
 // type, and where their changes go. Routes that write into the same (destination, folder) form one
 // *target*: a change is written there once if any of them records it, and a reconcile of that folder
 // keeps the union of what they record — so overlapping rules never delete each other's files.
-// Built afresh by each reconcile; `build` also says which types must be listed again because a
-// route is new or its rule (generation) or its resolved types changed.
+// Built afresh by each reconcile; `build` also says which types must be listed again: every type of
+// a route that is new or whose rule changed (generation), and only the added types of a route whose
+// resolved types grew (a "*" rule as CRDs come and go: its other types' snapshots still hold, and
+// relisting 100+ types for each new CRD loaded the API server enough to delay Lease renewals).
 import { typeKey, type ResourceType } from '../kube-object.ts';
 import { typesFor, type Route, type RuleSet } from '../rules/rule-set.ts';
 
@@ -18,6 +20,8 @@ export interface RouteTableChange {
   relist: Set<string>;
   /** The routes whose reconcile that relist is for. */
   relistRoutes: Set<string>;
+  /** The routes that are new or whose rule changed: nothing listed for them before counts now. */
+  changedRoutes: Set<string>;
 }
 
 export class RouteTable {
@@ -26,7 +30,7 @@ export class RouteTable {
   private constructor(
     private readonly byType: ReadonlyMap<string, Route[]>,
     private readonly typesByRoute: ReadonlyMap<string, string[]>,
-    /** route key → `generation|types`: a different signature needs a relist. */
+    /** route key → its rule's generation: a different one needs a relist of all its types. */
     private readonly signatures: ReadonlyMap<string, string>,
     readonly routes: readonly Route[],
     private readonly resourceTypes: readonly ResourceType[] = [],
@@ -39,6 +43,7 @@ export class RouteTable {
     const all = new Map<string, ResourceType>();
     const relist = new Set<string>();
     const relistRoutes = new Set<string>();
+    const changedRoutes = new Set<string>();
     for (const route of ruleSet.routes) {
       const types = typesFor(route.resourceRules, catalogue);
       const keys = types.map(typeKey);
@@ -46,15 +51,18 @@ export class RouteTable {
         byType.set(keys[i]!, [...(byType.get(keys[i]!) ?? []), route]);
         all.set(keys[i]!, t);
       });
-      const sig = `${route.ref?.generation ?? 0}|${[...keys].sort().join(',')}`;
-      if (previous.signatures.get(route.key) !== sig) {
-        keys.forEach((k) => relist.add(k));
+      const sig = String(route.ref?.generation ?? 0);
+      const before = previous.typesByRoute.get(route.key);
+      const added = before === undefined || previous.signatures.get(route.key) !== sig ? keys : keys.filter((k) => !before.includes(k));
+      if (before === undefined || previous.signatures.get(route.key) !== sig) changedRoutes.add(route.key);
+      if (added.length > 0) {
+        added.forEach((k) => relist.add(k));
         relistRoutes.add(route.key);
       }
       signatures.set(route.key, sig);
       typesByRoute.set(route.key, keys);
     }
-    return { table: new RouteTable(byType, typesByRoute, signatures, ruleSet.routes, [...all.values()]), relist, relistRoutes };
+    return { table: new RouteTable(byType, typesByRoute, signatures, ruleSet.routes, [...all.values()]), relist, relistRoutes, changedRoutes };
   }
 
   /** Every resource type some route records. */
