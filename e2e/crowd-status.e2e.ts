@@ -43,20 +43,25 @@ describe('many watched types', () => {
       const types = await eventually('every type watched and listed', async () => { const r = await readyz(); return r.synced && (r.watches ?? 0) >= 60 ? r.watches : undefined; }, 180_000, 250);
 
       // Load for 20 s: every second, 60 custom objects (one of each kind) are created or changed.
+      // Status writes are counted from the moment the first round is in the cluster: kubectl's own
+      // start (discovery of 60 new kinds) took up to 4 s of the gap on a busy machine, and is not
+      // kubescribe's to keep.
       const from = Date.now();
+      let firstApplied = 0;
       let round = 0;
       while (Date.now() - from < 20_000) {
         const items = crds.map((_, i) => ({ apiVersion: `${group}/v1`, kind: `Widget${i}`, metadata: { name: `w${round % 5}`, namespace: ns }, spec: { round } }));
         await c.kubectl('admin', ['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+        firstApplied ||= Date.now();
         round++;
       }
       const to = Date.now();
       await new Promise((r) => setTimeout(r, 3000));
       const leaseTimes = lease.seen.filter((s) => s.at >= from && s.at <= to).map((s) => Date.parse(s.value));
-      const statusTimes = status.seen.filter((s) => s.at >= from && s.at <= to).map((s) => s.at);
+      const statusTimes = status.seen.filter((s) => s.at >= firstApplied && s.at <= to).map((s) => s.at);
       const worstLease = worstGap(leaseTimes);
-      const worstStatus = worstGap([from, ...statusTimes, to]);
-      process.stdout.write(`[crowd-status] ${types} watched types; ${round} load rounds (${round * 60} changes) in ${to - from} ms; lease renewals ${leaseTimes.length}, worst gap ${worstLease} ms (retry ${timing.renewIntervalMs} ms); status writes ${statusTimes.length}, worst gap ${worstStatus} ms (push interval 1000 ms)\n`);
+      const worstStatus = worstGap([firstApplied, ...statusTimes, to]);
+      process.stdout.write(`[crowd-status] ${types} watched types; ${round} load rounds (${round * 60} changes) in ${to - from} ms (the first applied after ${firstApplied - from} ms); lease renewals ${leaseTimes.length}, worst gap ${worstLease} ms (retry ${timing.renewIntervalMs} ms); status writes ${statusTimes.length}, worst gap ${worstStatus} ms (push interval 1000 ms)\n`);
       expect(types).toBeGreaterThanOrEqual(60);
       expect(leaseTimes.length).toBeGreaterThan(10);
       expect(worstLease).toBeLessThan(timing.renewDeadlineMs);
