@@ -71,7 +71,7 @@ class LeaderController implements Controller {
   private webhookProblem: string | undefined;
   private clusterUid: string | undefined;
   private largeSnapshots = 0;
-  /** Route key → the type keys listed for it since it (or its types) last changed: its Ready. */
+  /** Route key → the type keys listed for it since its rule last changed (of those it still records): its Ready. */
   private readonly listedFor = new Map<string, Set<string>>();
   /**
    * The heap favours speed while this is held (optimize-for-size.ts): from the start until every
@@ -209,9 +209,14 @@ class LeaderController implements Controller {
     await this.destinations.sync(scope.kind === 'catalogue' ? [] : configs);
     const next = RouteTable.build(this.ruleSet, this.sources.discovery.catalogue(), this.table);
     this.table = next.table;
-    // A new or changed rule waits for a snapshot taken for it, a removed one is forgotten.
+    // A new or changed rule waits for a snapshot taken for it; a type a rule no longer records (a
+    // CRD gone) is forgotten, so that it waits again if the type comes back; so is a removed rule.
     for (const k of next.changedRoutes) this.listedFor.delete(k);
-    for (const k of this.listedFor.keys()) if (!next.table.routes.some((r) => r.key === k)) this.listedFor.delete(k);
+    for (const [k, listed] of this.listedFor) {
+      const types = new Set(next.table.typesOf(k));
+      for (const t of listed) if (!types.has(t)) listed.delete(t);
+      if (listed.size === 0) this.listedFor.delete(k);
+    }
     const table = this.table;
     const started = new Set(this.watches.setTypes(scope.kind === 'catalogue' ? [] : [...table.types()], (t) => table.watchNamespace(t)));
     if (scope.kind !== 'catalogue') this.watches.relist([...next.relist].filter((k) => !started.has(k)), 'configuration changed', next.relistRoutes);

@@ -2,8 +2,8 @@
 // (which knows nothing of kubescribe's kinds), and the status of each rule — what it records, or why
 // it cannot (a resource this cluster does not serve, a watch RBAC forbids), or what it still waits
 // for. A rule is Ready only once every type it names has been listed *for it* (a snapshot taken since
-// the rule, or its types, last changed: the watch of a type other rules already record lists again
-// for a new one) and is in the webhook's rules: a change made before that is recorded by the first
+// the rule last changed: the watch of a type other rules already record lists again for a new one)
+// and is in the webhook's rules: a change made before that is recorded by the first
 // snapshot, not under its author, and a user reads Ready as "from now on, recorded with who did it".
 import { GROUP, KINDS, VERSION } from '../rules/schemas.ts';
 import type { ObjectRef } from '../rules/rule-set.ts';

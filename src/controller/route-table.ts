@@ -31,7 +31,7 @@ export class RouteTable {
     private readonly byType: ReadonlyMap<string, Route[]>,
     private readonly typesByRoute: ReadonlyMap<string, string[]>,
     /** route key → its rule's generation: a different one needs a relist of all its types. */
-    private readonly signatures: ReadonlyMap<string, string>,
+    private readonly generations: ReadonlyMap<string, number>,
     readonly routes: readonly Route[],
     private readonly resourceTypes: readonly ResourceType[] = [],
   ) {}
@@ -39,7 +39,7 @@ export class RouteTable {
   static build(ruleSet: RuleSet, catalogue: readonly ResourceType[], previous: RouteTable = RouteTable.empty): RouteTableChange {
     const byType = new Map<string, Route[]>();
     const typesByRoute = new Map<string, string[]>();
-    const signatures = new Map<string, string>();
+    const generations = new Map<string, number>();
     const all = new Map<string, ResourceType>();
     const relist = new Set<string>();
     const relistRoutes = new Set<string>();
@@ -51,18 +51,19 @@ export class RouteTable {
         byType.set(keys[i]!, [...(byType.get(keys[i]!) ?? []), route]);
         all.set(keys[i]!, t);
       });
-      const sig = String(route.ref?.generation ?? 0);
+      const generation = route.ref?.generation ?? 0;
       const before = previous.typesByRoute.get(route.key);
-      const added = before === undefined || previous.signatures.get(route.key) !== sig ? keys : keys.filter((k) => !before.includes(k));
-      if (before === undefined || previous.signatures.get(route.key) !== sig) changedRoutes.add(route.key);
+      const changed = before === undefined || previous.generations.get(route.key) !== generation;
+      if (changed) changedRoutes.add(route.key);
+      const added = changed ? keys : keys.filter((k) => !before.includes(k));
       if (added.length > 0) {
         added.forEach((k) => relist.add(k));
         relistRoutes.add(route.key);
       }
-      signatures.set(route.key, sig);
+      generations.set(route.key, generation);
       typesByRoute.set(route.key, keys);
     }
-    return { table: new RouteTable(byType, typesByRoute, signatures, ruleSet.routes, [...all.values()]), relist, relistRoutes, changedRoutes };
+    return { table: new RouteTable(byType, typesByRoute, generations, ruleSet.routes, [...all.values()]), relist, relistRoutes, changedRoutes };
   }
 
   /** Every resource type some route records. */
