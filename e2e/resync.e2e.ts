@@ -1,12 +1,12 @@
 // A resync in a busy cluster folds nothing. Every resync (periodic, or asked for by a new rule) lists
 // at the resourceVersion its watch had handed on and watches on from there; listed "now" instead,
-// two updates of one object made while the list ran became one diff without authors — with a rule
-// added every few seconds somewhere in a cluster, that was every namespace's changes (CI, 12-07:
-// "90 updates recorded" never came, the shared stack's configmaps watch relisted for other specs'
-// rules in the middle of them). Here an instance resyncs every 300 ms, its API connection slowed by
-// a fault proxy (150 ms each way: a busy API server, so each list comes late), while three users
-// update the same objects concurrently: every update must be its own commit, under the user whose
-// value it holds, and no RECONCILE.
+// two updates of one object made while the list ran became one diff without authors — with rules
+// added now and then somewhere in a cluster, that reached every namespace's changes (the likeliest
+// cause of the CI failure of 12-07, where "90 updates recorded" never came while other specs added
+// configmaps rules on the shared stack). Here an instance resyncs every 300 ms, its API connection
+// slowed by a fault proxy (150 ms each way: a busy API server, so each list comes late), while three
+// users update the same objects concurrently: every update must be its own commit, under the user
+// whose value it holds, and no RECONCILE. Against the old list-watch it fails (2 of 9 folded).
 import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,22 +14,20 @@ import { startInstance, type Instance } from './stack/instance.ts';
 import { startFaultProxy, type FaultProxy } from './stack/tcp-proxy.ts';
 import { apiBackend, eventually, freshNamespace, git, kubeconfigVia, kubectl, parallel, stackEnv, type User } from './support.ts';
 
-type Inst = Instance;
-
-async function history(inst: Inst, path: string): Promise<Array<{ sha: string; author: string; subject: string }>> {
+async function history(inst: Instance, path: string): Promise<Array<{ sha: string; author: string; subject: string }>> {
   try {
     const out = await git(inst.git.repo, ['log', '--reverse', '--format=%H%x00%an%x00%s', 'main', '--', path]);
     return out.split('\n').filter(Boolean).map((l) => { const [sha = '', author = '', subject = ''] = l.split('\0'); return { sha, author, subject }; });
   } catch { return []; }
 }
 
-async function resyncs(inst: Inst): Promise<number> {
+async function resyncs(inst: Instance): Promise<number> {
   const text = await (await fetch(inst.metricsUrl)).text();
   return Number(/^kubescribe_resyncs_total\{resource="core\/configmaps"\} (\d+)/m.exec(text)?.[1] ?? 0);
 }
 
 describe('resyncs under concurrent updates', () => {
-  let inst: Inst;
+  let inst: Instance;
   let ns: string;
   let api: FaultProxy;
   beforeAll(async () => {
