@@ -100,6 +100,20 @@ describe('Destinations', () => {
     expect(depths).toEqual([1]); // nothing drained it
   });
 
+  it('its checkpoints are waited for while it opens, not once an attempt to open failed', async () => {
+    const d = start();
+    await d.sync([config()]);
+    expect(await d.checkpoints('team/audit@main', 60_000)).toBeDefined();
+    password = 'wrong';
+    const broken = start();
+    await broken.sync([config({ key: 'team/broken@main' })]);
+    const t0 = Date.now();
+    expect(await broken.checkpoints('team/broken@main', 60_000)).toBeUndefined();
+    expect(Date.now() - t0).toBeLessThan(30_000); // its first failure, not the minute
+    await broken.close();
+    await d.close();
+  });
+
   it('after fence nothing is committed or pushed', async () => {
     const d = start();
     await d.sync([config({ pushIntervalMs: 3_600_000 })]);

@@ -78,6 +78,9 @@ interface Slot {
   /** Resolves once the writer is open and the checkpoints are read. */
   opened: Promise<void>;
   markOpened: () => void;
+  /** Resolves once it opened, or an attempt to open failed: no use waiting longer for its checkpoints. */
+  settled: Promise<void>;
+  markSettled: () => void;
   overflowed: boolean;
   stopped: boolean;
   done: Promise<void>;
@@ -136,12 +139,15 @@ export class Destinations {
     await slot.queue.push({ item, target });
   }
 
-  /** The checkpoints of a destination's branch (this cluster's file); waits up to `ms` for the branch to open. */
+  /**
+   * The checkpoints of a destination's branch (this cluster's file); waits up to `ms` for the branch
+   * to open while it is opening (a large clone takes a while), not once an attempt failed.
+   */
   async checkpoints(key: string, ms: number): Promise<Checkpoints | undefined> {
     const slot = this.slots.get(key);
     if (!slot) return undefined;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([slot.opened, new Promise<void>((r) => { timer = setTimeout(r, ms); })]);
+    await Promise.race([slot.settled, new Promise<void>((r) => { timer = setTimeout(r, ms); })]);
     clearTimeout(timer);
     return slot.checkpoints;
   }
@@ -195,11 +201,15 @@ export class Destinations {
   private startSlot(config: DestinationConfig): Slot {
     let markOpened: () => void = () => undefined;
     const opened = new Promise<void>((r) => { markOpened = r; });
+    let markSettled: () => void = () => undefined;
+    const settled = new Promise<void>((r) => { markSettled = r; });
     const slot: Slot = {
       config,
       queue: new BoundedQueue(this.o.maxPending, (d, b) => this.o.events.depth?.(slot.config, d, b), { maxBytes: this.o.maxPendingBytes, sizeOf: (e) => (e.item ? itemBytes(e.item) : 0) }),
       opened,
       markOpened,
+      settled,
+      markSettled,
       overflowed: false,
       stopped: false,
       done: Promise.resolve(),
@@ -223,6 +233,7 @@ export class Destinations {
     await this.o.events.checkpointsLoaded?.(slot.config, checkpoints).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not check the checkpoints'));
     slot.checkpoints = checkpoints;
     slot.markOpened();
+    slot.markSettled();
     this.o.events.opened?.(slot.config);
     if (slot.overflowed) {
       slot.overflowed = false;
@@ -248,6 +259,7 @@ export class Destinations {
           logger: log,
         });
       } catch (err) {
+        slot.markSettled();
         this.o.events.openFailed?.(slot.config, err);
         const wait = backoff.next();
         log.error({ code: (err as KubescribeError).code, err: (err as Error).message, retryInMs: wait }, 'cannot open the Git repository; retrying');
