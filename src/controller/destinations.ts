@@ -75,10 +75,7 @@ interface Slot {
   queue: BoundedQueue<{ item?: QueueItem; target: RecordTarget }>;
   writer?: GitWriter;
   checkpoints?: Checkpoints;
-  /** Resolves once the writer is open and the checkpoints are read. */
-  opened: Promise<void>;
-  markOpened: () => void;
-  /** Resolves once it opened, or an attempt to open failed: no use waiting longer for its checkpoints. */
+  /** Resolves once the writer is open and the checkpoints are read, or an attempt to open failed: no use waiting longer for its checkpoints. */
   settled: Promise<void>;
   markSettled: () => void;
   overflowed: boolean;
@@ -199,15 +196,11 @@ export class Destinations {
   }
 
   private startSlot(config: DestinationConfig): Slot {
-    let markOpened: () => void = () => undefined;
-    const opened = new Promise<void>((r) => { markOpened = r; });
     let markSettled: () => void = () => undefined;
     const settled = new Promise<void>((r) => { markSettled = r; });
     const slot: Slot = {
       config,
       queue: new BoundedQueue(this.o.maxPending, (d, b) => this.o.events.depth?.(slot.config, d, b), { maxBytes: this.o.maxPendingBytes, sizeOf: (e) => (e.item ? itemBytes(e.item) : 0) }),
-      opened,
-      markOpened,
       settled,
       markSettled,
       overflowed: false,
@@ -232,7 +225,6 @@ export class Destinations {
     const checkpoints = await Checkpoints.load((p) => writer.readFile(p), checkpointPath(this.o.cluster?.name ?? ''), () => this.o.cluster?.identity());
     await this.o.events.checkpointsLoaded?.(slot.config, checkpoints).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not check the checkpoints'));
     slot.checkpoints = checkpoints;
-    slot.markOpened();
     slot.markSettled();
     this.o.events.opened?.(slot.config);
     if (slot.overflowed) {
