@@ -179,10 +179,13 @@ class LeaderController implements Controller {
     this.unsubscribe?.();
     await this.loop.stop();
     if (!this.d.sources) await this.sources.stop();
+    await this.watches.stop();
+    // The last commits and push read the credentials and signing keys: their Secrets' watches
+    // stop after (stopped before, the last push went out without credentials, and the commits of
+    // a signed branch unsigned).
+    await this.destinations.close();
     await this.credentials.stop();
     await this.signingKeys.stop();
-    await this.watches.stop();
-    await this.destinations.close();
     closeSshConnections();
   }
 
