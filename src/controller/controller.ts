@@ -210,7 +210,7 @@ class LeaderController implements Controller {
     this.signingKeys.sync(this.ruleSet.repos.values());
     if (this.singletons()) this.reportProblems();
     const configs = destinationConfigs(this.ruleSet, {
-      credentials: (key) => this.credentials.get(key), signing: (key) => this.signingKeys.signing(key),
+      credentials: (key) => this.credentials.get(key), credentialsPending: (key) => this.credentials.pending(key), signing: (key) => this.signingKeys.signing(key),
       settingsCredentials: this.d.secrets.gitCredentials, settingsSigning: () => this.settingsSigning,
     });
     if (scope.kind === 'catalogue') scope.destinations(configs.map((c) => c.key));
@@ -251,6 +251,7 @@ class LeaderController implements Controller {
       if (!r.ref) continue;
       const problem = this.credentials.problem(r.key);
       if (problem) this.report(r.ref, notReady(problem.reason, problem.message, true));
+      if (this.signingKeys.pending(r.key)) continue; // its Secret is being read: nothing to say yet
       const signing = this.signingKeys.signing(r.key);
       if (signing && 'problem' in signing) this.report(r.ref, notReady('SigningKeyInvalid', `commit signing is on but ${signing.problem}; nothing is committed until it is fixed`, true), { signing: null });
       else this.report(r.ref, [], { signing: signing ? { format: signing.signer.format, publicKey: signing.signer.publicKey, fingerprint: signing.signer.fingerprint } : null });

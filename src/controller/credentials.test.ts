@@ -1,20 +1,50 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { CredentialsSource, parseGitSecret } from './credentials.ts';
 import { FakeSecrets } from './testing/fakes.ts';
 
 describe('CredentialsSource', () => {
-  it('watches the Secret each repository names, and says "reading" until it is listed', () => {
+  it('watches the Secret each repository names; pending, with nothing to report, until it is listed', () => {
     const secrets = new FakeSecrets();
     let changes = 0;
     const source = new CredentialsSource({ watchSecret: secrets.watch, onChange: () => changes++ });
     source.sync([{ key: 'team/audit', secret: { namespace: 'team', name: 'git' } }, { key: 'settings' }]);
     expect([...secrets.watching.keys()]).toEqual(['team/git']);
-    expect(source.problem('team/audit')?.message).toMatch(/reading the Secret team\/git/);
+    expect(source.pending('team/audit')).toBe(true);
+    expect(source.problem('team/audit')).toBeUndefined(); // being read is not a problem
+    expect(source.pending('settings')).toBe(false);
     expect(source.problem('settings')).toBeUndefined();
     secrets.set('team/git', { username: 'scribe', password: 'pw' });
     expect(changes).toBe(1);
+    expect(source.pending('team/audit')).toBe(false);
     expect(source.problem('team/audit')).toBeUndefined();
     expect(source.get('team/audit')).toEqual({ username: 'scribe', password: 'pw' });
+  });
+
+  it('a Secret not read within the grace is reported (onChange at its end), and no longer pending', () => {
+    vi.useFakeTimers();
+    try {
+      const secrets = new FakeSecrets();
+      let changes = 0;
+      const source = new CredentialsSource({ watchSecret: secrets.watch, onChange: () => changes++, graceMs: 1_000 });
+      source.sync([{ key: 'r', secret: { namespace: 'other', name: 'git' } }]);
+      vi.advanceTimersByTime(999);
+      expect([source.pending('r'), source.problem('r'), changes]).toEqual([true, undefined, 0]);
+      vi.advanceTimersByTime(1);
+      expect(changes).toBe(1);
+      expect(source.pending('r')).toBe(false);
+      expect(source.problem('r')).toEqual({ reason: 'SecretNotFound', message: expect.stringMatching(/could not read the Secret other\/git within 1 s/) });
+      secrets.set('other/git', { token: 't' }); // read at last
+      expect(source.problem('r')).toBeUndefined();
+      // A Secret read in time, or no longer named, never calls back at the grace's end.
+      source.sync([{ key: 'r2', secret: { namespace: 'n', name: 'a' } }, { key: 'r3', secret: { namespace: 'n', name: 'b' } }]);
+      secrets.set('n/a', { token: 't' });
+      source.sync([{ key: 'r2', secret: { namespace: 'n', name: 'a' } }]);
+      const before = changes;
+      vi.advanceTimersByTime(5_000);
+      expect(changes).toBe(before);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('reads a fixed Secret at the next get, without a new watch', () => {

@@ -1,7 +1,8 @@
 // Git credentials of the GitRepoConfigs, read from the Secrets their `secretRef` names. One watch
 // per referenced Secret (by name: kubescribe needs no right to list every Secret); a change of one
 // requests a reconcile, and the writer reads the credentials through `get` at its next push, so a
-// fixed Secret takes effect without reopening anything. Values are never logged.
+// fixed Secret takes effect without reopening anything. A writer opens once its Secret is read
+// (`pending`), not before: without credentials its first attempt would fail. Values are never logged.
 import type { Credentials } from '../git/index.ts';
 import type { KubeObject } from '../kube-object.ts';
 import { SecretWatches, secretValue, type WatchSecret } from './secret-watches.ts';
@@ -12,8 +13,8 @@ export interface CredentialsProblem { reason: 'SecretNotFound' | 'SecretInvalid'
 export class CredentialsSource {
   private readonly watches: SecretWatches<undefined>;
 
-  constructor(o: { watchSecret: WatchSecret; onChange: () => void }) {
-    this.watches = new SecretWatches({ watchSecret: o.watchSecret, initial: () => undefined, onChange: () => o.onChange() });
+  constructor(o: { watchSecret: WatchSecret; onChange: () => void; graceMs?: number }) {
+    this.watches = new SecretWatches({ watchSecret: o.watchSecret, initial: () => undefined, onChange: () => o.onChange(), ...(o.graceMs !== undefined ? { graceMs: o.graceMs } : {}) });
   }
 
   /** Watches the Secret of each repository that names one; stops the watches no longer needed. */
@@ -26,11 +27,16 @@ export class CredentialsSource {
     return r && 'creds' in r ? r.creds : undefined;
   }
 
-  /** Why a repository that names a Secret has no credentials (undefined: it has them, or names none). */
+  /** Whether the repository's Secret is still being read for the first time (a writer waits for it). */
+  pending(repoKey: string): boolean {
+    return this.watches.pending(repoKey);
+  }
+
+  /** Why a repository that names a Secret has no credentials (undefined: it has them, names none, or it is still being read). */
   problem(repoKey: string): CredentialsProblem | undefined {
     const e = this.watches.get(repoKey);
-    if (!e) return undefined;
-    if (!e.watch.synced) return { reason: 'SecretNotFound', message: `reading the Secret ${e.secret}` };
+    if (!e || this.watches.pending(repoKey)) return undefined;
+    if (!e.watch.synced) return { reason: 'SecretNotFound', message: `could not read the Secret ${e.secret} within ${this.watches.graceMs / 1000} s (may kubescribe read Secrets in its namespace? the chart's rbac.gitCredentialNamespaces); still trying` };
     const r = this.read(repoKey);
     return r && 'problem' in r ? r.problem : undefined;
   }

@@ -13,10 +13,14 @@ describe('desired state', () => {
       rules: [watchRule('team', 'a'), watchRule('team', 'b', { baseFolder: 'b' }), watchRule('team', 'c', { branch: 'prod' })],
     });
     let token = 'one';
-    const configs = destinationConfigs(rs, { credentials: () => ({ username: 'x', password: token }), signing: () => undefined, settingsCredentials: () => undefined, settingsSigning: () => undefined });
+    let reading = true;
+    const configs = destinationConfigs(rs, { credentials: () => ({ username: 'x', password: token }), credentialsPending: () => reading, signing: () => undefined, settingsCredentials: () => undefined, settingsSigning: () => undefined });
     expect(configs.map((c) => c.key)).toEqual(['team/audit@main', 'team/audit@prod']);
     token = 'two';
     expect(configs[0]!.credentials()).toEqual({ username: 'x', password: 'two' });
+    expect(configs[0]!.credentialsPending?.()).toBe(true);
+    reading = false;
+    expect(configs[0]!.credentialsPending?.()).toBe(false);
   });
 
   it('the settings file bootstraps a repository and a rule; none without `git`', () => {

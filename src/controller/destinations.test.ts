@@ -114,6 +114,18 @@ describe('Destinations', () => {
     await d.close();
   });
 
+  it('opens once its credentials\' Secret is read, not before: no failed attempt, and its checkpoints are waited for meanwhile', async () => {
+    let reading = true;
+    const d = start({ openFailed: () => seen.push('openFailed'), opened: () => seen.push('opened') });
+    // While the Secret is read there are no credentials: an attempt now would fail (HTTP 401).
+    await d.sync([config({ credentials: () => (reading ? undefined : { username: USER, password }), credentialsPending: () => reading })]);
+    expect(await d.checkpoints('team/audit@main', 300)).toBeUndefined(); // still waiting, not failed
+    expect(seen).toEqual([]);
+    reading = false;
+    expect(await d.checkpoints('team/audit@main', 60_000)).toBeDefined();
+    expect(seen).toEqual(['opened']);
+  });
+
   it('after fence nothing is committed or pushed', async () => {
     const d = start();
     await d.sync([config({ pushIntervalMs: 3_600_000 })]);

@@ -25,6 +25,8 @@ export interface DestinationConfig {
   pushMaxCommits: number;
   authorEmailTemplate: string;
   credentials: () => Credentials | undefined;
+  /** True while the credentials' Secret is being read for the first time: the destination opens after (default: never). */
+  credentialsPending?: () => boolean;
   /** Commit signing now (read at each commit): sign, refuse, or unsigned. */
   signing: () => CommitSigning;
 }
@@ -68,6 +70,9 @@ export interface DestinationsOptions {
   /** Several clusters into one repository: this cluster's name (trailer, checkpoint file) and identity. */
   cluster?: { name: string; identity: () => ClusterIdentity | undefined };
 }
+
+/** How often a destination waiting for its credentials' Secret looks again (the wait is bounded by the Secret's read grace). */
+const CREDENTIALS_POLL_MS = 50;
 
 interface Slot {
   config: DestinationConfig;
@@ -237,6 +242,9 @@ export class Destinations {
   /** Opens the local clone, retrying with backoff until it opens or the destination stops. */
   private async open(slot: Slot, log: Logger): Promise<GitWriter | undefined> {
     const backoff = new Backoff({ baseMs: this.o.backoffMs, capMs: this.o.maxBackoffMs });
+    // Without its credentials the first attempt would fail, and a failed attempt ends the start-up
+    // list's wait for the checkpoints (the changes made while down then fold into a reconcile).
+    while (!slot.stopped && slot.config.credentialsPending?.()) await this.sleep(CREDENTIALS_POLL_MS, slot);
     while (!slot.stopped && !slot.writer) {
       try {
         slot.writer = await GitWriter.open({

@@ -1,7 +1,13 @@
 // Secrets watched by name, one per repository that names one (kubescribe needs no right to list
 // every Secret): the credentials and the commit signing keys both keep their Secrets this way.
 // `sync` starts the watches newly named, and stops those no longer named or renamed.
+// A Secret just named is being read for a while (`pending`): nothing is wrong with it yet, so no
+// problem is reported and a writer waits for it; one not read within the grace is reported (the
+// grace's end calls onChange, so that the state is looked at again) and a writer goes on without.
 import type { KubeObject } from '../kube-object.ts';
+
+/** How long a Secret just named may take to be read before it counts as unreadable. */
+export const SECRET_READ_GRACE_MS = 10_000;
 
 /** A watched Secret: its current object once listed. */
 export interface SecretWatch {
@@ -12,26 +18,39 @@ export interface SecretWatch {
 
 export type WatchSecret = (secret: { namespace: string; name: string }, onChange: () => void) => SecretWatch;
 
-export interface WatchedSecret<S> { secret: string; watch: SecretWatch; state: S }
+export interface WatchedSecret<S> {
+  secret: string;
+  watch: SecretWatch;
+  state: S;
+  /** When the watch started (Date.now()): the grace for its first read counts from here. */
+  since: number;
+  graceTimer?: NodeJS.Timeout;
+}
 
 export class SecretWatches<S> {
   private readonly entries = new Map<string, WatchedSecret<S>>();
+  readonly graceMs: number;
 
-  constructor(private readonly o: { watchSecret: WatchSecret; initial: (secret: string) => S; onChange: (repoKey: string, entry: WatchedSecret<S>) => void }) {}
+  /** `onChange`: the Secret changed, or it was not read within the grace (then `watch.synced` is false). */
+  constructor(private readonly o: { watchSecret: WatchSecret; initial: (secret: string) => S; onChange: (repoKey: string, entry: WatchedSecret<S>) => void; graceMs?: number }) {
+    this.graceMs = o.graceMs ?? SECRET_READ_GRACE_MS;
+  }
 
   sync(wanted: ReadonlyMap<string, { namespace: string; name: string }>): void {
     for (const [key, e] of this.entries) {
       const w = wanted.get(key);
       if (!w || `${w.namespace}/${w.name}` !== e.secret) {
-        void e.watch.stop();
+        this.drop(e);
         this.entries.delete(key);
       }
     }
     for (const [key, secret] of wanted) {
       if (this.entries.has(key)) continue;
       const name = `${secret.namespace}/${secret.name}`;
-      const entry = { secret: name, state: this.o.initial(name) } as WatchedSecret<S>;
-      entry.watch = this.o.watchSecret(secret, () => { if (this.entries.get(key) === entry) this.o.onChange(key, entry); });
+      const entry = { secret: name, state: this.o.initial(name), since: Date.now() } as WatchedSecret<S>;
+      const current = (): boolean => this.entries.get(key) === entry;
+      entry.watch = this.o.watchSecret(secret, () => { if (current()) this.o.onChange(key, entry); });
+      entry.graceTimer = setTimeout(() => { if (current() && !entry.watch.synced) this.o.onChange(key, entry); }, this.graceMs).unref();
       this.entries.set(key, entry);
     }
   }
@@ -40,10 +59,21 @@ export class SecretWatches<S> {
     return this.entries.get(repoKey);
   }
 
+  /** Whether the repository's Secret is still within its first read: not to be judged, nor gone without. */
+  pending(repoKey: string): boolean {
+    const e = this.entries.get(repoKey);
+    return e !== undefined && !e.watch.synced && Date.now() - e.since < this.graceMs;
+  }
+
   async stop(): Promise<void> {
     const all = [...this.entries.values()];
     this.entries.clear();
-    await Promise.all(all.map((e) => e.watch.stop()));
+    await Promise.all(all.map((e) => this.drop(e)));
+  }
+
+  private drop(e: WatchedSecret<S>): Promise<void> {
+    clearTimeout(e.graceTimer);
+    return e.watch.stop();
   }
 }
 

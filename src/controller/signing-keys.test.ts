@@ -17,10 +17,26 @@ describe('SigningKeys', () => {
     const keys = new SigningKeys({ watchSecret: secrets.watch, load: async (k) => fakeSigner(k), onChange: () => changes++ });
     keys.sync([{ key: 'team/audit', signingSecret: { namespace: 'team', name: 'signing' } }, { key: 'team/plain' }]);
     expect(keys.signing('team/audit')).toEqual({ problem: expect.stringContaining('being read') });
+    expect(keys.pending('team/audit')).toBe(true); // nothing to report while it is read
     expect(keys.signing('team/plain')).toBeUndefined();
+    expect(keys.pending('team/plain')).toBe(false);
     secrets.set('team/signing', { 'signing.key': 'K1' });
     await until(() => changes === 1);
     expect(keys.signing('team/audit')).toEqual({ signer: expect.objectContaining({ fingerprint: 'fp-K1' }) });
+    expect(keys.pending('team/audit')).toBe(false);
+  });
+
+  it('a signing Secret not read within the grace is a problem that says so; commits stay refused', async () => {
+    const secrets = new FakeSecrets();
+    let changes = 0;
+    const keys = new SigningKeys({ watchSecret: secrets.watch, load: async (k) => fakeSigner(k), onChange: () => changes++, graceMs: 20 });
+    keys.sync([{ key: 'r', signingSecret: { namespace: 'other', name: 'signing' } }]);
+    await until(() => changes === 1);
+    expect(keys.pending('r')).toBe(false);
+    expect(keys.signing('r')).toEqual({ problem: 'could not read the signing Secret other/signing within 0.02 s; still trying' });
+    secrets.set('other/signing', { 'signing.key': 'K1' });
+    await until(() => changes === 2);
+    expect(keys.signing('r')).toEqual({ signer: expect.objectContaining({ fingerprint: 'fp-K1' }) });
   });
 
   it('a Secret without signing.key, or a key that does not load, is a problem that names the Secret, never the key', async () => {

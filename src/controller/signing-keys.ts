@@ -6,17 +6,31 @@
 import { loadSigner, type CommitSigner, type CommitSigning } from '../git/index.ts';
 import { SecretWatches, secretValue, type WatchedSecret, type WatchSecret } from './secret-watches.ts';
 
-interface KeyState { signing: CommitSigning; loaded?: string }
+/** `settled`: the Secret was read and its key loaded (or found wanting), or its read took longer than the grace. */
+interface KeyState { signing: CommitSigning; loaded?: string; settled: boolean }
 
 export class SigningKeys {
   private readonly watches: SecretWatches<KeyState>;
 
-  constructor(private readonly o: { watchSecret: WatchSecret; load: (key: string, passphrase?: string) => Promise<CommitSigner>; onChange: () => void }) {
+  constructor(private readonly o: { watchSecret: WatchSecret; load: (key: string, passphrase?: string) => Promise<CommitSigner>; onChange: () => void; graceMs?: number }) {
     this.watches = new SecretWatches<KeyState>({
       watchSecret: o.watchSecret,
-      initial: (secret) => ({ signing: { problem: `the signing Secret ${secret} is being read` } }),
-      onChange: (key, entry) => void this.reload(key, entry),
+      initial: (secret) => ({ signing: { problem: `the signing Secret ${secret} is being read` }, settled: false }),
+      onChange: (key, entry) => {
+        if (entry.watch.synced) return void this.reload(key, entry);
+        // Not read within the grace: say so (a writer still waits: it never commits unsigned).
+        entry.state.signing = { problem: `could not read the signing Secret ${entry.secret} within ${this.watches.graceMs / 1000} s; still trying` };
+        entry.state.settled = true;
+        o.onChange();
+      },
+      ...(o.graceMs !== undefined ? { graceMs: o.graceMs } : {}),
     });
+  }
+
+  /** Whether the repository's signing key is still being read for the first time (nothing to report yet; writers wait). */
+  pending(repoKey: string): boolean {
+    const e = this.watches.get(repoKey);
+    return e !== undefined && !e.state.settled;
   }
 
   /** Watches the signing Secret of each repository that names one; stops the others. */
@@ -51,6 +65,7 @@ export class SigningKeys {
     }
     if (entry.state.loaded !== fingerprint) return; // a newer version of the Secret is being loaded
     entry.state.signing = signing;
+    entry.state.settled = true;
     if (this.watches.get(key) === entry) this.o.onChange();
   }
 }
