@@ -12,16 +12,21 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startInstance, type Instance } from './stack/instance.ts';
+import type { Instance } from './stack/instance.ts';
+import { startPrivateCluster, type PrivateCluster } from './stack/private-cluster.ts';
 import { startFaultProxy, type FaultProxy } from './stack/tcp-proxy.ts';
-import { apiBackend, eventually, freshNamespace, git, kubeconfigVia, kubectl, stackEnv } from './support.ts';
+import { apiBackend, eventually, git, kubeconfigVia, stackEnv } from './support.ts';
 
 interface Condition { type: string; status: string; reason: string; message: string }
 
 describe('stop and start with a GitRepoConfig whose credentials are in a Secret', () => {
+  // A cluster of its own: a kubescribe with custom resources on reads every GitRepoConfig of its
+  // cluster, and on the shared one it would write the other specs' repositories too.
+  let cluster: PrivateCluster;
   let inst: Instance;
-  let ns: string;
+  const ns = 'team';
   let api: FaultProxy;
+  const kubectl = (user: string, args: string[], stdin?: string): Promise<string> => cluster.kubectl(user, args, stdin);
   const path = 'core/configmaps/kept.yaml';
   const history = async (): Promise<string[]> =>
     (await git(inst.git.repo, ['log', '--reverse', '--format=%an %s', 'main', '--', `${ns}/${path}`]).catch(() => '')).split('\n').filter(Boolean).map((l) => l.split(' ').slice(0, 2).join(' '));
@@ -45,10 +50,11 @@ describe('stop and start with a GitRepoConfig whose credentials are in a Secret'
   };
 
   beforeAll(async () => {
-    ns = await freshNamespace('creds-restart');
-    api = await startFaultProxy(apiBackend());
-    const kubeconfig = await kubeconfigVia(await mkdtemp(join(stackEnv().stackDir, 'creds-restart-')), 'slow', api);
-    inst = await startInstance(stackEnv(), {
+    cluster = await startPrivateCluster(stackEnv(), 'creds');
+    await kubectl('admin', ['create', 'namespace', ns]);
+    api = await startFaultProxy(apiBackend(cluster.info.server));
+    const kubeconfig = await kubeconfigVia(await mkdtemp(join(cluster.dir, 'proxy-')), 'slow', api, cluster.info.kubeconfigs.kubescribe);
+    inst = await cluster.startInstance({
       name: 'credsrestart', namespaces: [ns], resources: ['configmaps'],
       settings: (s) => {
         delete s.git; // only the GitRepoConfig's destination
@@ -64,9 +70,9 @@ describe('stop and start with a GitRepoConfig whose credentials are in a Secret'
       { apiVersion: 'kubescribe.dev/v1alpha1', kind: 'WatchRule', metadata: { name: 'cms', namespace: ns }, spec: { gitRepoConfigRef: { name: 'audit' }, branch: 'main', rules: [{ apiGroups: [''], resources: ['configmaps'] }] } },
     ] }));
     await eventually('the WatchRule Ready', async () => (await conditions('watchrule', 'cms')).some((c) => c.type === 'Ready' && c.status === 'True'), 60_000);
-  }, 120_000);
+  }, 180_000);
   afterAll(async () => {
-    await inst?.close();
+    await cluster?.close();
     await api?.close();
   });
 

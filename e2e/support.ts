@@ -114,15 +114,15 @@ export async function parallel<T>(limit: number, tasks: Array<() => Promise<T>>)
   return out;
 }
 
-/** The shared API server's address, for a fault proxy in front of it. */
-export function apiBackend(): { host: string; port: number } {
-  const u = new URL(stackEnv().apiserver.server);
+/** An API server's address (the shared one unless given), for a fault proxy in front of it. */
+export function apiBackend(server: string = stackEnv().apiserver.server): { host: string; port: number } {
+  const u = new URL(server);
   return { host: u.hostname, port: Number(u.port) };
 }
 
-/** The kubescribe kubeconfig, pointed at a fault proxy in front of the API server. */
-export async function kubeconfigVia(dir: string, name: string, proxy: FaultProxy): Promise<string> {
-  const text = (await readFile(stackEnv().kubeconfigs.kubescribe, 'utf8')).replace(/server: https:\/\/[^\s]+/, `server: https://127.0.0.1:${proxy.port}`);
+/** A kubescribe kubeconfig (the shared stack's unless given), pointed at a fault proxy in front of its API server. */
+export async function kubeconfigVia(dir: string, name: string, proxy: FaultProxy, source: string = stackEnv().kubeconfigs.kubescribe): Promise<string> {
+  const text = (await readFile(source, 'utf8')).replace(/server: https:\/\/[^\s]+/, `server: https://127.0.0.1:${proxy.port}`);
   const file = join(dir, `kubeconfig-${name}`);
   await writeFile(file, text, { mode: 0o600 });
   return file;
