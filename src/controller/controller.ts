@@ -210,7 +210,7 @@ class LeaderController implements Controller {
     this.signingKeys.sync(this.ruleSet.repos.values());
     if (this.singletons()) this.reportProblems();
     const configs = destinationConfigs(this.ruleSet, {
-      credentials: (key) => this.credentials.get(key), credentialsPending: (key) => this.credentials.pending(key), signing: (key) => this.signingKeys.signing(key),
+      credentials: (key) => this.credentials.get(key), secretsPending: (key) => this.credentials.pending(key) || this.signingKeys.pending(key), signing: (key) => this.signingKeys.signing(key),
       settingsCredentials: this.d.secrets.gitCredentials, settingsSigning: () => this.settingsSigning,
     });
     if (scope.kind === 'catalogue') scope.destinations(configs.map((c) => c.key));

@@ -14,13 +14,13 @@ describe('desired state', () => {
     });
     let token = 'one';
     let reading = true;
-    const configs = destinationConfigs(rs, { credentials: () => ({ username: 'x', password: token }), credentialsPending: () => reading, signing: () => undefined, settingsCredentials: () => undefined, settingsSigning: () => undefined });
+    const configs = destinationConfigs(rs, { credentials: () => ({ username: 'x', password: token }), secretsPending: () => reading, signing: () => undefined, settingsCredentials: () => undefined, settingsSigning: () => undefined });
     expect(configs.map((c) => c.key)).toEqual(['team/audit@main', 'team/audit@prod']);
     token = 'two';
     expect(configs[0]!.credentials()).toEqual({ username: 'x', password: 'two' });
-    expect(configs[0]!.credentialsPending?.()).toBe(true);
+    expect(configs[0]!.secretsPending?.()).toBe(true);
     reading = false;
-    expect(configs[0]!.credentialsPending?.()).toBe(false);
+    expect(configs[0]!.secretsPending?.()).toBe(false);
   });
 
   it('the settings file bootstraps a repository and a rule; none without `git`', () => {

@@ -32,8 +32,8 @@ export function bootstrapFromSettings(settings: Readonly<Settings>): Bootstrap |
 export interface DestinationSources {
   /** A GitRepoConfig's credentials and signing (from its Secrets). */
   credentials: (repoKey: string) => Credentials | undefined;
-  /** Whether a GitRepoConfig's credentials Secret is still being read for the first time. */
-  credentialsPending: (repoKey: string) => boolean;
+  /** Whether a GitRepoConfig's Secrets (credentials, signing key) are still being read for the first time. */
+  secretsPending: (repoKey: string) => boolean;
   signing: (repoKey: string) => CommitSigning;
   /** The bootstrap repository's (from the settings). */
   settingsCredentials: () => Credentials | undefined;
@@ -50,7 +50,7 @@ export function destinationConfigs(ruleSet: RuleSet, sources: DestinationSources
       key, repoKey: repo.key, url: repo.url, branch: route.destination.branch,
       pushIntervalMs: repo.pushIntervalMs, pushMaxCommits: repo.pushMaxCommits, authorEmailTemplate: repo.authorEmailTemplate,
       credentials: repo.key === 'settings' ? sources.settingsCredentials : () => sources.credentials(repo.key),
-      ...(repo.key === 'settings' ? {} : { credentialsPending: () => sources.credentialsPending(repo.key) }),
+      ...(repo.key === 'settings' ? {} : { secretsPending: () => sources.secretsPending(repo.key) }),
       signing: repo.key === 'settings' ? sources.settingsSigning : () => sources.signing(repo.key),
     });
   }

@@ -118,7 +118,7 @@ describe('Destinations', () => {
     let reading = true;
     const d = start({ openFailed: () => seen.push('openFailed'), opened: () => seen.push('opened') });
     // While the Secret is read there are no credentials: an attempt now would fail (HTTP 401).
-    await d.sync([config({ credentials: () => (reading ? undefined : { username: USER, password }), credentialsPending: () => reading })]);
+    await d.sync([config({ credentials: () => (reading ? undefined : { username: USER, password }), secretsPending: () => reading })]);
     expect(await d.checkpoints('team/audit@main', 300)).toBeUndefined(); // still waiting, not failed
     expect(seen).toEqual([]);
     reading = false;

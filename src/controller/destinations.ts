@@ -25,8 +25,8 @@ export interface DestinationConfig {
   pushMaxCommits: number;
   authorEmailTemplate: string;
   credentials: () => Credentials | undefined;
-  /** True while the credentials' Secret is being read for the first time: the destination opens after (default: never). */
-  credentialsPending?: () => boolean;
+  /** True while the Secrets it reads (credentials, signing key) are being read for the first time: it opens after (default: never). */
+  secretsPending?: () => boolean;
   /** Commit signing now (read at each commit): sign, refuse, or unsigned. */
   signing: () => CommitSigning;
 }
@@ -71,8 +71,8 @@ export interface DestinationsOptions {
   cluster?: { name: string; identity: () => ClusterIdentity | undefined };
 }
 
-/** How often a destination waiting for its credentials' Secret looks again (the wait is bounded by the Secret's read grace). */
-const CREDENTIALS_POLL_MS = 50;
+/** How often a destination waiting for its Secrets looks again (the wait is bounded by their read grace). */
+const SECRETS_POLL_MS = 50;
 
 interface Slot {
   config: DestinationConfig;
@@ -243,8 +243,9 @@ export class Destinations {
   private async open(slot: Slot, log: Logger): Promise<GitWriter | undefined> {
     const backoff = new Backoff({ baseMs: this.o.backoffMs, capMs: this.o.maxBackoffMs });
     // Without its credentials the first attempt would fail, and a failed attempt ends the start-up
-    // list's wait for the checkpoints (the changes made while down then fold into a reconcile).
-    while (!slot.stopped && slot.config.credentialsPending?.()) await this.sleep(CREDENTIALS_POLL_MS, slot);
+    // list's wait for the checkpoints (the changes made while down then fold into a reconcile);
+    // without its signing key every commit would be refused and retried.
+    while (!slot.stopped && slot.config.secretsPending?.()) await this.sleep(SECRETS_POLL_MS, slot);
     while (!slot.stopped && !slot.writer) {
       try {
         slot.writer = await GitWriter.open({
