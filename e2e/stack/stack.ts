@@ -158,7 +158,10 @@ export function kubescribeSettings(dir: string, state: StackState, cp: ControlPl
     server: { host: '127.0.0.1', port: ports.metrics },
     sanitize: { secretHashKeyFile: join(ks, 'secret-hash-key') },
     // A stable identity per replica slot: a restarted replica takes its own lease back at once.
-    leaderElection: { identity: `dev-${replica}`, leaseDurationMs: 6000, renewIntervalMs: 2000 },
+    // The default lease (15 s, renew deadline 10 s): the shared instance serves every spec, and with
+    // 6 s (deadline 4 s) it lost its lease under the full suite's load (two renewals over 4 s on
+    // 12-07), fencing its queues mid-spec. Specs about leases run instances with short ones.
+    leaderElection: { identity: `dev-${replica}`, leaseDurationMs: 15_000, renewIntervalMs: 2000 },
     peers: { secretFile: join(ks, 'peer-secret'), static: peers, caFile: cp.caFile, pullIntervalMs: 3000 },
     // Short, so that resource types added later (CRDs) are picked up quickly on the local stack.
     customResources: { enabled: true, discoveryIntervalMs: 2000 },

@@ -18,7 +18,7 @@ export class SigningKeys {
       initial: (secret) => ({ signing: { problem: `the signing Secret ${secret} is being read` }, settled: false }),
       onChange: (key, entry) => {
         if (entry.watch.synced) return void this.reload(key, entry);
-        // Not read within the grace: say so (a writer still waits: it never commits unsigned).
+        // Not read within the grace: say so; writers refuse to commit until it is (never unsigned).
         entry.state.signing = { problem: `could not read the signing Secret ${entry.secret} within ${this.watches.graceMs / 1000} s; still trying` };
         entry.state.settled = true;
         o.onChange();
