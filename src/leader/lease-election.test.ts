@@ -146,6 +146,31 @@ describe('lease election (client-go semantics)', () => {
     expect(a.events.map(([k]) => k)).toEqual(['start', 'stop']);
   });
 
+  it('a renewal in flight when it stops does not make it lead again (the chart failover spec, CI of 12-07)', async () => {
+    const s = fakeStore();
+    let delayMs = 0;
+    const inner = s.storeFor('a');
+    // The renewal's GET is slow; the release's (stop) is not.
+    let slowGets = 0;
+    const slow: LeaseStore = {
+      get: async (sig) => { if (delayMs > 0 && slowGets++ === 0) await new Promise((r) => setTimeout(r, delayMs)); return inner.get(sig); },
+      create: (spec, sig) => inner.create(spec, sig),
+      update: (l, sig) => inner.update(l, sig),
+    };
+    const events: string[] = [];
+    const e = new LeaseElection({ store: slow, identity: 'a', leaseDurationMs: 15_000, renewDeadlineMs: 10_000, renewIntervalMs: 2_000, logger: pino({ level: 'silent' }), onStartedLeading: () => events.push('start'), onStoppedLeading: (r) => events.push(`stop: ${r}`) });
+    e.start();
+    await vi.advanceTimersByTimeAsync(100);
+    delayMs = 500;
+    await vi.advanceTimersByTimeAsync(2_000); // the next renewal is sent, its GET answers in 500 ms
+    const stopped = e.stop();
+    await vi.advanceTimersByTimeAsync(1_000); // ...after stop() has let the lease go
+    await stopped;
+    expect(events).toEqual(['start', 'stop: stopping']);
+    expect(e.isLeader).toBe(false);
+    expect(s.state.lease?.spec.holderIdentity).toBe(''); // released, and not taken back
+  });
+
   it('refuses timings where the renew deadline is not between the retry period and the lease duration', () => {
     const s = fakeStore();
     expect(() => candidate(s, 'x', { leaseDurationMs: 10_000, renewDeadlineMs: 10_000, renewIntervalMs: 2_000 })).toThrow(/renewDeadline/);

@@ -54,6 +54,8 @@ export class LeaseElection {
   private timer: NodeJS.Timeout | undefined;
   private deadlineTimer: NodeJS.Timeout | undefined;
   private attempt: Promise<void> | undefined;
+  /** Cuts the attempt under way (stop() ends it before releasing the lease). */
+  private attemptAbort: AbortController | undefined;
   private stopped = false;
   private readonly renewDeadlineMs: number;
 
@@ -88,6 +90,10 @@ export class LeaseElection {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    // A renewal or acquisition under way is cut and waited for: answered after the release below,
+    // it would take the lease back (its GET seeing the released lease) and hold up the next leader.
+    this.attemptAbort?.abort(new Error('lease election stopped'));
+    await this.attempt;
     if (!this.leading) return;
     this.setLeading(false, 'stopping');
     const ac = new AbortController();
@@ -119,6 +125,10 @@ export class LeaseElection {
 
   /** Records a successful renewal sent at `sentAt`; the leader's deadline timer runs from it. */
   private renewed(sentAt: number, reason: string): void {
+    // A request sent before stop() may answer after it: a stopped election never leads again (it
+    // did, in the chart's failover spec: the pod being deleted led a second time while another
+    // replica took the lease it had released, and both wrote).
+    if (this.stopped) return;
     const gap = this.lastRenew > 0 ? sentAt - this.lastRenew : 0;
     this.lastRenew = sentAt;
     const left = sentAt + this.renewDeadlineMs - this.now();
@@ -141,17 +151,20 @@ export class LeaseElection {
     if (budget <= 0) return;
     // A timer of our own rather than AbortSignal.timeout: the same clock as the deadline timer.
     const deadline = new AbortController();
+    this.attemptAbort = deadline;
     const cut = setTimeout(() => deadline.abort(new Error(`lease request: no answer within ${budget} ms`)), budget);
     try {
       await this.attemptWithin(deadline.signal);
     } finally {
       clearTimeout(cut);
+      if (this.attemptAbort === deadline) this.attemptAbort = undefined;
     }
   }
 
   private async attemptWithin(signal: AbortSignal): Promise<void> {
     const durationS = Math.ceil(this.o.leaseDurationMs / 1000);
     const lease = await this.o.store.get(signal);
+    if (this.stopped) return; // stopped meanwhile: write nothing (stop() releases the lease)
     const now = this.now();
     if (!lease) {
       await this.o.store.create({ holderIdentity: this.o.identity, leaseDurationSeconds: durationS, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 }, signal);
