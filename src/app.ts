@@ -123,6 +123,7 @@ export async function buildApp(settings: Readonly<Settings>, secrets: Secrets, l
   // Whether this replica may write now: false from the moment the renew deadline passes.
   let leadingNow = false;
   const lead = (leading: boolean): void => {
+    if (leading && terminating) return; // a pod on its way out never starts writing again
     leadingNow = leading;
     transition = transition.then(async () => {
       if (leading && !controller) {
