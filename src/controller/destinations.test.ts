@@ -126,6 +126,20 @@ describe('Destinations', () => {
     expect(seen).toEqual(['opened']);
   });
 
+  it('close() after a fence waits for the fenced writers to let go of their folders', async () => {
+    const d = start();
+    await d.sync([config()]);
+    expect(await d.checkpoints('team/audit@main', 60_000)).toBeDefined();
+    void d.fence();
+    await d.close(); // what the controller's stop does after a fence, before the next term starts
+    // The next term's writer opens the same folder at once.
+    const next = start({ openFailed: (_c, err) => seen.push(`openFailed: ${(err as Error).message}`), opened: () => seen.push('opened') });
+    await next.sync([config()]);
+    expect(await next.checkpoints('team/audit@main', 60_000)).toBeDefined();
+    expect(seen).toEqual(['opened']);
+    await next.close();
+  });
+
   it('after fence nothing is committed or pushed', async () => {
     const d = start();
     await d.sync([config({ pushIntervalMs: 3_600_000 })]);

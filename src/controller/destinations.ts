@@ -92,6 +92,8 @@ export class Destinations {
   private readonly slots = new Map<string, Slot>();
   /** Set by fence(): no destination is opened and no change taken afterwards. */
   private fenced = false;
+  /** The fence under way: close() waits for it, so that a next term's writers find their folders free. */
+  private fencing: Promise<void> | undefined;
 
   constructor(private readonly o: DestinationsOptions) {}
 
@@ -179,17 +181,22 @@ export class Destinations {
       slot.queue.close();
       void slot.writer?.fence();
     }
-    return Promise.all(slots.map(async (slot) => {
+    this.fencing = Promise.all(slots.map(async (slot) => {
       await slot.done.catch(() => undefined);
       await slot.writer?.fence().catch(() => undefined); // also a writer that opened meanwhile
       this.o.events.closed?.(slot.config);
     })).then(() => undefined);
+    return this.fencing;
   }
 
+  /** Closes every destination (their last commits and push); after a fence, waits for it to end. */
   async close(): Promise<void> {
     const slots = [...this.slots.values()];
     this.slots.clear();
     await Promise.all(slots.map((s) => this.stopSlot(s)));
+    // Leadership lost and taken again at once: the next term opens the same folders, which a
+    // writer still being fenced holds ("already used by another open writer", a failed open).
+    await this.fencing;
   }
 
   private async stopSlot(slot: Slot): Promise<void> {
