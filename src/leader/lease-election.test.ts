@@ -171,6 +171,21 @@ describe('lease election (client-go semantics)', () => {
     expect(s.state.lease?.spec.holderIdentity).toBe(''); // released, and not taken back
   });
 
+  it('a deadline timer that fires a little early is armed again, not dropped: a cut-off leader still stops (split-brain spec, CI of 12-07)', async () => {
+    const s = fakeStore();
+    let lag = 0; // how far this clock is behind the timers' (Node's timers run on the loop's cached time)
+    const stops: string[] = [];
+    const e = new LeaseElection({ store: s.storeFor('a'), identity: 'a', leaseDurationMs: 15_000, renewDeadlineMs: 10_000, renewIntervalMs: 2_000, logger: pino({ level: 'silent' }), now: () => Date.now() - lag, onStartedLeading: () => undefined, onStoppedLeading: (r) => stops.push(r) });
+    e.start();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(e.isLeader).toBe(true);
+    s.partitioned.add('a'); // cut off from the API server: no renewal answers again
+    lag = 3; // the deadline timer will fire 3 ms before the deadline by this clock
+    await vi.advanceTimersByTimeAsync(12_000);
+    expect(stops).toEqual(['could not renew the lease within the renew deadline (10000 ms)']);
+    expect(e.isLeader).toBe(false);
+  });
+
   it('refuses timings where the renew deadline is not between the retry period and the lease duration', () => {
     const s = fakeStore();
     expect(() => candidate(s, 'x', { leaseDurationMs: 10_000, renewDeadlineMs: 10_000, renewIntervalMs: 2_000 })).toThrow(/renewDeadline/);

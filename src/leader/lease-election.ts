@@ -139,10 +139,24 @@ export class LeaseElection {
     }
     this.setLeading(true, reason);
     if (gap > 0) this.o.onRenewed?.(gap);
+    this.armDeadline();
+  }
+
+  /**
+   * Stops leading once the renew deadline has passed since the last renewal. A timer can fire a
+   * little before its time by this clock (Node schedules from the event loop's cached time, stale
+   * after a long turn): then it is armed again for what is left, never dropped — dropped, a leader
+   * cut off from the API server kept leading and pushed 1.9 s after its deadline (the split-brain
+   * spec, CI of 12-07).
+   */
+  private armDeadline(): void {
     clearTimeout(this.deadlineTimer);
-    this.deadlineTimer = setTimeout(() => {
-      if (this.leading && this.now() - this.lastRenew >= this.renewDeadlineMs) this.setLeading(false, `could not renew the lease within the renew deadline (${this.renewDeadlineMs} ms)`);
-    }, left);
+    const left = this.lastRenew + this.renewDeadlineMs - this.now();
+    if (left <= 0) {
+      this.setLeading(false, `could not renew the lease within the renew deadline (${this.renewDeadlineMs} ms)`);
+      return;
+    }
+    this.deadlineTimer = setTimeout(() => { if (this.leading) this.armDeadline(); }, left);
   }
 
   private async tryAcquireOrRenew(): Promise<void> {
