@@ -22,8 +22,8 @@ export interface WatchedSecret<S> {
   secret: string;
   watch: SecretWatch;
   state: S;
-  /** When the watch started (Date.now()): the grace for its first read counts from here. */
-  since: number;
+  /** Set when the grace for its first read has run out (its timer fired). */
+  graceOver: boolean;
   graceTimer?: NodeJS.Timeout;
 }
 
@@ -47,10 +47,13 @@ export class SecretWatches<S> {
     for (const [key, secret] of wanted) {
       if (this.entries.has(key)) continue;
       const name = `${secret.namespace}/${secret.name}`;
-      const entry = { secret: name, state: this.o.initial(name), since: Date.now() } as WatchedSecret<S>;
+      const entry = { secret: name, state: this.o.initial(name), graceOver: false } as WatchedSecret<S>;
       const current = (): boolean => this.entries.get(key) === entry;
       entry.watch = this.o.watchSecret(secret, () => { if (current()) this.o.onChange(key, entry); });
-      entry.graceTimer = setTimeout(() => { if (current() && !entry.watch.synced) this.o.onChange(key, entry); }, this.graceMs).unref();
+      entry.graceTimer = setTimeout(() => {
+        entry.graceOver = true;
+        if (current() && !entry.watch.synced) this.o.onChange(key, entry);
+      }, this.graceMs).unref();
       this.entries.set(key, entry);
     }
   }
@@ -62,7 +65,7 @@ export class SecretWatches<S> {
   /** Whether the repository's Secret is still within its first read: not to be judged, nor gone without. */
   pending(repoKey: string): boolean {
     const e = this.entries.get(repoKey);
-    return e !== undefined && !e.watch.synced && Date.now() - e.since < this.graceMs;
+    return e !== undefined && !e.watch.synced && !e.graceOver;
   }
 
   async stop(): Promise<void> {
